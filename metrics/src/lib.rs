@@ -1,0 +1,1 @@
+//! berth-metrics (being built).

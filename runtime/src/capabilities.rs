@@ -1,0 +1,1 @@
+//! Linux capabilities: parse, validate and apply the five sets of the OCI process.

@@ -1,0 +1,1 @@
+//! Seccomp filters from `linux.seccomp`, built with libseccomp.
