@@ -1,1 +1,518 @@
 //! Linux capabilities: parse, validate and apply the five sets of the OCI process.
+//!
+//! Order in the container init (runc's, for the same kernel reasons):
+//! 1. [`keep_across_uid_switch`] (`PR_SET_KEEPCAPS`) just before `setresuid`, else the
+//!    kernel empties the permitted set when the uid leaves 0 and nothing can be restored;
+//! 2. `setresgid`/`setgroups`/`setresuid` (the lead's code);
+//! 3. [`apply`]: raise effective to the kept permitted set (the uid switch cleared it,
+//!    and dropping the bounding set needs `CAP_SETPCAP` effective), drop the bounding set,
+//!    set effective/permitted/inheritable in one `capset(2)`, then set ambient exactly,
+//!    and clear keep-caps again;
+//! 4. [`set_no_new_privs`] when `process.noNewPrivileges`, then the seccomp filter.
+//!
+//! oci-spec already refuses an unknown capability name when it parses `config.json`;
+//! [`check_config_names`] gives the same refusal with a message naming the set and the
+//! name, for callers that want to check the raw JSON first. [`validate`] checks what the
+//! types cannot: the running kernel knows each capability, and the sets are consistent
+//! (the kernel would otherwise fail `capset`/ambient raise with a bare EPERM at start).
+
+use std::collections::BTreeSet;
+
+use nix::errno::Errno;
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+
+const CAP_LAST_CAP_FILE: &str = "/proc/sys/kernel/cap_last_cap";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CapabilityError {
+    #[error("unknown capability {name:?} in process.capabilities.{set}")]
+    UnknownName { set: String, name: String },
+    #[error("process.capabilities.{set} must be a list of capability names")]
+    NotAList { set: String },
+    #[error(
+        "capability {name} in process.capabilities.{set} is not supported by the running kernel (highest is {last})"
+    )]
+    NotSupported {
+        set: &'static str,
+        name: String,
+        last: u8,
+    },
+    #[error("process.capabilities: {detail}")]
+    Inconsistent { detail: String },
+    #[error("reading {CAP_LAST_CAP_FILE}: {detail}")]
+    LastCap { detail: String },
+    #[error("{op}: {source}")]
+    Kernel { op: String, source: Errno },
+}
+
+/// A capability set as a bit mask over capability numbers (bit n = capability n).
+type Mask = u64;
+
+/// The kernel number of a capability (`CAP_CHOWN` = 0 ...).
+pub fn number(cap: Capability) -> u8 {
+    use caps::Capability as K;
+    let k = match cap {
+        Capability::AuditControl => K::CAP_AUDIT_CONTROL,
+        Capability::AuditRead => K::CAP_AUDIT_READ,
+        Capability::AuditWrite => K::CAP_AUDIT_WRITE,
+        Capability::BlockSuspend => K::CAP_BLOCK_SUSPEND,
+        Capability::Bpf => K::CAP_BPF,
+        Capability::CheckpointRestore => K::CAP_CHECKPOINT_RESTORE,
+        Capability::Chown => K::CAP_CHOWN,
+        Capability::DacOverride => K::CAP_DAC_OVERRIDE,
+        Capability::DacReadSearch => K::CAP_DAC_READ_SEARCH,
+        Capability::Fowner => K::CAP_FOWNER,
+        Capability::Fsetid => K::CAP_FSETID,
+        Capability::IpcLock => K::CAP_IPC_LOCK,
+        Capability::IpcOwner => K::CAP_IPC_OWNER,
+        Capability::Kill => K::CAP_KILL,
+        Capability::Lease => K::CAP_LEASE,
+        Capability::LinuxImmutable => K::CAP_LINUX_IMMUTABLE,
+        Capability::MacAdmin => K::CAP_MAC_ADMIN,
+        Capability::MacOverride => K::CAP_MAC_OVERRIDE,
+        Capability::Mknod => K::CAP_MKNOD,
+        Capability::NetAdmin => K::CAP_NET_ADMIN,
+        Capability::NetBindService => K::CAP_NET_BIND_SERVICE,
+        Capability::NetBroadcast => K::CAP_NET_BROADCAST,
+        Capability::NetRaw => K::CAP_NET_RAW,
+        Capability::Perfmon => K::CAP_PERFMON,
+        Capability::Setgid => K::CAP_SETGID,
+        Capability::Setfcap => K::CAP_SETFCAP,
+        Capability::Setpcap => K::CAP_SETPCAP,
+        Capability::Setuid => K::CAP_SETUID,
+        Capability::SysAdmin => K::CAP_SYS_ADMIN,
+        Capability::SysBoot => K::CAP_SYS_BOOT,
+        Capability::SysChroot => K::CAP_SYS_CHROOT,
+        Capability::SysModule => K::CAP_SYS_MODULE,
+        Capability::SysNice => K::CAP_SYS_NICE,
+        Capability::SysPacct => K::CAP_SYS_PACCT,
+        Capability::SysPtrace => K::CAP_SYS_PTRACE,
+        Capability::SysRawio => K::CAP_SYS_RAWIO,
+        Capability::SysResource => K::CAP_SYS_RESOURCE,
+        Capability::SysTime => K::CAP_SYS_TIME,
+        Capability::SysTtyConfig => K::CAP_SYS_TTY_CONFIG,
+        Capability::Syslog => K::CAP_SYSLOG,
+        Capability::WakeAlarm => K::CAP_WAKE_ALARM,
+    };
+    k.index()
+}
+
+/// `CAP_SYS_ADMIN` style name, as in config.json and error messages.
+fn display(cap: Capability) -> String {
+    format!("CAP_{cap}")
+}
+
+/// Parses one capability name the way config.json is parsed (`CAP_SYS_ADMIN`; oci-spec
+/// also accepts `SYS_ADMIN` and any case), with a clear error for an unknown name.
+pub fn parse_name(set: &str, name: &str) -> Result<Capability, CapabilityError> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+        CapabilityError::UnknownName {
+            set: set.to_string(),
+            name: name.to_string(),
+        }
+    })
+}
+
+/// Checks every name under `process.capabilities` of a raw config.json before it is
+/// parsed into oci-spec types, so the user sees which set and which name is wrong.
+pub fn check_config_names(config: &serde_json::Value) -> Result<(), CapabilityError> {
+    let Some(sets) = config.pointer("/process/capabilities").and_then(|v| v.as_object()) else {
+        return Ok(());
+    };
+    for (set, names) in sets {
+        let list = names.as_array().ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
+        for name in list {
+            let name = name.as_str().ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
+            parse_name(set, name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The five sets of a spec, as masks; an absent set is empty (the spec's meaning: the
+/// process gets none of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapMasks {
+    pub bounding: Mask,
+    pub effective: Mask,
+    pub permitted: Mask,
+    pub inheritable: Mask,
+    pub ambient: Mask,
+}
+
+fn mask_of(set: &Option<Capabilities>) -> Mask {
+    set.iter()
+        .flatten()
+        .fold(0, |acc, cap| acc | (1u64 << number(*cap)))
+}
+
+impl CapMasks {
+    pub fn from_spec(caps: &LinuxCapabilities) -> Self {
+        Self {
+            bounding: mask_of(caps.bounding()),
+            effective: mask_of(caps.effective()),
+            permitted: mask_of(caps.permitted()),
+            inheritable: mask_of(caps.inheritable()),
+            ambient: mask_of(caps.ambient()),
+        }
+    }
+}
+
+/// The highest capability number the running kernel knows.
+pub fn last_cap() -> Result<u8, CapabilityError> {
+    let text = std::fs::read_to_string(CAP_LAST_CAP_FILE).map_err(|e| CapabilityError::LastCap {
+        detail: e.to_string(),
+    })?;
+    text.trim().parse().map_err(|e: std::num::ParseIntError| CapabilityError::LastCap {
+        detail: format!("{:?}: {e}", text.trim()),
+    })
+}
+
+/// Checks the sets before anything starts: every capability is known to the running
+/// kernel; effective ⊆ permitted (capset refuses otherwise); ambient ⊆ permitted ∩
+/// inheritable (the kernel refuses to raise anything else); inheritable ⊆ bounding (after
+/// the bounding drop the kernel refuses to add inheritable bits outside it).
+pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
+    let last = last_cap()?;
+    let named = [
+        ("bounding", caps.bounding()),
+        ("effective", caps.effective()),
+        ("permitted", caps.permitted()),
+        ("inheritable", caps.inheritable()),
+        ("ambient", caps.ambient()),
+    ];
+    for (set, list) in named {
+        for cap in list.iter().flatten() {
+            if number(*cap) > last {
+                return Err(CapabilityError::NotSupported {
+                    set,
+                    name: display(*cap),
+                    last,
+                });
+            }
+        }
+    }
+    let m = CapMasks::from_spec(caps);
+    let require = |sub: Mask, sup: Mask, what: &str| -> Result<(), CapabilityError> {
+        let extra = sub & !sup;
+        if extra == 0 {
+            return Ok(());
+        }
+        Err(CapabilityError::Inconsistent {
+            detail: format!("{what}: {}", names_of(extra).join(", ")),
+        })
+    };
+    require(m.effective, m.permitted, "effective capabilities missing from permitted")?;
+    require(
+        m.ambient,
+        m.permitted & m.inheritable,
+        "ambient capabilities must also be permitted and inheritable",
+    )?;
+    require(m.inheritable, m.bounding, "inheritable capabilities missing from bounding")?;
+    Ok(())
+}
+
+fn names_of(mask: Mask) -> Vec<String> {
+    (0u8..64)
+        .filter(|n| mask & (1u64 << n) != 0)
+        .map(|n| {
+            caps::all()
+                .into_iter()
+                .find(|c| c.index() == n)
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| format!("capability {n}"))
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// `PR_SET_KEEPCAPS`: keep the permitted set when `setresuid` moves every uid off 0.
+/// Call right before the uid switch; [`apply`] clears it again.
+pub fn keep_across_uid_switch() -> Result<(), CapabilityError> {
+    prctl(libc::PR_SET_KEEPCAPS, 1, 0, "setting PR_SET_KEEPCAPS")
+}
+
+/// `PR_SET_NO_NEW_PRIVS` (`process.noNewPrivileges`): execve can never grant more
+/// privileges (setuid bits, file capabilities). Call after [`apply`], before seccomp.
+pub fn set_no_new_privs() -> Result<(), CapabilityError> {
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, "setting PR_SET_NO_NEW_PRIVS")
+}
+
+/// Gives the calling thread exactly the spec's five sets (call after the uid switch;
+/// see the module comment for the order and why).
+pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
+    let want = CapMasks::from_spec(caps);
+    let last = last_cap()?;
+
+    // The uid switch emptied the effective set; bring back what is permitted so the
+    // bounding drop below has CAP_SETPCAP.
+    let now = capget()?;
+    capset(now.permitted, now.permitted, now.inheritable, "raising effective to permitted")?;
+
+    for n in 0..=last {
+        if want.bounding & (1u64 << n) == 0 {
+            prctl(
+                libc::PR_CAPBSET_DROP,
+                libc::c_ulong::from(n),
+                0,
+                &format!("dropping capability {n} from the bounding set"),
+            )?;
+        }
+    }
+
+    // One capset for the three sets, so no intermediate state violates the kernel's
+    // rules (e.g. effective ⊄ permitted between two calls).
+    capset(want.effective, want.permitted, want.inheritable, "setting effective/permitted/inheritable")?;
+
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+        "clearing the ambient set",
+    )?;
+    for n in 0..=last {
+        if want.ambient & (1u64 << n) != 0 {
+            prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                libc::c_ulong::from(n),
+                &format!("raising capability {n} in the ambient set"),
+            )?;
+        }
+    }
+    prctl(libc::PR_SET_KEEPCAPS, 0, 0, "clearing PR_SET_KEEPCAPS")?;
+    tracing::debug!(?want, "capabilities applied");
+    Ok(())
+}
+
+fn prctl(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+    op: &str,
+) -> Result<(), CapabilityError> {
+    // SAFETY: the prctl options used here take only integer arguments.
+    let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    Errno::result(rc).map(drop).map_err(|source| CapabilityError::Kernel {
+        op: op.to_string(),
+        source,
+    })
+}
+
+/// The effective/permitted/inheritable sets of the calling thread.
+struct ThreadCaps {
+    permitted: Mask,
+    inheritable: Mask,
+}
+
+const CAP_V3: u32 = 0x2008_0522; // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+fn capget() -> Result<ThreadCaps, CapabilityError> {
+    let mut header = CapHeader { version: CAP_V3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and a two-element data array, as the v3 ABI requires, both live
+    // and writable for the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    Errno::result(rc).map_err(|source| CapabilityError::Kernel {
+        op: "reading capabilities (capget)".to_string(),
+        source,
+    })?;
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(ThreadCaps {
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+fn capset(effective: Mask, permitted: Mask, inheritable: Mask, op: &str) -> Result<(), CapabilityError> {
+    let mut header = CapHeader { version: CAP_V3, pid: 0 };
+    let split = |m: Mask| (m as u32, (m >> 32) as u32);
+    let (e0, e1) = split(effective);
+    let (p0, p1) = split(permitted);
+    let (i0, i1) = split(inheritable);
+    let data = [
+        CapData { effective: e0, permitted: p0, inheritable: i0 },
+        CapData { effective: e1, permitted: p1, inheritable: i1 },
+    ];
+    // SAFETY: header and a two-element data array, as the v3 ABI requires; the kernel
+    // only reads data.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    Errno::result(rc).map(drop).map_err(|source| CapabilityError::Kernel {
+        op: op.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safe_path::test_support::{in_child, require_root};
+    use oci_spec::runtime::LinuxCapabilitiesBuilder;
+
+    fn set(caps: &[Capability]) -> Capabilities {
+        caps.iter().copied().collect()
+    }
+
+    /// The five `Cap*` lines of /proc/self/status as masks.
+    fn status_masks() -> Result<CapMasks, String> {
+        let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+        let field = |name: &str| -> Result<Mask, String> {
+            let line = status
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:\t")))
+                .ok_or_else(|| format!("{name} missing from /proc/self/status"))?;
+            Mask::from_str_radix(line.trim(), 16).map_err(|e| format!("{name}: {e}"))
+        };
+        Ok(CapMasks {
+            bounding: field("CapBnd")?,
+            effective: field("CapEff")?,
+            permitted: field("CapPrm")?,
+            inheritable: field("CapInh")?,
+            ambient: field("CapAmb")?,
+        })
+    }
+
+    fn sample() -> LinuxCapabilities {
+        use Capability::*;
+        LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[Chown, Kill, NetBindService, Setuid, Setgid, NetRaw]))
+            .effective(set(&[Chown, Kill]))
+            .permitted(set(&[Chown, Kill, NetBindService]))
+            .inheritable(set(&[Kill, NetBindService]))
+            .ambient(set(&[NetBindService]))
+            .build()
+            .expect("caps builder")
+    }
+
+    #[test]
+    fn applied_sets_match_proc_status_exactly() {
+        if !require_root() {
+            return;
+        }
+        let spec = sample();
+        validate(&spec).expect("valid sample");
+        in_child(move || {
+            apply(&spec).map_err(|e| e.to_string())?;
+            let got = status_masks()?;
+            let want = CapMasks::from_spec(&spec);
+            if got == want { Ok(()) } else { Err(format!("got {got:x?}, want {want:x?}")) }
+        })
+        .expect("apply in child");
+    }
+
+    #[test]
+    fn empty_sets_drop_everything() {
+        if !require_root() {
+            return;
+        }
+        // The builder's defaults are oci-spec's default set, so empty them explicitly.
+        let spec = LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[]))
+            .effective(set(&[]))
+            .permitted(set(&[]))
+            .inheritable(set(&[]))
+            .ambient(set(&[]))
+            .build()
+            .expect("empty caps");
+        in_child(move || {
+            apply(&spec).map_err(|e| e.to_string())?;
+            let got = status_masks()?;
+            let zero = CapMasks { bounding: 0, effective: 0, permitted: 0, inheritable: 0, ambient: 0 };
+            if got == zero { Ok(()) } else { Err(format!("got {got:x?}")) }
+        })
+        .expect("apply empty in child");
+    }
+
+    #[test]
+    fn caps_survive_switch_to_non_root_uid_with_keep_caps() {
+        if !require_root() {
+            return;
+        }
+        let spec = sample();
+        in_child(move || {
+            use nix::unistd::{Gid, Uid, setresgid, setresuid};
+            keep_across_uid_switch().map_err(|e| e.to_string())?;
+            setresgid(Gid::from_raw(1000), Gid::from_raw(1000), Gid::from_raw(1000)).map_err(|e| e.to_string())?;
+            setresuid(Uid::from_raw(1000), Uid::from_raw(1000), Uid::from_raw(1000)).map_err(|e| e.to_string())?;
+            apply(&spec).map_err(|e| e.to_string())?;
+            let got = status_masks()?;
+            let want = CapMasks::from_spec(&spec);
+            if got != want {
+                return Err(format!("got {got:x?}, want {want:x?}"));
+            }
+            // keep-caps is cleared again: a later uid change would now drop them.
+            // SAFETY: PR_GET_KEEPCAPS takes no pointer arguments.
+            let keep = unsafe { libc::prctl(libc::PR_GET_KEEPCAPS, 0, 0, 0, 0) };
+            if keep == 0 { Ok(()) } else { Err("keep-caps still set".into()) }
+        })
+        .expect("keep caps in child");
+    }
+
+    #[test]
+    fn without_keep_caps_the_uid_switch_loses_them() {
+        if !require_root() {
+            return;
+        }
+        let spec = sample();
+        in_child(move || {
+            use nix::unistd::{Uid, setresuid};
+            setresuid(Uid::from_raw(1000), Uid::from_raw(1000), Uid::from_raw(1000)).map_err(|e| e.to_string())?;
+            match apply(&spec) {
+                Err(CapabilityError::Kernel { .. }) => Ok(()),
+                other => Err(format!("expected a kernel refusal, got {other:?}")),
+            }
+        })
+        .expect("no keep caps in child");
+    }
+
+    #[test]
+    fn unknown_capability_name_is_a_clear_error() {
+        let config = serde_json::json!({
+            "process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_FLY_TO_THE_MOON"]}}
+        });
+        let err = check_config_names(&config).expect_err("unknown name");
+        let text = err.to_string();
+        assert!(text.contains("CAP_FLY_TO_THE_MOON") && text.contains("bounding"), "{text}");
+        // And oci-spec refuses it at parse time too, so it can never reach apply().
+        let parsed: Result<LinuxCapabilities, _> =
+            serde_json::from_value(serde_json::json!({"bounding": ["CAP_FLY_TO_THE_MOON"]}));
+        assert!(parsed.is_err());
+        assert!(check_config_names(&serde_json::json!({"process": {"capabilities": {"effective": ["CAP_KILL", "SYS_ADMIN"]}}})).is_ok());
+    }
+
+    #[test]
+    fn inconsistent_sets_are_refused_before_start() {
+        use Capability::*;
+        let bad = LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[Kill]))
+            .effective(set(&[Kill, Chown]))
+            .permitted(set(&[Kill]))
+            .build()
+            .expect("builder");
+        let err = validate(&bad).expect_err("effective not permitted");
+        assert!(err.to_string().contains("CAP_CHOWN"), "{err}");
+        let bad_ambient = LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[Kill]))
+            .permitted(set(&[Kill]))
+            .ambient(set(&[Kill]))
+            .build()
+            .expect("builder");
+        assert!(validate(&bad_ambient).is_err());
+        assert!(validate(&LinuxCapabilities::default()).is_ok());
+    }
+}

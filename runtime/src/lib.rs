@@ -1,6 +1,31 @@
 //! berth-runtime: a runc-compatible OCI runtime.
+//!
+//! - [`cli`]: the runc command line; [`logging`]: where messages go;
+//! - [`config`]: loading and validating a bundle; [`spec`]: the default config.json;
+//! - [`container`]: the lifecycle verbs (create, start, kill, delete, run, list, state);
+//! - [`state`]: per-container state on disk, locked and atomically replaced;
+//! - [`init`]: the forked stages that become the container (namespaces, console, process);
+//! - [`rootfs`]: mounts, devices, pivot_root; [`safe_path`]: resolving paths inside it;
+//! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`]: the security pieces;
+//! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
 pub use oci_spec;
 
 pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod container;
+pub mod error;
 pub mod hooks;
+pub mod init;
+pub mod logging;
+pub mod masked_paths;
+pub mod process_info;
+pub mod rootfs;
+pub mod safe_path;
 pub mod seccomp;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod time;
+
+pub use error::{Error, Result};

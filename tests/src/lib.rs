@@ -1,1 +1,182 @@
-//! Helpers shared by berth's end-to-end tests.
+//! Helpers shared by berth's end-to-end tests: where the fixtures and binaries are, a
+//! throwaway runtime state root, and bundles derived from the busybox fixture.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Tests need root; say so plainly instead of failing on the first EPERM. Returns false
+/// (skip) only when the caller opted in with BERTH_TEST_UNPRIVILEGED_SKIP=1.
+pub fn require_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
+        eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
+        return false;
+    }
+    panic!("this test needs root (set BERTH_TEST_UNPRIVILEGED_SKIP=1 to skip it)");
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("BERTH_FIXTURES").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".fixtures"))
+}
+
+/// The busybox bundle built by tests/fixtures.sh.
+pub fn busybox_fixture() -> PathBuf {
+    let dir = fixtures_dir().join("busybox");
+    assert!(
+        dir.join("config.json").is_file(),
+        "fixture {} missing: run tests/fixtures.sh first",
+        dir.display()
+    );
+    dir
+}
+
+/// A binary of this workspace, from the same target dir as the running test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let path = profile_dir.join(name);
+    assert!(path.is_file(), "{} not built: run `cargo build --workspace --bins` first", path.display());
+    path
+}
+
+/// A state root of its own per test, removed (with every container in it) on drop.
+pub struct Runtime {
+    pub root: tempfile::TempDir,
+    pub bin: PathBuf,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Runtime {
+    pub fn new() -> Self {
+        let root = tempfile::Builder::new().prefix("berth-rt-").tempdir_in("/run").expect("state root");
+        Self { root, bin: bin("berth-runtime") }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("--root").arg(self.root.path());
+        c
+    }
+
+    /// Run a runtime command with stdio captured.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("spawning berth-runtime")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth-runtime {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).expect("state JSON")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Ok(entries) = std::fs::read_dir(self.root.path()) {
+            for e in entries.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.run(&["delete", "--force", &id]);
+            }
+        }
+    }
+}
+
+/// A bundle directory whose config is the busybox fixture's, edited by the test. The
+/// rootfs is shared read-only by path, so bundles are cheap.
+pub struct TestBundle {
+    pub dir: tempfile::TempDir,
+    pub config: Value,
+}
+
+impl TestBundle {
+    pub fn busybox(args: &[&str]) -> Self {
+        let fixture = busybox_fixture();
+        let text = std::fs::read_to_string(fixture.join("config.json")).expect("fixture config");
+        let mut config: Value = serde_json::from_str(&text).expect("fixture config JSON");
+        config["root"]["path"] = Value::String(fixture.join("rootfs").display().to_string());
+        config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
+        let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir().expect("bundle dir");
+        let b = Self { dir, config };
+        b.write();
+        b
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path_str(&self) -> &str {
+        self.dir.path().to_str().expect("utf-8 temp path")
+    }
+
+    /// Change the config and write it out.
+    pub fn edit(&mut self, f: impl FnOnce(&mut Value)) -> &mut Self {
+        f(&mut self.config);
+        self.write();
+        self
+    }
+
+    fn write(&self) {
+        std::fs::write(self.dir.path().join("config.json"), serde_json::to_vec_pretty(&self.config).expect("JSON"))
+            .expect("writing config.json");
+    }
+}
+
+/// Cgroup directories whose path contains `needle`, on every hierarchy: for leak checks.
+pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else { return found };
+    for h in hierarchies.flatten() {
+        let berth = h.path().join("berth");
+        if let Ok(entries) = std::fs::read_dir(&berth) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().contains(needle) {
+                    found.push(e.path());
+                }
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup/berth") {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(needle) {
+                found.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// A container id unique to this test process and call.
+pub fn unique_id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}

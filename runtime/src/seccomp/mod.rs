@@ -1,1 +1,88 @@
 //! Seccomp filters from `linux.seccomp`, built with libseccomp.
+//!
+//! Two phases, as in runc:
+//! - [`compile`] runs in the runtime before anything is created: it validates the whole
+//!   profile (errnoRet only where the action takes one, argument indexes, notify needs a
+//!   listener, actions and flags the running kernel supports), lets libseccomp build the
+//!   filter and exports it as a classic BPF program. Unknown syscall *names* are skipped
+//!   with a debug log, like runc (profiles list syscalls of newer kernels and other
+//!   architectures). Unknown actions, architectures and operators cannot reach it:
+//!   oci-spec refuses them when it parses config.json (see the `bad_input` tests).
+//! - [`SeccompFilter::load`] runs in the container init right before `execve`; it is
+//!   one `seccomp(2)` call on the pre-built program with the spec's flags, so nothing
+//!   is allocated or resolved between the filter and the container's first instruction,
+//!   and flags libseccomp 2.5 cannot set (WAIT_KILLABLE_RECV) still work.
+//!
+//! `SCMP_ACT_NOTIFY` gives a listener fd at load; the init hands it to the runtime
+//! ([`send_fd`]/[`recv_fd`]), which passes it with the container state to the agent at
+//! `listenerPath` ([`send_to_listener`], [`container_process_state`]).
+
+mod compile;
+mod default_profile;
+mod load;
+mod notify;
+
+use std::path::PathBuf;
+
+pub use compile::compile;
+pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile};
+pub use notify::{container_process_state, recv_fd, send_fd, send_to_listener};
+
+/// A compiled, not yet loaded, seccomp filter: a classic BPF program plus the
+/// `seccomp(2)` flags to load it with. Plain data, so it can be built before `clone`
+/// and used in the child.
+#[derive(Debug, Clone)]
+pub struct SeccompFilter {
+    program: Vec<libc::sock_filter>,
+    flags: libc::c_ulong,
+    notify: bool,
+}
+
+impl SeccompFilter {
+    /// True when some rule uses `SCMP_ACT_NOTIFY`: [`load`](Self::load) then returns
+    /// the listener fd, which must reach the agent at `listenerPath`.
+    pub fn uses_notify(&self) -> bool {
+        self.notify
+    }
+
+    /// Number of BPF instructions (the kernel accepts at most 4096).
+    pub fn len(&self) -> usize {
+        self.program.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.program.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("invalid seccomp profile: {detail}")]
+    InvalidProfile { detail: String },
+    #[error("seccomp: {what} is not supported by the running kernel")]
+    Unsupported { what: String },
+    #[error("seccomp: {op}: {detail}")]
+    Libseccomp { op: String, detail: String },
+    #[error("seccomp: {op}: {source}")]
+    Kernel {
+        op: String,
+        source: nix::errno::Errno,
+    },
+    #[error("seccomp listener {path}: {op}: {source}")]
+    Listener {
+        path: PathBuf,
+        op: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl SeccompError {
+    fn invalid(detail: impl Into<String>) -> Self {
+        Self::InvalidProfile {
+            detail: detail.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

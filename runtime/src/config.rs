@@ -1,0 +1,103 @@
+//! Loading and validating a bundle's `config.json`, before anything on the system changes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result, io_err};
+
+/// A parsed bundle: the spec plus the absolute paths derived from it.
+#[derive(Debug)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// Absolute, canonical rootfs path.
+    pub rootfs: PathBuf,
+}
+
+impl Bundle {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let dir = fs::canonicalize(dir).map_err(io_err("opening bundle", dir))?;
+        let path = dir.join("config.json");
+        let data = fs::read(&path).map_err(io_err("reading", &path))?;
+        let spec: Spec = serde_json::from_slice(&data)
+            .map_err(|e| Error::Config { path: path.clone(), msg: e.to_string() })?;
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| config_err(&path, "root is missing"))?;
+        let rootfs = dir.join(root.path());
+        let rootfs = fs::canonicalize(&rootfs).map_err(io_err("opening rootfs", &rootfs))?;
+        if !rootfs.is_dir() {
+            return Err(config_err(&path, format!("rootfs {} is not a directory", rootfs.display())));
+        }
+        validate(&spec, &path)?;
+        Ok(Self { dir, spec, rootfs })
+    }
+}
+
+fn config_err(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Config { path: path.to_path_buf(), msg: msg.into() }
+}
+
+/// The checks serde cannot make: things that would otherwise fail half-way through create.
+fn validate(spec: &Spec, path: &Path) -> Result<()> {
+    let version = spec.version();
+    if !version.starts_with("1.") {
+        return Err(config_err(path, format!("unsupported ociVersion {version:?} (need 1.x)")));
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| config_err(path, "process is missing"))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(config_err(path, "process.args must not be empty"));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(config_err(path, format!("process.cwd {:?} must be absolute", process.cwd())));
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| config_err(path, "linux section is missing"))?;
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    let mut seen = Vec::new();
+    for ns in namespaces {
+        if seen.contains(&ns.typ()) {
+            return Err(config_err(path, format!("namespace {} listed twice", ns.typ())));
+        }
+        seen.push(ns.typ());
+        if let Some(p) = ns.path()
+            && !p.is_absolute()
+        {
+            return Err(config_err(path, format!("namespace {} path {p:?} must be absolute", ns.typ())));
+        }
+    }
+    let has = |t: LinuxNamespaceType| seen.contains(&t);
+    let new_userns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new_userns && !maps {
+        return Err(config_err(path, "a new user namespace needs uidMappings and gidMappings"));
+    }
+    if !has(LinuxNamespaceType::User) && maps {
+        return Err(config_err(path, "uidMappings/gidMappings given without a user namespace"));
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(config_err(path, "hostname needs a uts namespace"));
+    }
+    if !has(LinuxNamespaceType::Mount) {
+        return Err(config_err(path, "a mount namespace is required"));
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
+                return Err(config_err(path, format!("invalid sysctl name {key:?}")));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! `start`: release the init blocked on the exec fifo.
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use nix::fcntl::{OFlag, open};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::stat::Mode;
+
+use crate::error::{Error, Result, io_err, sys_err};
+use crate::hooks::{self, HookKind};
+use crate::state::{ContainerState, StateDir, Status};
+
+pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
+    let dir = StateDir::open(root, id)?;
+    let _lock = dir.lock_exclusive()?;
+    let mut state = dir.load()?;
+    state.refresh_status(&dir);
+    if state.status != Status::Created {
+        return Err(Error::Container {
+            id: id.to_string(),
+            msg: format!("cannot start a container that is {}", state.status),
+        });
+    }
+    release_init(&dir, &state)?;
+    state.status = Status::Running;
+    dir.save(&state)?;
+    if let Ok(bundle) = crate::config::Bundle::load(&state.bundle)
+        && let Some(h) = bundle.spec.hooks().as_ref().and_then(|h| h.poststart().clone())
+        && let Err(e) = hooks::run(HookKind::Poststart, &h, &state.oci_json())
+    {
+        // The runtime spec: a failing poststart hook is logged, the container runs on.
+        tracing::warn!("poststart hook of {id}: {e}");
+    }
+    Ok(state)
+}
+
+/// Open the fifo for reading (which lets the init's blocking open return) and read the
+/// byte it writes. Polls so that an init that died meanwhile is noticed, not waited on.
+fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
+    let path = dir.exec_fifo();
+    let fifo = open(&path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(sys_err("opening exec fifo", path.display().to_string()))?;
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => {
+                let mut buf = [0u8; 1];
+                match nix::unistd::read(&fifo, &mut buf) {
+                    Ok(1) => break,
+                    Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
+                    Err(e) => return Err(sys_err("reading exec fifo", path.display().to_string())(e)),
+                }
+            }
+            Err(e) => return Err(sys_err("waiting on exec fifo", path.display().to_string())(e)),
+        }
+        if !state.init_alive() {
+            return Err(Error::Container { id: state.id.clone(), msg: "container init exited before start".into() });
+        }
+    }
+    std::fs::remove_file(&path).map_err(io_err("removing exec fifo", &path))
+}

@@ -1,0 +1,84 @@
+//! `terminal: true`: a pty made inside the container, its master handed to the caller over
+//! `--console-socket` with SCM_RIGHTS (as runc does), its slave the process's stdio.
+
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::{MsFlags, mount};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+use nix::unistd::dup2_raw;
+use oci_spec::runtime::Box as ConsoleSize;
+
+use crate::error::{Error, Result, sys_err};
+
+/// Connect to the caller's console socket (in the runtime, so a bad path fails early).
+pub fn connect(path: &Path) -> Result<UnixStream> {
+    UnixStream::connect(path)
+        .map_err(|e| Error::InvalidArgument(format!("connecting to console socket {}: {e}", path.display())))
+}
+
+/// Make the pty, send its master, and make the slave our controlling terminal and stdio.
+/// Runs after pivot_root so the pty belongs to the container's devpts.
+pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(sys_err("opening", "/dev/ptmx"))?;
+    grantpt(&master).map_err(sys_err("grantpt", "/dev/ptmx"))?;
+    unlockpt(&master).map_err(sys_err("unlockpt", "/dev/ptmx"))?;
+    let slave_name = ptsname_r(&master).map_err(sys_err("ptsname", "/dev/ptmx"))?;
+    let slave: OwnedFd = nix::fcntl::open(
+        slave_name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(sys_err("opening pty", slave_name.clone()))?;
+    if let Some(size) = size {
+        let ws = libc::winsize {
+            ws_row: size.height() as u16,
+            ws_col: size.width() as u16,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
+        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+    bind_console(&slave_name)?;
+    let fds = [master.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let iov = [IoSlice::new(slave_name.as_bytes())];
+    sendmsg::<()>(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(sys_err("sending pty master to", "console socket"))?;
+    drop(master);
+    for target in 0..=2 as RawFd {
+        // SAFETY: dup2 onto the standard fds, which we own as the process's stdio.
+        unsafe { dup2_raw(slave.as_fd(), target) }.map_err(sys_err("dup2 pty to", target.to_string()))?;
+    }
+    // SAFETY: TIOCSCTTY on our own fd 0; we are a session leader with no controlling tty.
+    if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(Error::Init(format!(
+            "making {slave_name} the controlling terminal: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// /dev/console is the pty slave, as in runc; a symlink planted there by the image is
+/// replaced, never followed (CVE-2025-52565).
+fn bind_console(slave: &str) -> Result<()> {
+    let console = Path::new("/dev/console");
+    if let Ok(meta) = std::fs::symlink_metadata(console)
+        && !meta.is_file()
+    {
+        std::fs::remove_file(console)
+            .map_err(|e| Error::Init(format!("removing /dev/console: {e}")))?;
+    }
+    if std::fs::symlink_metadata(console).is_err() {
+        std::fs::File::create(console).map_err(|e| Error::Init(format!("creating /dev/console: {e}")))?;
+    }
+    mount(Some(slave), console, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        .map_err(sys_err("binding pty to", "/dev/console"))
+}

@@ -1,0 +1,257 @@
+//! The processes `create` forks: stage 1 joins and makes namespaces, stage 2 is the
+//! container init that builds the container around itself and waits for `start`.
+//!
+//! ```text
+//! runtime (create) ──fork──► stage 1: join cgroup, setns(paths), unshare(user)+maps,
+//!        ▲                          unshare(time), clone(pid|mnt|net|uts|ipc|cgroup)
+//!        │ channel                        │
+//!        │                                ▼
+//!        └──────────────────── stage 2 (init): mounts, hooks, pivot_root, console,
+//!                                   rlimits, user, caps, → Ready → blocks on exec.fifo
+//!                                   → startContainer hooks → seccomp → execve
+//! ```
+//! Both stages run in a copy of the runtime's memory (fork), so they read the parsed spec
+//! directly; the runtime is single-threaded, so forking it is sound.
+
+pub mod channel;
+pub mod console;
+pub mod namespaces;
+pub mod network;
+pub mod process;
+
+use std::convert::Infallible;
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use berth_cgroups::CgroupPlacement;
+use nix::fcntl::{OFlag, open, openat};
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid, setresgid, setresuid, setsid};
+
+use self::channel::{Channel, Message};
+use self::namespaces::NamespacePlan;
+use crate::config::Bundle;
+use crate::error::{Error, Result, io_err, sys_err};
+use crate::hooks::{self, HookKind};
+use crate::rootfs::{self, MountContext};
+// WIRE-SECCOMP use crate::seccomp::SeccompFilter;
+use crate::{capabilities, masked_paths, safe_path};
+
+/// Everything the forked stages need, prepared and validated by the runtime.
+pub struct InitArgs<'a> {
+    pub bundle: &'a Bundle,
+    pub plan: &'a NamespacePlan,
+    pub cgroup: &'a CgroupPlacement,
+    pub console: Option<&'a UnixStream>,
+    /// O_PATH fd of `exec.fifo`; the init reopens it for writing to wait for `start`.
+    pub exec_fifo: &'a OwnedFd,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    // WIRE-SECCOMP pub seccomp: Option<&'a SeccompFilter>,
+    pub id: &'a str,
+}
+
+/// Stage 1, in the forked child. Never returns.
+pub fn stage1(args: &InitArgs, chan: &Channel) -> ! {
+    let code = match stage1_inner(args, chan) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = chan.send(&Message::Error { msg: e.to_string() });
+            1
+        }
+    };
+    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the runtime
+    // process we were forked from.
+    unsafe { libc::_exit(code) }
+}
+
+fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
+    args.cgroup.add_process(nix::unistd::getpid().as_raw())?;
+    args.plan.join_existing()?;
+    if args.plan.new_user {
+        args.plan.unshare_user()?;
+        chan.send(&Message::UsernsCreated)?;
+        chan.expect("id maps", |m| matches!(m, Message::MapsWritten))?;
+        // Become root of the new namespace when the maps allow it, so that files the init
+        // creates belong to the container's root.
+        let _ = setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
+        let _ = setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+    }
+    if args.plan.new_time {
+        let offsets = args.bundle.spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref());
+        args.plan.unshare_time(offsets)?;
+    }
+    let flags = args.plan.clone_flags.bits() as libc::c_long | libc::SIGCHLD as libc::c_long;
+    // SAFETY: clone without a new stack behaves like fork; the process is single-threaded,
+    // so the child owns a consistent copy of memory.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0, 0, 0, 0) };
+    match pid {
+        -1 => Err(Error::Init(format!(
+            "creating the container's namespaces: {}",
+            std::io::Error::last_os_error()
+        ))),
+        0 => stage2(args, chan),
+        pid => chan.send(&Message::InitPid { pid: pid as i32 }),
+    }
+}
+
+/// Stage 2: the container init. Never returns: it execs the container process or exits.
+fn stage2(args: &InitArgs, chan: &Channel) -> ! {
+    let err = match init(args, chan) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    // Before Ready the runtime is listening; after it, only our stderr is left.
+    if chan.send(&Message::Error { msg: err.to_string() }).is_err() {
+        eprintln!("berth-runtime init: {err}");
+    }
+    // SAFETY: see stage1.
+    unsafe { libc::_exit(127) }
+}
+
+fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
+    let spec = &args.bundle.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Init("process is missing".into()))?;
+    let linux = spec.linux().as_ref().ok_or_else(|| Error::Init("linux is missing".into()))?;
+    setsid().map_err(sys_err("setsid", "init"))?;
+    if args.plan.new_net {
+        network::loopback_up()?;
+    }
+
+    let rootfs = args.bundle.rootfs.as_path();
+    rootfs::isolate_and_bind(rootfs)?;
+    let root_fd = safe_path::open_root(rootfs).map_err(|e| Error::Init(e.to_string()))?;
+    let ctx = MountContext {
+        root: root_fd.as_fd(),
+        rootfs,
+        in_userns: args.plan.new_user
+            || args.plan.join.iter().any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User),
+        new_cgroupns: args.plan.new_cgroup,
+        cgroup: args.cgroup,
+    };
+    rootfs::prepare(&ctx, spec)?;
+
+    chan.send(&Message::RunRuntimeHooks)?;
+    let state = match chan.expect("continue", |m| matches!(m, Message::Continue { .. }))? {
+        Message::Continue { state } => state,
+        _ => unreachable!("expect checked the variant"),
+    };
+    let spec_hooks = spec.hooks().as_ref();
+    if let Some(h) = spec_hooks.and_then(|h| h.create_container().as_deref()) {
+        hooks::run(HookKind::CreateContainer, h, state.as_bytes())?;
+    }
+
+    // The exec fifo is reopened through the host's /proc after pivot_root, so the
+    // container needs no /proc of its own for it and never sees the state dir.
+    let fd_dir = open("/proc/self/fd", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(sys_err("opening", "/proc/self/fd"))?;
+    drop(root_fd);
+    rootfs::switch_root(rootfs, args.no_pivot)?;
+
+    let root = Path::new("/");
+    for p in linux.masked_paths().as_deref().unwrap_or_default() {
+        masked_paths::mask_path(root, p).map_err(|e| Error::Init(e.to_string()))?;
+    }
+    for p in linux.readonly_paths().as_deref().unwrap_or_default() {
+        masked_paths::make_readonly(root, p).map_err(|e| Error::Init(e.to_string()))?;
+    }
+    rootfs::finish(spec)?;
+    if let Some(sysctl) = linux.sysctl() {
+        for (key, value) in sysctl {
+            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+            fs::write(&path, value).map_err(io_err("setting sysctl", &path))?;
+        }
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(sys_err("setting hostname", h))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        network::set_domainname(d)?;
+    }
+    if process.terminal().unwrap_or(false) {
+        let socket = args
+            .console
+            .ok_or_else(|| Error::Init("terminal: true needs --console-socket".into()))?;
+        console::setup(socket, process.console_size().as_ref())?;
+    }
+    if !args.no_new_keyring {
+        join_session_keyring(args.id);
+    }
+    process::apply_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
+    if let Some(adj) = process.oom_score_adj() {
+        process::set_oom_score_adj(adj)?;
+    }
+
+    let no_new_privs = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may
+    // be about to drop: load it now, as runc does. With it, load it last.
+// WIRE-SECCOMP     let mut notify_fd = None;
+// WIRE-SECCOMP     if !no_new_privs && let Some(f) = args.seccomp {
+// WIRE-SECCOMP         notify_fd = f.load()?;
+// WIRE-SECCOMP     }
+    let setgroups_allowed = process::setgroups_allowed();
+    if process.user().uid() != 0 {
+        capabilities::keep_across_uid_switch()?;
+    }
+    process::switch_user(process, setgroups_allowed)?;
+    if let Some(caps) = process.capabilities() {
+        capabilities::apply(caps)?;
+    }
+    if no_new_privs {
+        nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", "init"))?;
+    }
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd).map_err(sys_err("entering cwd", cwd.display().to_string()))?;
+    let argv = process.args().as_deref().unwrap_or_default();
+    let env = process.env().as_deref().unwrap_or_default();
+    let exe = process::find_executable(&argv[0], env)?;
+    let c_exe = process::path_cstring(&exe)?;
+    let c_args = process::cstrings(argv.iter().map(String::as_str))?;
+    let c_env = process::cstrings(env.iter().map(String::as_str))?;
+
+    chan.send(&Message::Ready)?;
+    wait_for_start(&fd_dir, args.exec_fifo)?;
+    drop(fd_dir);
+    if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
+        hooks::run(HookKind::StartContainer, h, state.as_bytes())?;
+    }
+    process::seal_fds(args.preserve_fds)?;
+// WIRE-SECCOMP     if no_new_privs && let Some(f) = args.seccomp {
+// WIRE-SECCOMP         notify_fd = f.load()?;
+// WIRE-SECCOMP     }
+// WIRE-SECCOMP     if let (Some(fd), Some(f)) = (notify_fd, args.seccomp)
+// WIRE-SECCOMP         && let Some(listener) = f.listener_path()
+// WIRE-SECCOMP     {
+// WIRE-SECCOMP         crate::seccomp::send_to_listener(listener, fd.as_fd(), state.as_bytes())?;
+// WIRE-SECCOMP     }
+    let err = nix::unistd::execve(&c_exe, &c_args, &c_env).err().unwrap_or(nix::errno::Errno::UnknownErrno);
+    Err(Error::Init(format!("exec {}: {err}", exe.display())))
+}
+
+/// Block until `start` opens the fifo for reading, then tell it we are going.
+fn wait_for_start(fd_dir: &OwnedFd, fifo: &OwnedFd) -> Result<()> {
+    let name = fifo.as_raw_fd().to_string();
+    let w = openat(fd_dir, name.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(sys_err("opening", "exec fifo"))?;
+    nix::unistd::write(&w, b"0").map_err(sys_err("writing", "exec fifo"))?;
+    Ok(())
+}
+
+/// A fresh session keyring per container, so containers never share the caller's keys.
+/// Failure is not fatal: keyrings may be unavailable (ENOSYS) or refused in a user
+/// namespace, which runc also tolerates.
+fn join_session_keyring(id: &str) {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let Ok(name) = std::ffi::CString::new(format!("_ses.{id}")) else { return };
+    // SAFETY: keyctl with a valid NUL-terminated name that outlives the call.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if r < 0 {
+        tracing::debug!("joining session keyring: {}", std::io::Error::last_os_error());
+    }
+}

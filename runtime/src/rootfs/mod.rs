@@ -1,0 +1,103 @@
+//! The container's root filesystem: spec mounts, devices, pivot_root, read-only root.
+//!
+//! Runs in the container init, in its new mount namespace. The order follows runc:
+//! host `/` made rslave (nothing we mount propagates back), rootfs bound onto itself,
+//! spec mounts in order, devices and /dev symlinks, pivot_root, then root read-only and
+//! the requested root propagation.
+
+pub mod devices;
+pub mod mount_options;
+pub mod mounts;
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use nix::fcntl::{OFlag, open};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::stat::Mode;
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+use oci_spec::runtime::Spec;
+
+pub use mounts::MountContext;
+use crate::error::{Error, Result, sys_err};
+
+/// Everything before pivot_root.
+pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
+    for m in spec.mounts().as_deref().unwrap_or_default() {
+        mounts::mount_one(ctx, m)?;
+    }
+    let dev_is_bound = spec.mounts().as_deref().unwrap_or_default().iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options().as_deref().unwrap_or_default().iter().any(|o| o == "bind" || o == "rbind"))
+    });
+    if !dev_is_bound {
+        let devices = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.devices().clone())
+            .unwrap_or_default();
+        devices::create_all(ctx, &devices)?;
+        devices::create_symlinks(ctx)?;
+    }
+    Ok(())
+}
+
+/// Make the host's mounts invisible to propagation from us, then bind the rootfs onto
+/// itself so it is a mount point pivot_root accepts.
+pub fn isolate_and_bind(rootfs: &Path) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+        .map_err(sys_err("making / rslave", "/"))?;
+    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(sys_err("binding rootfs onto itself", rootfs.display().to_string()))?;
+    Ok(())
+}
+
+/// Switch root to `rootfs`: pivot_root, or with `--no-pivot` a move mount plus chroot
+/// (for ramdisk roots where pivot_root is refused).
+pub fn switch_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
+    let what = rootfs.display().to_string();
+    if no_pivot {
+        chdir(rootfs).map_err(sys_err("entering rootfs", what.clone()))?;
+        mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+            .map_err(sys_err("moving rootfs to /", what.clone()))?;
+        chroot(".").map_err(sys_err("chroot into", what.clone()))?;
+    } else {
+        let fd = open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(sys_err("opening rootfs", what.clone()))?;
+        fchdir(fd.as_fd()).map_err(sys_err("entering rootfs", what.clone()))?;
+        // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "."
+        // then removes the old root without needing a directory for it in the image.
+        pivot_root(".", ".").map_err(sys_err("pivot_root into", what.clone()))?;
+        mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+            .map_err(sys_err("making old root rslave", what.clone()))?;
+        umount2(".", MntFlags::MNT_DETACH).map_err(sys_err("detaching old root", what.clone()))?;
+    }
+    chdir("/").map_err(sys_err("entering", "/"))?;
+    Ok(())
+}
+
+/// After pivot_root: `root.readonly` and `rootfsPropagation`.
+pub fn finish(spec: &Spec) -> Result<()> {
+    let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+    if readonly {
+        let locked = nix::sys::statvfs::statvfs("/")
+            .map(|s| mounts::statvfs_to_ms(s.flags()))
+            .unwrap_or(MsFlags::empty());
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
+            None::<&str>,
+        )
+        .map_err(sys_err("remounting root read-only", "/"))?;
+    }
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.rootfs_propagation().clone()) {
+        let flag = mount_options::propagation_flag(&p)
+            .ok_or_else(|| Error::Init(format!("unknown rootfsPropagation {p:?}")))?;
+        mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
+            .map_err(sys_err("setting root propagation", p.clone()))?;
+    }
+    Ok(())
+}

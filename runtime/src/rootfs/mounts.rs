@@ -1,0 +1,209 @@
+//! The spec's `mounts`, in order, each target resolved inside the rootfs by fd so that a
+//! symlink in the image can never send a mount onto the host.
+
+use std::fs;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use berth_cgroups::CgroupPlacement;
+use nix::fcntl::OFlag;
+use nix::mount::{MsFlags, mount};
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Mount;
+
+use super::mount_options::{self, MountOptions};
+use crate::error::{Error, Result, sys_err};
+use crate::safe_path;
+
+pub struct MountContext<'a> {
+    pub root: BorrowedFd<'a>,
+    pub rootfs: &'a Path,
+    /// In a new user namespace some filesystems cannot be mounted and are bound instead.
+    pub in_userns: bool,
+    pub new_cgroupns: bool,
+    pub cgroup: &'a CgroupPlacement,
+}
+
+fn safe_err(op: &'static str) -> impl FnOnce(safe_path::SafePathError) -> Error {
+    move |e| Error::Init(format!("{op}: {e}"))
+}
+
+/// Resolve (and create) a mount target inside the rootfs; a file for file bind sources.
+pub fn target(ctx: &MountContext, dest: &Path, is_file: bool) -> Result<OwnedFd> {
+    let dest = Path::new("/").join(dest);
+    if is_file {
+        match safe_path::open_in_root(ctx.root, &dest, OFlag::O_PATH) {
+            Ok(fd) => Ok(fd),
+            Err(e) if e.is_not_found() => {
+                safe_path::create_file_in_root(ctx.root, &dest, Mode::from_bits_truncate(0o644))
+                    .map_err(safe_err("creating mount target"))
+            }
+            Err(e) => Err(safe_err("resolving mount target")(e)),
+        }
+    } else {
+        safe_path::mkdir_all_in_root(ctx.root, &dest, Mode::from_bits_truncate(0o755))
+            .map_err(safe_err("creating mount target"))
+    }
+}
+
+fn reopen(ctx: &MountContext, dest: &Path) -> Result<OwnedFd> {
+    safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH)
+        .map_err(safe_err("reopening mount target"))
+}
+
+fn data_string(o: &MountOptions) -> Option<String> {
+    if o.data.is_empty() { None } else { Some(o.data.join(",")) }
+}
+
+pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
+    let dest = m.destination();
+    let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let typ = m.typ().as_deref().unwrap_or(if opts.bind { "bind" } else { "" });
+    let what = format!("{} on {}", typ, dest.display());
+    if opts.bind || typ == "bind" {
+        bind(ctx, m, &opts)?;
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        cgroup_tree(ctx, dest, &opts)?;
+    } else {
+        let target_fd = target(ctx, dest, false)?;
+        let target_path = safe_path::fd_path(target_fd.as_fd());
+        let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
+        let data = data_string(&opts);
+        let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        let res = mount(Some(&source), &target_path, Some(typ), flags, data.as_deref());
+        match res {
+            // Without owning the net/ipc namespace in this user namespace, sysfs and mqueue
+            // cannot be mounted fresh: bind the host's, read-only, as runc does.
+            Err(nix::errno::Errno::EPERM) if ctx.in_userns && matches!(typ, "sysfs" | "mqueue") => {
+                let host = if typ == "sysfs" { "/sys" } else { "/dev/mqueue" };
+                mount(Some(host), &target_path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                    .map_err(sys_err("binding", format!("{host} on {}", dest.display())))?;
+            }
+            other => other.map_err(sys_err("mounting", what.clone()))?,
+        }
+    }
+    apply_propagation(ctx, dest, &opts)
+}
+
+fn bind(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
+    let dest = m.destination();
+    let source = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::Init(format!("bind mount on {} has no source", dest.display())))?;
+    let meta = fs::metadata(source)
+        .map_err(|e| Error::Init(format!("bind source {}: {e}", source.display())))?;
+    let target_fd = target(ctx, dest, !meta.is_dir())?;
+    let mut flags = MsFlags::MS_BIND;
+    if opts.recursive_bind {
+        flags |= MsFlags::MS_REC;
+    }
+    let what = format!("{} on {}", source.display(), dest.display());
+    mount(Some(source), &safe_path::fd_path(target_fd.as_fd()), None::<&str>, flags, None::<&str>)
+        .map_err(sys_err("bind mounting", what.clone()))?;
+    // A bind ignores other flags: they take a remount of the new mount point.
+    let extra = opts.flags & !MsFlags::MS_REMOUNT;
+    if !extra.is_empty() {
+        remount(ctx, dest, extra, &what)?;
+    }
+    Ok(())
+}
+
+/// Remount a bind read-only/nosuid/...; keeps the flags the kernel locked (in a user
+/// namespace a remount that drops nodev/nosuid of the source is refused).
+pub fn remount(ctx: &MountContext, dest: &Path, flags: MsFlags, what: &str) -> Result<()> {
+    let fd = reopen(ctx, dest)?;
+    let path = safe_path::fd_path(fd.as_fd());
+    let locked = nix::sys::statvfs::statvfs(&path)
+        .map(|s| statvfs_to_ms(s.flags()))
+        .unwrap_or(MsFlags::empty());
+    mount(
+        None::<&str>,
+        &path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
+        None::<&str>,
+    )
+    .map_err(sys_err("remounting", what.to_string()))
+}
+
+pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
+    use nix::sys::statvfs::FsFlags as F;
+    let mut m = MsFlags::empty();
+    for (a, b) in [
+        (F::ST_NOSUID, MsFlags::MS_NOSUID),
+        (F::ST_NODEV, MsFlags::MS_NODEV),
+        (F::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (F::ST_NOATIME, MsFlags::MS_NOATIME),
+        (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (F::ST_RELATIME, MsFlags::MS_RELATIME),
+        (F::ST_RDONLY, MsFlags::MS_RDONLY),
+    ] {
+        if f.contains(a) {
+            m |= b;
+        }
+    }
+    m
+}
+
+fn apply_propagation(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
+    for p in &opts.propagation {
+        let fd = reopen(ctx, dest)?;
+        mount(None::<&str>, &safe_path::fd_path(fd.as_fd()), None::<&str>, *p, None::<&str>)
+            .map_err(sys_err("setting propagation of", dest.display().to_string()))?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: the container's own cgroups. With a cgroup namespace the kernel shows
+/// the container's cgroup as the root of a fresh mount; without one we bind its dirs.
+fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
+    let ro = opts.flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let pure_v2 = ctx.cgroup.v1_dirs.is_empty();
+    if pure_v2 {
+        let fd = target(ctx, dest, false)?;
+        let path = safe_path::fd_path(fd.as_fd());
+        if ctx.new_cgroupns {
+            mount(Some("cgroup2"), &path, Some("cgroup2"), base | ro, None::<&str>)
+                .map_err(sys_err("mounting", format!("cgroup2 on {}", dest.display())))?;
+        } else if let Some(dir) = &ctx.cgroup.v2_dir {
+            mount(Some(dir), &path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .map_err(sys_err("binding", format!("{} on {}", dir.display(), dest.display())))?;
+            remount(ctx, dest, base | ro, "cgroup2")?;
+        }
+        return Ok(());
+    }
+    // v1/hybrid: a tmpfs holding one mount per hierarchy, like the host's /sys/fs/cgroup.
+    let fd = target(ctx, dest, false)?;
+    mount(Some("tmpfs"), &safe_path::fd_path(fd.as_fd()), Some("tmpfs"), base, Some("mode=755"))
+        .map_err(sys_err("mounting", format!("tmpfs on {}", dest.display())))?;
+    let mut hierarchies: Vec<(String, Option<PathBuf>)> =
+        ctx.cgroup.v1_dirs.iter().map(|(c, d)| (c.clone(), Some(d.clone()))).collect();
+    if let Some(v2) = &ctx.cgroup.v2_dir {
+        hierarchies.push(("unified".to_string(), Some(v2.clone())));
+    }
+    for (name, dir) in hierarchies {
+        let sub = dest.join(&name);
+        let fd = target(ctx, &sub, false)?;
+        let path = safe_path::fd_path(fd.as_fd());
+        let what = format!("cgroup {name} on {}", sub.display());
+        if ctx.new_cgroupns {
+            let (fstype, data) = match name.as_str() {
+                "unified" => ("cgroup2", None),
+                "systemd" => ("cgroup", Some("none,name=systemd".to_string())),
+                c => ("cgroup", Some(c.to_string())),
+            };
+            mount(Some(fstype), &path, Some(fstype), base | ro, data.as_deref())
+                .map_err(sys_err("mounting", what))?;
+        } else if let Some(dir) = dir {
+            mount(Some(&dir), &path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .map_err(sys_err("binding", what.clone()))?;
+            remount(ctx, &sub, base | ro, &what)?;
+        }
+    }
+    if !ro.is_empty() {
+        remount(ctx, dest, base | ro, "cgroup tmpfs")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,531 @@
+//! Resolve and create paths inside a container root without ever leaving it.
+//!
+//! A container image is attacker-controlled: any component of a mount destination,
+//! a masked path or a file the runtime creates may be a symlink (`/proc -> /`,
+//! `etc -> /etc`), and a naive `mount(.., rootfs.join(dest), ..)` would then follow it
+//! onto the host (CVE-2021-30465 and the whole class of symlink-exchange escapes).
+//!
+//! Everything here resolves relative to an fd of the root:
+//! - `openat2(2)` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` when the kernel has it
+//!   (5.6+): absolute symlinks and `..` are clamped to the root by the kernel;
+//! - otherwise a component-by-component walk with `O_PATH | O_NOFOLLOW`, reading each
+//!   symlink ourselves and restarting from the root fd for absolute targets; `..` pops
+//!   a stack of already-opened directory fds, so it can never climb above the root even
+//!   if a directory is moved while we walk.
+//!
+//! Callers then act on the fd, not on a path string: mount onto `fd_path(fd)`
+//! (`/proc/self/fd/N`), which the kernel resolves to exactly the inode we checked.
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2, readlinkat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, mkdirat};
+
+/// Linux's own limit on symlinks followed during one lookup (`MAXSYMLINKS`).
+const MAX_SYMLINKS: usize = 40;
+
+/// How many times to retry `openat2` when it reports a concurrent rename (`EAGAIN`).
+const OPENAT2_RETRIES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SafePathError {
+    #[error("opening container root {root}: {source}")]
+    OpenRoot { root: PathBuf, source: Errno },
+    #[error("resolving {path} inside the container root: {source}")]
+    Resolve { path: PathBuf, source: Errno },
+    #[error("creating {path} inside the container root: {source}")]
+    Create { path: PathBuf, source: Errno },
+    #[error("{path} inside the container root changed while it was being opened")]
+    Raced { path: PathBuf },
+    #[error("open_in_root({path}): O_CREAT is not supported, use create_file_in_root")]
+    CreateFlag { path: PathBuf },
+}
+
+impl SafePathError {
+    /// The errno behind the failure, when there is one.
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Self::OpenRoot { source, .. }
+            | Self::Resolve { source, .. }
+            | Self::Create { source, .. } => Some(*source),
+            Self::Raced { .. } | Self::CreateFlag { .. } => None,
+        }
+    }
+
+    /// True when a component of the path does not exist (callers often skip those).
+    pub fn is_not_found(&self) -> bool {
+        self.errno() == Some(Errno::ENOENT)
+    }
+}
+
+/// Opens the container root directory itself as an `O_PATH` fd, the anchor for every
+/// other function here. The root path is trusted (it comes from the bundle or the
+/// runtime), so it is opened normally.
+pub fn open_root(root: &Path) -> Result<OwnedFd, SafePathError> {
+    nix::fcntl::open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|source| SafePathError::OpenRoot {
+        root: root.to_path_buf(),
+        source,
+    })
+}
+
+/// The `/proc/self/fd/N` path of `fd`: pass it to `mount(2)` (source or target) so the
+/// kernel acts on the exact inode behind the fd and never re-resolves the original path.
+/// Needs a real procfs at `/proc` of the calling mount namespace.
+pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// Opens `path` (absolute or relative, both taken relative to `root`) with `flags`,
+/// resolving every symlink and `..` as if `root` were `/`. `O_CLOEXEC` is always added.
+/// With `O_NOFOLLOW` the last component is not followed (`O_PATH | O_NOFOLLOW` then
+/// returns the symlink itself). `O_CREAT` is refused: use [`create_file_in_root`] or
+/// [`mkdir_all_in_root`].
+pub fn open_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlag,
+) -> Result<OwnedFd, SafePathError> {
+    // O_TMPFILE includes the O_DIRECTORY bit, so test it as a whole.
+    if flags.contains(OFlag::O_CREAT) || flags.contains(OFlag::O_TMPFILE) {
+        return Err(SafePathError::CreateFlag {
+            path: path.to_path_buf(),
+        });
+    }
+    let flags = flags | OFlag::O_CLOEXEC;
+    let rel = relative(path);
+    let resolve_err = |source| SafePathError::Resolve {
+        path: path.to_path_buf(),
+        source,
+    };
+    if openat2_available() {
+        match openat2_in_root(root, &rel, flags) {
+            Ok(fd) => return Ok(fd),
+            // ENOSYS: no openat2 (or a seccomp filter of an outer runtime denies it).
+            Err(Errno::ENOSYS) => {
+                tracing::debug!("openat2 unavailable, resolving paths in root by hand");
+                OPENAT2.store(OPENAT2_NO, Ordering::Relaxed);
+            }
+            Err(e) => return Err(resolve_err(e)),
+        }
+    }
+    walk_in_root(root, &rel, flags).map_err(|e| match e {
+        WalkError::Errno(source) => resolve_err(source),
+        WalkError::Raced => SafePathError::Raced {
+            path: path.to_path_buf(),
+        },
+    })
+}
+
+/// Creates every missing directory of `path` inside `root` (like `mkdir -p`, with
+/// `mode` for the new ones) and returns an `O_PATH | O_DIRECTORY` fd of the last one.
+/// Each directory is created with `mkdirat` relative to the already-resolved parent fd,
+/// so a symlink planted in the image only ever redirects creation inside the root.
+pub fn mkdir_all_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    mode: Mode,
+) -> Result<OwnedFd, SafePathError> {
+    let dir_flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let mut current = open_in_root(root, Path::new("/"), dir_flags)?;
+    let mut prefix = PathBuf::from("/");
+    for component in relative(path).components() {
+        let name = match component {
+            Component::Normal(name) => name,
+            // `..`/`.` are resolved (clamped at the root) by re-opening the prefix.
+            Component::ParentDir | Component::CurDir => {
+                prefix.push(component.as_os_str());
+                current = open_in_root(root, &prefix, dir_flags)?;
+                continue;
+            }
+            Component::RootDir | Component::Prefix(_) => continue,
+        };
+        prefix.push(name);
+        match open_in_root(root, &prefix, dir_flags) {
+            Ok(fd) => current = fd,
+            Err(e) if e.is_not_found() => {
+                match mkdirat(&current, name, mode) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(source) => {
+                        return Err(SafePathError::Create {
+                            path: prefix.clone(),
+                            source,
+                        });
+                    }
+                }
+                // Re-resolve rather than trusting the name: if it already existed as a
+                // dangling symlink this fails instead of following it.
+                current = open_in_root(root, &prefix, dir_flags)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(current)
+}
+
+/// Makes sure a regular file exists at `path` inside `root` (creating missing parent
+/// directories with mode 0755 and the file with `mode`) and returns an `O_PATH` fd of
+/// it: the usual preparation of a bind-mount target for a file source.
+pub fn create_file_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    mode: Mode,
+) -> Result<OwnedFd, SafePathError> {
+    let rel = relative(path);
+    let (parent, name) = match (rel.parent(), rel.file_name()) {
+        (Some(parent), Some(name)) => (parent, name),
+        _ => {
+            return Err(SafePathError::Create {
+                path: path.to_path_buf(),
+                source: Errno::EINVAL,
+            });
+        }
+    };
+    let parent_fd = mkdir_all_in_root(root, parent, Mode::from_bits_truncate(0o755))?;
+    // O_EXCL never follows a symlink at the last component, so this cannot create a
+    // file outside the root; if something is already there, resolve it in the root.
+    match openat(
+        &parent_fd,
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        mode,
+    ) {
+        Ok(_created) => {}
+        Err(Errno::EEXIST) => {}
+        Err(source) => {
+            return Err(SafePathError::Create {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    open_in_root(root, path, OFlag::O_PATH)
+}
+
+/// `path` with any leading `/` removed; the empty path becomes `.` (the root itself).
+fn relative(path: &Path) -> PathBuf {
+    let stripped: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
+        .collect();
+    if stripped.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        stripped
+    }
+}
+
+const OPENAT2_UNKNOWN: u8 = 0;
+const OPENAT2_NO: u8 = 2;
+static OPENAT2: AtomicU8 = AtomicU8::new(OPENAT2_UNKNOWN);
+
+fn openat2_available() -> bool {
+    OPENAT2.load(Ordering::Relaxed) != OPENAT2_NO
+}
+
+/// Forces the manual walk, so tests can exercise the fallback on a kernel with openat2.
+#[cfg(test)]
+pub(crate) fn force_fallback(on: bool) {
+    OPENAT2.store(
+        if on { OPENAT2_NO } else { OPENAT2_UNKNOWN },
+        Ordering::Relaxed,
+    );
+}
+
+fn openat2_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let how = OpenHow::new()
+        .flags(flags)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let mut last = Errno::EAGAIN;
+    for _ in 0..OPENAT2_RETRIES {
+        match openat2(root, rel, how) {
+            // EAGAIN: a rename raced with `..` resolution; the kernel asks us to retry.
+            Err(Errno::EAGAIN) => last = Errno::EAGAIN,
+            other => return other,
+        }
+    }
+    Err(last)
+}
+
+enum WalkError {
+    Errno(Errno),
+    Raced,
+}
+
+impl From<Errno> for WalkError {
+    fn from(e: Errno) -> Self {
+        Self::Errno(e)
+    }
+}
+
+fn same_inode(a: &FileStat, b: &FileStat) -> bool {
+    a.st_dev == b.st_dev && a.st_ino == b.st_ino
+}
+
+fn is_kind(st: &FileStat, kind: SFlag) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind
+}
+
+/// The fallback resolver: one component at a time, never letting the kernel follow a
+/// symlink or `..` on its own.
+fn walk_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, WalkError> {
+    let path_flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let nofollow_last = flags.contains(OFlag::O_NOFOLLOW);
+    // stack[0] is the root; `..` pops but never below it.
+    let mut stack: Vec<OwnedFd> = vec![openat(root, ".", path_flags | OFlag::O_DIRECTORY, Mode::empty())?];
+    let mut remaining: VecDeque<OsString> = components_of(rel.as_os_str());
+    let mut links = 0usize;
+
+    while let Some(name) = remaining.pop_front() {
+        if name.is_empty() || name == "." {
+            continue;
+        }
+        if name == ".." {
+            if stack.len() > 1 {
+                stack.pop();
+            }
+            continue;
+        }
+        let is_last = remaining.is_empty();
+        let parent = stack.last().ok_or(WalkError::Errno(Errno::EINVAL))?;
+        if is_last && nofollow_last {
+            return Ok(openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty())?);
+        }
+        let fd = openat(parent, name.as_os_str(), path_flags, Mode::empty())?;
+        let st = fstat(&fd)?;
+        if is_kind(&st, SFlag::S_IFLNK) {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(WalkError::Errno(Errno::ELOOP));
+            }
+            // readlinkat on an O_PATH symlink fd with an empty path reads that link.
+            // Magic links (/proc/*/fd/*) are only ever read as text here, never followed.
+            let target = readlinkat(&fd, "")?;
+            if target.as_bytes().first() == Some(&b'/') {
+                stack.truncate(1);
+            }
+            for part in components_of(target.as_os_str()).into_iter().rev() {
+                remaining.push_front(part);
+            }
+            continue;
+        }
+        if is_last {
+            if flags & !(OFlag::O_CLOEXEC) == OFlag::O_PATH {
+                return Ok(fd);
+            }
+            // Re-open with the caller's flags; O_NOFOLLOW refuses a symlink swapped in
+            // meanwhile, and the inode check refuses any other swap.
+            let reopened = openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty())?;
+            if !same_inode(&fstat(&reopened)?, &st) {
+                return Err(WalkError::Raced);
+            }
+            return Ok(reopened);
+        }
+        if !is_kind(&st, SFlag::S_IFDIR) {
+            return Err(WalkError::Errno(Errno::ENOTDIR));
+        }
+        stack.push(fd);
+    }
+    // The path resolved to a directory already on the stack (e.g. "." or "a/..").
+    let dir = stack.last().ok_or(WalkError::Errno(Errno::EINVAL))?;
+    Ok(openat(dir, ".", flags, Mode::empty())?)
+}
+
+fn components_of(path: &OsStr) -> VecDeque<OsString> {
+    path.as_bytes()
+        .split(|b| *b == b'/')
+        .filter(|part| !part.is_empty())
+        .map(|part| OsStr::from_bytes(part).to_os_string())
+        .collect()
+}
+
+/// Test helpers shared by the security modules' tests: root checks and running a test
+/// body in a forked child (seccomp filters, capability changes and mount namespaces are
+/// per-process and must not leak into the test harness).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::io::{Read, Write};
+    use std::os::fd::OwnedFd;
+
+    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::unistd::{ForkResult, fork, pipe};
+
+    /// True when the test may run. Not root: panics with a clear message, unless
+    /// `BERTH_TEST_UNPRIVILEGED_SKIP=1`, in which case it returns false (skip).
+    pub(crate) fn require_root() -> bool {
+        if nix::unistd::geteuid().is_root() {
+            return true;
+        }
+        if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
+            eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
+            return false;
+        }
+        panic!("this test needs root; run as root or set BERTH_TEST_UNPRIVILEGED_SKIP=1");
+    }
+
+    /// Runs `body` in a forked child and returns how the child ended plus what it wrote
+    /// to the report pipe (its error message, if any). The child never returns into the
+    /// test harness: it `_exit`s with 0 on Ok, 1 on Err, 2 on panic.
+    pub(crate) fn fork_status<F>(body: F) -> (WaitStatus, String)
+    where
+        F: FnOnce(&mut dyn Write) -> Result<(), String>,
+    {
+        let (read_end, write_end) = pipe().expect("pipe for child report");
+        // SAFETY: the child only runs `body` and then `_exit`s; glibc's malloc is
+        // fork-safe, and no lock held by another harness thread is needed by the bodies
+        // (they use raw syscalls, std I/O on their own fds, and allocation).
+        match unsafe { fork() }.expect("fork test child") {
+            ForkResult::Child => {
+                drop(read_end);
+                let mut report = std::fs::File::from(write_end);
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    body(&mut report)
+                }));
+                let code = match outcome {
+                    Ok(Ok(())) => 0,
+                    Ok(Err(msg)) => {
+                        let _ = report.write_all(msg.as_bytes());
+                        1
+                    }
+                    Err(_) => {
+                        let _ = report.write_all(b"child panicked");
+                        2
+                    }
+                };
+                // SAFETY: _exit ends the child without running the harness's atexit
+                // handlers or destructors that belong to the parent.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => {
+                drop(write_end);
+                let mut text = String::new();
+                let _ = std::fs::File::from(OwnedFd::from(read_end)).read_to_string(&mut text);
+                let status = waitpid(child, None).expect("waitpid test child");
+                (status, text)
+            }
+        }
+    }
+
+    /// Runs `body` in a forked child and turns anything but a clean exit into Err.
+    pub(crate) fn in_child<F>(body: F) -> Result<(), String>
+    where
+        F: FnOnce() -> Result<(), String>,
+    {
+        match fork_status(|_| body()) {
+            (WaitStatus::Exited(_, 0), _) => Ok(()),
+            (status, text) => Err(format!("child failed ({status:?}): {text}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::in_child;
+    use std::os::fd::AsFd;
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn read_link_of_fd(fd: &OwnedFd) -> PathBuf {
+        std::fs::read_link(fd_path(fd.as_fd())).expect("readlink /proc/self/fd")
+    }
+
+    fn fixture() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).expect("mkdir etc");
+        std::fs::write(root.join("etc/passwd"), "inside\n").expect("write passwd");
+        symlink("/etc", root.join("abs_etc")).expect("symlink");
+        symlink("../../../../../../etc", root.join("dotdot_etc")).expect("symlink");
+        symlink("/", root.join("slash")).expect("symlink");
+        symlink("loop2", root.join("loop1")).expect("symlink");
+        symlink("loop1", root.join("loop2")).expect("symlink");
+        symlink("/proc/self/root", root.join("magic")).expect("symlink");
+        dir
+    }
+
+    fn check_contained(fallback: bool) {
+        force_fallback(fallback);
+        let dir = fixture();
+        let root_fd = open_root(dir.path()).expect("open root");
+        let root = root_fd.as_fd();
+        let canon = dir.path().canonicalize().expect("canonicalize");
+        for path in ["/abs_etc/passwd", "dotdot_etc/passwd", "/slash/etc/passwd", "../../etc/passwd"] {
+            let fd = open_in_root(root, Path::new(path), OFlag::O_RDONLY)
+                .unwrap_or_else(|e| panic!("fallback={fallback} {path}: {e}"));
+            assert_eq!(read_link_of_fd(&fd), canon.join("etc/passwd"), "fallback={fallback} {path}");
+        }
+        let err = open_in_root(root, Path::new("loop1"), OFlag::O_RDONLY).expect_err("loop");
+        assert_eq!(err.errno(), Some(Errno::ELOOP));
+        // A symlink to /proc/self/root resolves to the container's /proc, which does not
+        // exist here: never the host root.
+        assert!(open_in_root(root, Path::new("magic/etc/passwd"), OFlag::O_RDONLY).is_err());
+        assert!(open_in_root(root, Path::new("missing/x"), OFlag::O_PATH)
+            .expect_err("missing")
+            .is_not_found());
+        let link = open_in_root(root, Path::new("abs_etc"), OFlag::O_PATH | OFlag::O_NOFOLLOW)
+            .expect("nofollow");
+        assert!(is_kind(&fstat(&link).expect("fstat"), SFlag::S_IFLNK));
+        force_fallback(false);
+    }
+
+    #[test]
+    fn symlinks_and_dotdot_stay_inside_root_with_openat2() {
+        check_contained(false);
+    }
+
+    #[test]
+    fn symlinks_and_dotdot_stay_inside_root_with_manual_walk() {
+        // Run in a child: the fallback switch is process-global.
+        in_child(|| {
+            check_contained(true);
+            Ok(())
+        })
+        .expect("fallback walk");
+    }
+
+    #[test]
+    fn mkdir_all_and_create_file_follow_symlinks_only_inside_root() {
+        let dir = fixture();
+        let root_fd = open_root(dir.path()).expect("open root");
+        let host_marker = format!("berth-safe-path-test-{}", std::process::id());
+        // abs_etc -> /etc: the new dirs must land in <root>/etc, not the host's /etc.
+        let fd = mkdir_all_in_root(root_fd.as_fd(), Path::new(&format!("/abs_etc/{host_marker}/sub")), Mode::from_bits_truncate(0o755))
+            .expect("mkdir_all");
+        let canon = dir.path().canonicalize().expect("canonicalize");
+        assert_eq!(read_link_of_fd(&fd), canon.join(format!("etc/{host_marker}/sub")));
+        assert!(!Path::new("/etc").join(&host_marker).exists());
+        let file = create_file_in_root(root_fd.as_fd(), Path::new(&format!("/slash/etc/{host_marker}/f")), Mode::from_bits_truncate(0o644))
+            .expect("create file");
+        assert_eq!(read_link_of_fd(&file), canon.join(format!("etc/{host_marker}/f")));
+        // Existing file: returned, not recreated.
+        create_file_in_root(root_fd.as_fd(), Path::new("/etc/passwd"), Mode::from_bits_truncate(0o644)).expect("existing");
+        assert_eq!(std::fs::read_to_string(dir.path().join("etc/passwd")).expect("read"), "inside\n");
+    }
+
+    #[test]
+    fn create_flag_is_refused() {
+        let dir = fixture();
+        let root_fd = open_root(dir.path()).expect("open root");
+        assert!(matches!(
+            open_in_root(root_fd.as_fd(), Path::new("x"), OFlag::O_CREAT | OFlag::O_WRONLY),
+            Err(SafePathError::CreateFlag { .. })
+        ));
+    }
+
+    #[test]
+    fn test_support_reports_child_failures() {
+        assert!(in_child(|| Ok(())).is_ok());
+        let err = in_child(|| Err("boom".into())).expect_err("child error");
+        assert!(err.contains("boom"));
+    }
+}
