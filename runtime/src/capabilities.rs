@@ -116,13 +116,23 @@ pub fn parse_name(set: &str, name: &str) -> Result<Capability, CapabilityError> 
 /// Checks every name under `process.capabilities` of a raw config.json before it is
 /// parsed into oci-spec types, so the user sees which set and which name is wrong.
 pub fn check_config_names(config: &serde_json::Value) -> Result<(), CapabilityError> {
-    let Some(sets) = config.pointer("/process/capabilities").and_then(|v| v.as_object()) else {
+    let Some(sets) = config
+        .pointer("/process/capabilities")
+        .and_then(|v| v.as_object())
+    else {
         return Ok(());
     };
     for (set, names) in sets {
-        let list = names.as_array().ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
+        if names.is_null() {
+            continue;
+        }
+        let list = names
+            .as_array()
+            .ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
         for name in list {
-            let name = name.as_str().ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
+            let name = name
+                .as_str()
+                .ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
             parse_name(set, name)?;
         }
     }
@@ -160,12 +170,15 @@ impl CapMasks {
 
 /// The highest capability number the running kernel knows.
 pub fn last_cap() -> Result<u8, CapabilityError> {
-    let text = std::fs::read_to_string(CAP_LAST_CAP_FILE).map_err(|e| CapabilityError::LastCap {
-        detail: e.to_string(),
-    })?;
-    text.trim().parse().map_err(|e: std::num::ParseIntError| CapabilityError::LastCap {
-        detail: format!("{:?}: {e}", text.trim()),
-    })
+    let text =
+        std::fs::read_to_string(CAP_LAST_CAP_FILE).map_err(|e| CapabilityError::LastCap {
+            detail: e.to_string(),
+        })?;
+    text.trim()
+        .parse()
+        .map_err(|e: std::num::ParseIntError| CapabilityError::LastCap {
+            detail: format!("{:?}: {e}", text.trim()),
+        })
 }
 
 /// Checks the sets before anything starts: every capability is known to the running
@@ -202,13 +215,21 @@ pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
             detail: format!("{what}: {}", names_of(extra).join(", ")),
         })
     };
-    require(m.effective, m.permitted, "effective capabilities missing from permitted")?;
+    require(
+        m.effective,
+        m.permitted,
+        "effective capabilities missing from permitted",
+    )?;
     require(
         m.ambient,
         m.permitted & m.inheritable,
         "ambient capabilities must also be permitted and inheritable",
     )?;
-    require(m.inheritable, m.bounding, "inheritable capabilities missing from bounding")?;
+    require(
+        m.inheritable,
+        m.bounding,
+        "inheritable capabilities missing from bounding",
+    )?;
     Ok(())
 }
 
@@ -236,7 +257,12 @@ pub fn keep_across_uid_switch() -> Result<(), CapabilityError> {
 /// `PR_SET_NO_NEW_PRIVS` (`process.noNewPrivileges`): execve can never grant more
 /// privileges (setuid bits, file capabilities). Call after [`apply`], before seccomp.
 pub fn set_no_new_privs() -> Result<(), CapabilityError> {
-    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, "setting PR_SET_NO_NEW_PRIVS")
+    prctl(
+        libc::PR_SET_NO_NEW_PRIVS,
+        1,
+        0,
+        "setting PR_SET_NO_NEW_PRIVS",
+    )
 }
 
 /// Gives the calling thread exactly the spec's five sets (call after the uid switch;
@@ -248,7 +274,12 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
     // The uid switch emptied the effective set; bring back what is permitted so the
     // bounding drop below has CAP_SETPCAP.
     let now = capget()?;
-    capset(now.permitted, now.permitted, now.inheritable, "raising effective to permitted")?;
+    capset(
+        now.permitted,
+        now.permitted,
+        now.inheritable,
+        "raising effective to permitted",
+    )?;
 
     for n in 0..=last {
         if want.bounding & (1u64 << n) == 0 {
@@ -263,7 +294,12 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
 
     // One capset for the three sets, so no intermediate state violates the kernel's
     // rules (e.g. effective ⊄ permitted between two calls).
-    capset(want.effective, want.permitted, want.inheritable, "setting effective/permitted/inheritable")?;
+    capset(
+        want.effective,
+        want.permitted,
+        want.inheritable,
+        "setting effective/permitted/inheritable",
+    )?;
 
     prctl(
         libc::PR_CAP_AMBIENT,
@@ -294,10 +330,12 @@ fn prctl(
 ) -> Result<(), CapabilityError> {
     // SAFETY: the prctl options used here take only integer arguments.
     let rc = unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) };
-    Errno::result(rc).map(drop).map_err(|source| CapabilityError::Kernel {
-        op: op.to_string(),
-        source,
-    })
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|source| CapabilityError::Kernel {
+            op: op.to_string(),
+            source,
+        })
 }
 
 /// The effective/permitted/inheritable sets of the calling thread.
@@ -323,7 +361,10 @@ struct CapData {
 }
 
 fn capget() -> Result<ThreadCaps, CapabilityError> {
-    let mut header = CapHeader { version: CAP_V3, pid: 0 };
+    let mut header = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
     let mut data = [CapData::default(); 2];
     // SAFETY: header and a two-element data array, as the v3 ABI requires, both live
     // and writable for the call.
@@ -339,23 +380,41 @@ fn capget() -> Result<ThreadCaps, CapabilityError> {
     })
 }
 
-fn capset(effective: Mask, permitted: Mask, inheritable: Mask, op: &str) -> Result<(), CapabilityError> {
-    let mut header = CapHeader { version: CAP_V3, pid: 0 };
+fn capset(
+    effective: Mask,
+    permitted: Mask,
+    inheritable: Mask,
+    op: &str,
+) -> Result<(), CapabilityError> {
+    let mut header = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
     let split = |m: Mask| (m as u32, (m >> 32) as u32);
     let (e0, e1) = split(effective);
     let (p0, p1) = split(permitted);
     let (i0, i1) = split(inheritable);
     let data = [
-        CapData { effective: e0, permitted: p0, inheritable: i0 },
-        CapData { effective: e1, permitted: p1, inheritable: i1 },
+        CapData {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        CapData {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
     ];
     // SAFETY: header and a two-element data array, as the v3 ABI requires; the kernel
     // only reads data.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    Errno::result(rc).map(drop).map_err(|source| CapabilityError::Kernel {
-        op: op.to_string(),
-        source,
-    })
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|source| CapabilityError::Kernel {
+            op: op.to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -410,7 +469,11 @@ mod tests {
             apply(&spec).map_err(|e| e.to_string())?;
             let got = status_masks()?;
             let want = CapMasks::from_spec(&spec);
-            if got == want { Ok(()) } else { Err(format!("got {got:x?}, want {want:x?}")) }
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("got {got:x?}, want {want:x?}"))
+            }
         })
         .expect("apply in child");
     }
@@ -432,8 +495,18 @@ mod tests {
         in_child(move || {
             apply(&spec).map_err(|e| e.to_string())?;
             let got = status_masks()?;
-            let zero = CapMasks { bounding: 0, effective: 0, permitted: 0, inheritable: 0, ambient: 0 };
-            if got == zero { Ok(()) } else { Err(format!("got {got:x?}")) }
+            let zero = CapMasks {
+                bounding: 0,
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+                ambient: 0,
+            };
+            if got == zero {
+                Ok(())
+            } else {
+                Err(format!("got {got:x?}"))
+            }
         })
         .expect("apply empty in child");
     }
@@ -447,8 +520,18 @@ mod tests {
         in_child(move || {
             use nix::unistd::{Gid, Uid, setresgid, setresuid};
             keep_across_uid_switch().map_err(|e| e.to_string())?;
-            setresgid(Gid::from_raw(1000), Gid::from_raw(1000), Gid::from_raw(1000)).map_err(|e| e.to_string())?;
-            setresuid(Uid::from_raw(1000), Uid::from_raw(1000), Uid::from_raw(1000)).map_err(|e| e.to_string())?;
+            setresgid(
+                Gid::from_raw(1000),
+                Gid::from_raw(1000),
+                Gid::from_raw(1000),
+            )
+            .map_err(|e| e.to_string())?;
+            setresuid(
+                Uid::from_raw(1000),
+                Uid::from_raw(1000),
+                Uid::from_raw(1000),
+            )
+            .map_err(|e| e.to_string())?;
             apply(&spec).map_err(|e| e.to_string())?;
             let got = status_masks()?;
             let want = CapMasks::from_spec(&spec);
@@ -458,7 +541,11 @@ mod tests {
             // keep-caps is cleared again: a later uid change would now drop them.
             // SAFETY: PR_GET_KEEPCAPS takes no pointer arguments.
             let keep = unsafe { libc::prctl(libc::PR_GET_KEEPCAPS, 0, 0, 0, 0) };
-            if keep == 0 { Ok(()) } else { Err("keep-caps still set".into()) }
+            if keep == 0 {
+                Ok(())
+            } else {
+                Err("keep-caps still set".into())
+            }
         })
         .expect("keep caps in child");
     }
@@ -471,7 +558,12 @@ mod tests {
         let spec = sample();
         in_child(move || {
             use nix::unistd::{Uid, setresuid};
-            setresuid(Uid::from_raw(1000), Uid::from_raw(1000), Uid::from_raw(1000)).map_err(|e| e.to_string())?;
+            setresuid(
+                Uid::from_raw(1000),
+                Uid::from_raw(1000),
+                Uid::from_raw(1000),
+            )
+            .map_err(|e| e.to_string())?;
             match apply(&spec) {
                 Err(CapabilityError::Kernel { .. }) => Ok(()),
                 other => Err(format!("expected a kernel refusal, got {other:?}")),
@@ -487,7 +579,10 @@ mod tests {
         });
         let err = check_config_names(&config).expect_err("unknown name");
         let text = err.to_string();
-        assert!(text.contains("CAP_FLY_TO_THE_MOON") && text.contains("bounding"), "{text}");
+        assert!(
+            text.contains("CAP_FLY_TO_THE_MOON") && text.contains("bounding"),
+            "{text}"
+        );
         // And oci-spec refuses it at parse time too, so it can never reach apply().
         let parsed: Result<LinuxCapabilities, _> =
             serde_json::from_value(serde_json::json!({"bounding": ["CAP_FLY_TO_THE_MOON"]}));

@@ -41,8 +41,8 @@ pub enum Error {
     Capability(#[from] crate::capabilities::CapabilityError),
     #[error(transparent)]
     Mask(#[from] crate::masked_paths::MaskError),
-    // WIRE-SECCOMP #[error(transparent)]
-    // WIRE-SECCOMP Seccomp(#[from] crate::seccomp::SeccompError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookError),
 }

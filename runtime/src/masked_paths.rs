@@ -140,13 +140,16 @@ pub fn make_readonly(root: &Path, path: &str) -> Result<(), MaskError> {
     // The old fd still names the covered mount; remounting through it would make the
     // parent mount read-only instead. Re-resolve to reach the bind we just made.
     let now = reopen(OP, root_fd.as_fd(), path)?;
-    let before = mount_id(target.as_fd()).map_err(|source| mount_err(OP, path, source))?;
-    let after = mount_id(now.as_fd()).map_err(|source| mount_err(OP, path, source))?;
-    if before == after {
+    // Kernels without STATX_MNT_ID (< 5.8) skip this check; the re-resolution above
+    // is what makes the remount hit the new mount.
+    if let (Some(before), Some(after)) = (mount_id(target.as_fd()), mount_id(now.as_fd()))
+        && before == after
+    {
         return Err(verify_err(OP, path, "mount id unchanged after bind"));
     }
     let vfs = fstatvfs(&now).map_err(|source| mount_err(OP, path, source))?;
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | kept_flags(vfs.flags());
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | kept_flags(vfs.flags());
     mount(
         None::<&str>,
         &fd_path(now.as_fd()),
@@ -168,8 +171,12 @@ fn open_verified_dev_null(root: BorrowedFd<'_>, masked: &str) -> Result<OwnedFd,
     let (fd, shown) = match open_in_root(root, Path::new("/dev/null"), flags) {
         Ok(fd) => (fd, PathBuf::from("<container>/dev/null")),
         Err(e) if e.is_not_found() => {
-            let host = nix::fcntl::open("/dev/null", flags | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-                .map_err(|source| mount_err("opening /dev/null to mask", masked, source))?;
+            let host = nix::fcntl::open(
+                "/dev/null",
+                flags | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|source| mount_err("opening /dev/null to mask", masked, source))?;
             (host, PathBuf::from("/dev/null"))
         }
         Err(source) => {
@@ -180,7 +187,8 @@ fn open_verified_dev_null(root: BorrowedFd<'_>, masked: &str) -> Result<OwnedFd,
             });
         }
     };
-    let st = fstat(&fd).map_err(|source| mount_err("checking /dev/null to mask", masked, source))?;
+    let st =
+        fstat(&fd).map_err(|source| mount_err("checking /dev/null to mask", masked, source))?;
     check_null_device(&st).map_err(|reason| MaskError::FakeDevNull {
         path: masked.to_string(),
         dev_null: shown,
@@ -221,8 +229,9 @@ fn kept_flags(vfs: FsFlags) -> MsFlags {
         .fold(MsFlags::empty(), |acc, (_, ms)| acc | *ms)
 }
 
-/// The mount id of the mount `fd` lives on (statx `STATX_MNT_ID`, Linux 5.8+).
-fn mount_id(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
+/// The mount id of the mount `fd` lives on (statx `STATX_MNT_ID`, Linux 5.8+), or None
+/// when the kernel cannot tell.
+fn mount_id(fd: BorrowedFd<'_>) -> Option<u64> {
     use std::os::fd::AsRawFd;
     // SAFETY: statx is all-integer plain data; zeroed is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
@@ -237,11 +246,7 @@ fn mount_id(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
             &mut stx,
         )
     };
-    Errno::result(rc)?;
-    if stx.stx_mask & libc::STATX_MNT_ID == 0 {
-        return Err(Errno::ENOSYS);
-    }
-    Ok(stx.stx_mnt_id)
+    (rc == 0 && stx.stx_mask & libc::STATX_MNT_ID != 0).then_some(stx.stx_mnt_id)
 }
 
 fn check_absolute(path: &str) -> Result<(), MaskError> {
@@ -321,16 +326,28 @@ mod tests {
     /// the child process.
     fn private_mount_ns() -> Result<(), String> {
         unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_PRIVATE | MsFlags::MS_REC, None::<&str>)
-            .map_err(|e| format!("make / private: {e}"))
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| format!("make / private: {e}"))
     }
 
     /// A rootfs with a real /dev/null (the host's, bind-mounted: /tmp may be nodev).
     fn rootfs_with_dev_null(root: &Path) -> Result<(), String> {
         std::fs::create_dir_all(root.join("dev")).map_err(|e| e.to_string())?;
         std::fs::write(root.join("dev/null"), "").map_err(|e| e.to_string())?;
-        mount(Some("/dev/null"), &root.join("dev/null"), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| format!("bind /dev/null: {e}"))
+        mount(
+            Some("/dev/null"),
+            &root.join("dev/null"),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| format!("bind /dev/null: {e}"))
     }
 
     fn check(cond: bool, what: &str) -> Result<(), String> {
@@ -355,7 +372,9 @@ mod tests {
             mask_path(&root, "/proc/does-not-exist").map_err(|e| format!("missing path: {e}"))?;
             let content = std::fs::read(root.join("proc/kcore")).map_err(|e| e.to_string())?;
             check(content.is_empty(), "masked file is not empty")?;
-            let entries = std::fs::read_dir(root.join("sys/firmware")).map_err(|e| e.to_string())?.count();
+            let entries = std::fs::read_dir(root.join("sys/firmware"))
+                .map_err(|e| e.to_string())?
+                .count();
             check(entries == 0, "masked dir is not empty")?;
             let write = std::fs::write(root.join("sys/firmware/new"), "x");
             check(
@@ -383,7 +402,8 @@ mod tests {
                 write.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EROFS),
                 &format!("write to read-only path: {write:?}"),
             )?;
-            let content = std::fs::read_to_string(root.join("proc/sys/knob")).map_err(|e| e.to_string())?;
+            let content =
+                std::fs::read_to_string(root.join("proc/sys/knob")).map_err(|e| e.to_string())?;
             check(content == "0", "read-only path still readable")?;
             // Source flags survive: a nosuid,noexec,nodev tmpfs stays so when made read-only.
             std::fs::create_dir_all(root.join("flags")).map_err(|e| e.to_string())?;
@@ -397,10 +417,15 @@ mod tests {
             .map_err(|e| e.to_string())?;
             make_readonly(&root, "/flags").map_err(|e| e.to_string())?;
             let vfs = nix::sys::statvfs::statvfs(&root.join("flags")).map_err(|e| e.to_string())?;
-            let want = FsFlags::ST_RDONLY | FsFlags::ST_NOSUID | FsFlags::ST_NOEXEC | FsFlags::ST_NODEV;
-            check(vfs.flags().contains(want), &format!("flags after remount: {:?}", vfs.flags()))?;
+            let want =
+                FsFlags::ST_RDONLY | FsFlags::ST_NOSUID | FsFlags::ST_NOEXEC | FsFlags::ST_NODEV;
+            check(
+                vfs.flags().contains(want),
+                &format!("flags after remount: {:?}", vfs.flags()),
+            )?;
             // The parent mount (the test's /tmp) is untouched.
-            std::fs::write(root.join("still-writable"), "x").map_err(|e| format!("parent became read-only: {e}"))
+            std::fs::write(root.join("still-writable"), "x")
+                .map_err(|e| format!("parent became read-only: {e}"))
         })
         .expect("read-only in child");
     }
@@ -420,17 +445,30 @@ mod tests {
             std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
             std::fs::write(root.join("etc/passwd"), "container").map_err(|e| e.to_string())?;
             symlink("/etc/passwd", root.join("proc/keys")).map_err(|e| e.to_string())?;
-            symlink("../../../../../../../../etc/hostname", root.join("proc/timer_list")).map_err(|e| e.to_string())?;
+            symlink(
+                "../../../../../../../../etc/hostname",
+                root.join("proc/timer_list"),
+            )
+            .map_err(|e| e.to_string())?;
             mask_path(&root, "/proc/keys").map_err(|e| e.to_string())?;
             // Target missing inside the root: skipped, and never the host's /etc/hostname.
             mask_path(&root, "/proc/timer_list").map_err(|e| e.to_string())?;
             make_readonly(&root, "/proc/timer_list").map_err(|e| e.to_string())?;
             let host_after = std::fs::read("/etc/passwd").map_err(|e| e.to_string())?;
-            check(host_after == host_before && !host_after.is_empty(), "host /etc/passwd was masked")?;
+            check(
+                host_after == host_before && !host_after.is_empty(),
+                "host /etc/passwd was masked",
+            )?;
             let st = nix::sys::stat::stat("/etc/hostname").map_err(|e| e.to_string())?;
-            check(kind(&st) == SFlag::S_IFREG, "host /etc/hostname was covered")?;
+            check(
+                kind(&st) == SFlag::S_IFREG,
+                "host /etc/hostname was covered",
+            )?;
             let inside = std::fs::read(root.join("etc/passwd")).map_err(|e| e.to_string())?;
-            check(inside.is_empty(), "the container's own /etc/passwd should be the one masked")
+            check(
+                inside.is_empty(),
+                "the container's own /etc/passwd should be the one masked",
+            )
         })
         .expect("symlink containment in child");
     }
@@ -450,18 +488,28 @@ mod tests {
             // 1) a regular file posing as /dev/null
             std::fs::write(root.join("dev/null"), "").map_err(|e| e.to_string())?;
             let err = mask_path(&root, "/proc/kcore");
-            check(matches!(err, Err(MaskError::FakeDevNull { .. })), &format!("regular file: {err:?}"))?;
+            check(
+                matches!(err, Err(MaskError::FakeDevNull { .. })),
+                &format!("regular file: {err:?}"),
+            )?;
             // 2) a symlink to a writable target posing as /dev/null
             std::fs::remove_file(root.join("dev/null")).map_err(|e| e.to_string())?;
             std::fs::write(root.join("core_pattern"), "").map_err(|e| e.to_string())?;
             symlink("/core_pattern", root.join("dev/null")).map_err(|e| e.to_string())?;
             let err = mask_path(&root, "/proc/kcore");
-            check(matches!(err, Err(MaskError::FakeDevNull { .. })), &format!("symlink: {err:?}"))?;
+            check(
+                matches!(err, Err(MaskError::FakeDevNull { .. })),
+                &format!("symlink: {err:?}"),
+            )?;
             // 3) a symlink to the host's real /dev/null is refused too: no symlink at all.
             std::fs::remove_file(root.join("dev/null")).map_err(|e| e.to_string())?;
-            symlink("/proc/self/root/dev/null", root.join("dev/null")).map_err(|e| e.to_string())?;
+            symlink("/proc/self/root/dev/null", root.join("dev/null"))
+                .map_err(|e| e.to_string())?;
             let err = mask_path(&root, "/proc/kcore");
-            check(matches!(err, Err(MaskError::FakeDevNull { .. })), &format!("magic symlink: {err:?}"))?;
+            check(
+                matches!(err, Err(MaskError::FakeDevNull { .. })),
+                &format!("magic symlink: {err:?}"),
+            )?;
             let content = std::fs::read(root.join("proc/kcore")).map_err(|e| e.to_string())?;
             check(content == b"secret", "nothing was mounted")
         })

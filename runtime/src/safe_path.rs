@@ -45,6 +45,10 @@ pub enum SafePathError {
     Raced { path: PathBuf },
     #[error("open_in_root({path}): O_CREAT is not supported, use create_file_in_root")]
     CreateFlag { path: PathBuf },
+    #[error("changing into {path}: {source}")]
+    Chdir { path: PathBuf, source: Errno },
+    #[error("changing into {path}: the working directory is outside the container root")]
+    CwdOutsideRoot { path: PathBuf },
 }
 
 impl SafePathError {
@@ -53,8 +57,9 @@ impl SafePathError {
         match self {
             Self::OpenRoot { source, .. }
             | Self::Resolve { source, .. }
-            | Self::Create { source, .. } => Some(*source),
-            Self::Raced { .. } | Self::CreateFlag { .. } => None,
+            | Self::Create { source, .. }
+            | Self::Chdir { source, .. } => Some(*source),
+            Self::Raced { .. } | Self::CreateFlag { .. } | Self::CwdOutsideRoot { .. } => None,
         }
     }
 
@@ -111,8 +116,10 @@ pub fn open_in_root(
     if openat2_available() {
         match openat2_in_root(root, &rel, flags) {
             Ok(fd) => return Ok(fd),
-            // ENOSYS: no openat2 (or a seccomp filter of an outer runtime denies it).
-            Err(Errno::ENOSYS) => {
+            // ENOSYS: no openat2. EPERM: an outer runtime's seccomp profile (older
+            // Docker profiles) denies it. The walk is just as safe, and reports any
+            // genuine EPERM itself.
+            Err(Errno::ENOSYS | Errno::EPERM) => {
                 tracing::debug!("openat2 unavailable, resolving paths in root by hand");
                 OPENAT2.store(OPENAT2_NO, Ordering::Relaxed);
             }
@@ -125,6 +132,28 @@ pub fn open_in_root(
             path: path.to_path_buf(),
         },
     })
+}
+
+/// Makes `path` (`process.cwd`), resolved inside `root`, the working directory, and
+/// checks the kernel agrees it is under the process root. Call in the container after
+/// pivot_root with `root` = [`open_root`]`("/")`. A cwd such as `/proc/self/fd/7`
+/// naming a directory fd leaked from the runtime (CVE-2024-21626) is refused by
+/// `RESOLVE_NO_MAGICLINKS` (the manual walk reads it as text and stays inside), and
+/// `getcwd` reporting an unreachable path is refused as well.
+pub fn chdir_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<(), SafePathError> {
+    let dir = open_in_root(root, path, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+    nix::unistd::fchdir(&dir).map_err(|source| SafePathError::Chdir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // The kernel prefixes a cwd outside the root with "(unreachable)"; glibc turns that
+    // into ENOENT. Either way it is not an absolute path.
+    match nix::unistd::getcwd() {
+        Ok(cwd) if cwd.is_absolute() => Ok(()),
+        _ => Err(SafePathError::CwdOutsideRoot {
+            path: path.to_path_buf(),
+        }),
+    }
 }
 
 /// Creates every missing directory of `path` inside `root` (like `mkdir -p`, with
@@ -282,7 +311,12 @@ fn walk_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedF
     let path_flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let nofollow_last = flags.contains(OFlag::O_NOFOLLOW);
     // stack[0] is the root; `..` pops but never below it.
-    let mut stack: Vec<OwnedFd> = vec![openat(root, ".", path_flags | OFlag::O_DIRECTORY, Mode::empty())?];
+    let mut stack: Vec<OwnedFd> = vec![openat(
+        root,
+        ".",
+        path_flags | OFlag::O_DIRECTORY,
+        Mode::empty(),
+    )?];
     let mut remaining: VecDeque<OsString> = components_of(rel.as_os_str());
     let mut links = 0usize;
 
@@ -299,7 +333,12 @@ fn walk_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedF
         let is_last = remaining.is_empty();
         let parent = stack.last().ok_or(WalkError::Errno(Errno::EINVAL))?;
         if is_last && nofollow_last {
-            return Ok(openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty())?);
+            return Ok(openat(
+                parent,
+                name.as_os_str(),
+                flags | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )?);
         }
         let fd = openat(parent, name.as_os_str(), path_flags, Mode::empty())?;
         let st = fstat(&fd)?;
@@ -325,7 +364,12 @@ fn walk_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedF
             }
             // Re-open with the caller's flags; O_NOFOLLOW refuses a symlink swapped in
             // meanwhile, and the inode check refuses any other swap.
-            let reopened = openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW, Mode::empty())?;
+            let reopened = openat(
+                parent,
+                name.as_os_str(),
+                flags | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )?;
             if !same_inode(&fstat(&reopened)?, &st) {
                 return Err(WalkError::Raced);
             }
@@ -355,7 +399,6 @@ fn components_of(path: &OsStr) -> VecDeque<OsString> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use std::io::{Read, Write};
-    use std::os::fd::OwnedFd;
 
     use nix::sys::wait::{WaitStatus, waitpid};
     use nix::unistd::{ForkResult, fork, pipe};
@@ -388,9 +431,8 @@ pub(crate) mod test_support {
             ForkResult::Child => {
                 drop(read_end);
                 let mut report = std::fs::File::from(write_end);
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    body(&mut report)
-                }));
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut report)));
                 let code = match outcome {
                     Ok(Ok(())) => 0,
                     Ok(Err(msg)) => {
@@ -409,7 +451,7 @@ pub(crate) mod test_support {
             ForkResult::Parent { child } => {
                 drop(write_end);
                 let mut text = String::new();
-                let _ = std::fs::File::from(OwnedFd::from(read_end)).read_to_string(&mut text);
+                let _ = std::fs::File::from(read_end).read_to_string(&mut text);
                 let status = waitpid(child, None).expect("waitpid test child");
                 (status, text)
             }
@@ -431,8 +473,8 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::test_support::in_child;
-    use std::os::fd::AsFd;
     use super::*;
+    use std::os::fd::AsFd;
     use std::os::unix::fs::symlink;
 
     fn read_link_of_fd(fd: &OwnedFd) -> PathBuf {
@@ -459,21 +501,36 @@ mod tests {
         let root_fd = open_root(dir.path()).expect("open root");
         let root = root_fd.as_fd();
         let canon = dir.path().canonicalize().expect("canonicalize");
-        for path in ["/abs_etc/passwd", "dotdot_etc/passwd", "/slash/etc/passwd", "../../etc/passwd"] {
+        for path in [
+            "/abs_etc/passwd",
+            "dotdot_etc/passwd",
+            "/slash/etc/passwd",
+            "../../etc/passwd",
+        ] {
             let fd = open_in_root(root, Path::new(path), OFlag::O_RDONLY)
                 .unwrap_or_else(|e| panic!("fallback={fallback} {path}: {e}"));
-            assert_eq!(read_link_of_fd(&fd), canon.join("etc/passwd"), "fallback={fallback} {path}");
+            assert_eq!(
+                read_link_of_fd(&fd),
+                canon.join("etc/passwd"),
+                "fallback={fallback} {path}"
+            );
         }
         let err = open_in_root(root, Path::new("loop1"), OFlag::O_RDONLY).expect_err("loop");
         assert_eq!(err.errno(), Some(Errno::ELOOP));
         // A symlink to /proc/self/root resolves to the container's /proc, which does not
         // exist here: never the host root.
         assert!(open_in_root(root, Path::new("magic/etc/passwd"), OFlag::O_RDONLY).is_err());
-        assert!(open_in_root(root, Path::new("missing/x"), OFlag::O_PATH)
-            .expect_err("missing")
-            .is_not_found());
-        let link = open_in_root(root, Path::new("abs_etc"), OFlag::O_PATH | OFlag::O_NOFOLLOW)
-            .expect("nofollow");
+        assert!(
+            open_in_root(root, Path::new("missing/x"), OFlag::O_PATH)
+                .expect_err("missing")
+                .is_not_found()
+        );
+        let link = open_in_root(
+            root,
+            Path::new("abs_etc"),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+        )
+        .expect("nofollow");
         assert!(is_kind(&fstat(&link).expect("fstat"), SFlag::S_IFLNK));
         force_fallback(false);
     }
@@ -499,17 +556,114 @@ mod tests {
         let root_fd = open_root(dir.path()).expect("open root");
         let host_marker = format!("berth-safe-path-test-{}", std::process::id());
         // abs_etc -> /etc: the new dirs must land in <root>/etc, not the host's /etc.
-        let fd = mkdir_all_in_root(root_fd.as_fd(), Path::new(&format!("/abs_etc/{host_marker}/sub")), Mode::from_bits_truncate(0o755))
-            .expect("mkdir_all");
+        let fd = mkdir_all_in_root(
+            root_fd.as_fd(),
+            Path::new(&format!("/abs_etc/{host_marker}/sub")),
+            Mode::from_bits_truncate(0o755),
+        )
+        .expect("mkdir_all");
         let canon = dir.path().canonicalize().expect("canonicalize");
-        assert_eq!(read_link_of_fd(&fd), canon.join(format!("etc/{host_marker}/sub")));
+        assert_eq!(
+            read_link_of_fd(&fd),
+            canon.join(format!("etc/{host_marker}/sub"))
+        );
         assert!(!Path::new("/etc").join(&host_marker).exists());
-        let file = create_file_in_root(root_fd.as_fd(), Path::new(&format!("/slash/etc/{host_marker}/f")), Mode::from_bits_truncate(0o644))
-            .expect("create file");
-        assert_eq!(read_link_of_fd(&file), canon.join(format!("etc/{host_marker}/f")));
+        let file = create_file_in_root(
+            root_fd.as_fd(),
+            Path::new(&format!("/slash/etc/{host_marker}/f")),
+            Mode::from_bits_truncate(0o644),
+        )
+        .expect("create file");
+        assert_eq!(
+            read_link_of_fd(&file),
+            canon.join(format!("etc/{host_marker}/f"))
+        );
         // Existing file: returned, not recreated.
-        create_file_in_root(root_fd.as_fd(), Path::new("/etc/passwd"), Mode::from_bits_truncate(0o644)).expect("existing");
-        assert_eq!(std::fs::read_to_string(dir.path().join("etc/passwd")).expect("read"), "inside\n");
+        create_file_in_root(
+            root_fd.as_fd(),
+            Path::new("/etc/passwd"),
+            Mode::from_bits_truncate(0o644),
+        )
+        .expect("existing");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("etc/passwd")).expect("read"),
+            "inside\n"
+        );
+    }
+
+    /// CVE-2024-21626: a cwd of `/proc/self/fd/N`, N a leaked host directory fd.
+    fn leaked_fd_cwd_is_not_followed(fallback: bool) {
+        use nix::mount::{MsFlags, mount};
+        use nix::sched::{CloneFlags, unshare};
+        use std::os::fd::AsRawFd;
+        let dir = fixture();
+        let root = dir.path().to_path_buf();
+        in_child(move || {
+            force_fallback(fallback);
+            unshare(CloneFlags::CLONE_NEWNS).map_err(|e| e.to_string())?;
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(root.join("proc")).map_err(|e| e.to_string())?;
+            mount(
+                Some("proc"),
+                &root.join("proc"),
+                Some("proc"),
+                MsFlags::empty(),
+                None::<&str>,
+            )
+            .map_err(|e| format!("mount proc: {e}"))?;
+            // The "leak": a host directory fd that survives into the container.
+            let leaked =
+                nix::fcntl::open("/etc", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
+                    .map_err(|e| e.to_string())?;
+            let host_etc = fstat(&leaked).map_err(|e| e.to_string())?;
+            nix::unistd::chroot(&root).map_err(|e| format!("chroot: {e}"))?;
+            nix::unistd::chdir("/").map_err(|e| e.to_string())?;
+            let root_fd = open_root(Path::new("/")).map_err(|e| e.to_string())?;
+            let cwd = format!("/proc/self/fd/{}", leaked.as_raw_fd());
+            let result = chdir_in_root(root_fd.as_fd(), Path::new(&cwd));
+            let here = nix::sys::stat::stat(".").map_err(|e| e.to_string())?;
+            if same_inode(&here, &host_etc) {
+                return Err(format!("cwd is the host's /etc ({result:?})"));
+            }
+            match (fallback, result) {
+                // openat2 refuses the magic link outright.
+                (false, Err(e)) if e.errno() == Some(Errno::ELOOP) => Ok(()),
+                // The walk reads the link as the text "/etc" and stays in the root.
+                (true, Ok(())) => {
+                    let cwd = nix::unistd::getcwd().map_err(|e| e.to_string())?;
+                    if cwd == Path::new("/etc") {
+                        Ok(())
+                    } else {
+                        Err(format!("cwd {cwd:?}"))
+                    }
+                }
+                (_, other) => Err(format!("unexpected: {other:?}")),
+            }
+        })
+        .expect("leaked fd cwd in child");
+    }
+
+    #[test]
+    fn leaked_fd_cwd_is_refused_with_openat2() {
+        if !super::test_support::require_root() {
+            return;
+        }
+        leaked_fd_cwd_is_not_followed(false);
+    }
+
+    #[test]
+    fn leaked_fd_cwd_stays_inside_root_with_manual_walk() {
+        if !super::test_support::require_root() {
+            return;
+        }
+        leaked_fd_cwd_is_not_followed(true);
     }
 
     #[test]
@@ -517,7 +671,11 @@ mod tests {
         let dir = fixture();
         let root_fd = open_root(dir.path()).expect("open root");
         assert!(matches!(
-            open_in_root(root_fd.as_fd(), Path::new("x"), OFlag::O_CREAT | OFlag::O_WRONLY),
+            open_in_root(
+                root_fd.as_fd(),
+                Path::new("x"),
+                OFlag::O_CREAT | OFlag::O_WRONLY
+            ),
             Err(SafePathError::CreateFlag { .. })
         ));
     }

@@ -118,6 +118,27 @@ impl ContainerState {
         }
     }
 
+    /// The same state as oci-spec's type, for APIs that take it.
+    pub fn to_oci_spec(&self) -> oci_spec::runtime::State {
+        use oci_spec::runtime::ContainerState as S;
+        let status = match self.status {
+            Status::Creating => S::Creating,
+            Status::Created => S::Created,
+            Status::Running => S::Running,
+            // The OCI state has no paused status; runc reports a paused container as running.
+            Status::Paused => S::Running,
+            Status::Stopped => S::Stopped,
+        };
+        let mut s = oci_spec::runtime::State::default();
+        s.set_version(self.oci_version.clone());
+        s.set_id(self.id.clone());
+        s.set_status(status);
+        s.set_pid(Some(self.pid));
+        s.set_bundle(self.bundle.clone());
+        s.set_annotations(Some(self.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+        s
+    }
+
     pub fn oci_json(&self) -> Vec<u8> {
         // Serializing plain strings and maps cannot fail.
         serde_json::to_vec(&self.oci()).unwrap_or_default()

@@ -72,13 +72,20 @@ impl Runtime {
         c
     }
 
-    /// Run a runtime command with stdio captured.
+    /// Run a runtime command with stdout and stderr captured in files, not pipes: a
+    /// created or detached container inherits them and would hold a pipe open forever.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd()
+        let mut out = tempfile::tempfile().expect("stdout file");
+        let mut err = tempfile::tempfile().expect("stderr file");
+        let status = self
+            .cmd()
             .args(args)
             .stdin(Stdio::null())
-            .output()
-            .expect("spawning berth-runtime")
+            .stdout(out.try_clone().expect("dup"))
+            .stderr(err.try_clone().expect("dup"))
+            .status()
+            .expect("spawning berth-runtime");
+        Output { status, stdout: read_back(&mut out), stderr: read_back(&mut err) }
     }
 
     /// Run and require success; returns stdout.
@@ -179,4 +186,12 @@ pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn read_back(f: &mut std::fs::File) -> Vec<u8> {
+    use std::io::{Read, Seek};
+    let mut buf = Vec::new();
+    f.seek(std::io::SeekFrom::Start(0)).expect("seek");
+    f.read_to_end(&mut buf).expect("read");
+    buf
 }

@@ -1,9 +1,13 @@
 #!/bin/bash
 # setup-vm.sh [DIR]  -- one-time: fetch a Debian kernel + build a busybox initramfs into DIR
+# (berth's copy of shared/vm/setup-vm.sh: adds virtio_blk, for the scratch disk of vmrun.sh)
 # (default: directory of this script). Needs root for apt; touches nothing outside DIR except
 # installing the Debian packages below.
 set -euo pipefail
 DIR=$(realpath -m "${1:-$(dirname "$0")}"); mkdir -p "$DIR"; cd "$DIR"
+# A fresh machine may have no package lists yet (apt-cache below needs them too).
+apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' \
+  || apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null
 apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 \
   qemu-system-x86 busybox-static cpio kmod python3 >/dev/null
 # Debian kernel, extracted (not installed): generic flavour has 9p, virtiofs, overlay, veth, bridge as modules
@@ -26,7 +30,7 @@ mkdir -p "$ST"/{bin,proc,sys,dev,tmp,newroot,ctl} "$ST/lib/modules/$KVER"
 cp /bin/busybox "$ST/bin/"; for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$ST/bin/$a"; done
 ln -s bin "$ST/sbin"
 KROOT=$DIR/kernel
-for m in crc32c_generic virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console overlay veth bridge \
+for m in crc32c_generic virtio_pci virtio_mmio 9pnet_virtio 9p virtiofs virtio_console virtio_blk overlay veth bridge \
          br_netfilter tun nf_tables nft_chain_nat nft_compat; do
   /sbin/modprobe -d "$KROOT" -S "$KVER" --show-depends $m | awk '$1=="insmod"{print $2}' | while read -r f; do
     rel=${f#"$KROOT"/}; mkdir -p "$ST/$(dirname "$rel")"; cp "$f" "$ST/$rel"; done
@@ -37,7 +41,7 @@ cat > "$ST/init" <<'INIT'
 #!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
-for m in crc32c_generic virtio_mmio 9pnet_virtio 9p virtio_console overlay veth bridge br_netfilter tun nf_tables; do
+for m in crc32c_generic virtio_mmio 9pnet_virtio 9p virtio_console virtio_blk overlay veth bridge br_netfilter tun nf_tables; do
   modprobe -q $m; done
 P9=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $P9 ctl /ctl || { echo "VMRUN: no ctl share"; poweroff -f; }

@@ -21,7 +21,7 @@ use crate::init::channel::{self, Message};
 use crate::init::namespaces::{NamespacePlan, write_id_maps};
 use crate::init::{self, InitArgs, console, process};
 use crate::state::{ContainerState, StateDir, Status};
-use crate::{capabilities, process_info};
+use crate::{capabilities, process_info, seccomp};
 
 pub const OCI_VERSION: &str = "1.2.0";
 
@@ -77,7 +77,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     if let Some(h) = spec.hooks() {
         hooks::validate(h)?;
     }
-    // WIRE-SECCOMP let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+    let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
     let cgroup_path = berth_cgroups::resolve_path(linux.cgroups_path().as_ref().and_then(|p| p.to_str()), &opts.id)?;
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or_default())?;
     let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
@@ -132,7 +132,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        // WIRE-SECCOMP seccomp: seccomp.as_ref(),
+        seccomp: seccomp.as_ref(),
         id: &opts.id,
     };
     let (parent_end, child_end) = channel::pair()?;
@@ -176,6 +176,18 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
                     }
                     let json = String::from_utf8_lossy(&json).into_owned();
                     parent_end.send(&Message::Continue { state: json })?;
+                }
+                Some(Message::SeccompNotifyFd) => {
+                    let fd = seccomp::recv_fd(std::os::fd::AsFd::as_fd(&parent_end))?;
+                    if let Some(filter) = &seccomp
+                        && let Some(listener) = filter.listener_path()
+                    {
+                        let process_state = seccomp::container_process_state(
+                            &state.to_oci_spec(),
+                            filter.listener_metadata(),
+                        )?;
+                        seccomp::send_to_listener(listener, std::os::fd::AsFd::as_fd(&fd), &process_state)?;
+                    }
                 }
                 Some(Message::Ready) => return Ok(()),
                 Some(Message::Error { msg }) => return Err(Error::Init(msg)),

@@ -24,6 +24,8 @@ pub enum Message {
     RunRuntimeHooks,
     /// Runtime → init: hooks done; the OCI state for the container-side hooks.
     Continue { state: String },
+    /// Init → runtime: a seccomp notify fd follows on the socket (SCM_RIGHTS).
+    SeccompNotifyFd,
     /// Init → runtime: everything is set up; the init now blocks on the exec fifo.
     Ready,
     /// Either side: setup failed.
@@ -44,6 +46,12 @@ pub fn pair() -> Result<(Channel, Channel)> {
     )
     .map_err(sys_err("creating init channel", "socketpair"))?;
     Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl std::os::fd::AsFd for Channel {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }
 
 impl Channel {

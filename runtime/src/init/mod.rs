@@ -36,7 +36,7 @@ use crate::config::Bundle;
 use crate::error::{Error, Result, io_err, sys_err};
 use crate::hooks::{self, HookKind};
 use crate::rootfs::{self, MountContext};
-// WIRE-SECCOMP use crate::seccomp::SeccompFilter;
+use crate::seccomp::SeccompFilter;
 use crate::{capabilities, masked_paths, safe_path};
 
 /// Everything the forked stages need, prepared and validated by the runtime.
@@ -50,7 +50,7 @@ pub struct InitArgs<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
-    // WIRE-SECCOMP pub seccomp: Option<&'a SeccompFilter>,
+    pub seccomp: Option<&'a SeccompFilter>,
     pub id: &'a str,
 }
 
@@ -154,13 +154,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     drop(root_fd);
     rootfs::switch_root(rootfs, args.no_pivot)?;
 
-    let root = Path::new("/");
-    for p in linux.masked_paths().as_deref().unwrap_or_default() {
-        masked_paths::mask_path(root, p).map_err(|e| Error::Init(e.to_string()))?;
-    }
-    for p in linux.readonly_paths().as_deref().unwrap_or_default() {
-        masked_paths::make_readonly(root, p).map_err(|e| Error::Init(e.to_string()))?;
-    }
+    masked_paths::apply(
+        Path::new("/"),
+        linux.masked_paths().as_deref().unwrap_or_default(),
+        linux.readonly_paths().as_deref().unwrap_or_default(),
+    )?;
     rootfs::finish(spec)?;
     if let Some(sysctl) = linux.sysctl() {
         for (key, value) in sysctl {
@@ -190,11 +188,10 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
 
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may
-    // be about to drop: load it now, as runc does. With it, load it last.
-// WIRE-SECCOMP     let mut notify_fd = None;
-// WIRE-SECCOMP     if !no_new_privs && let Some(f) = args.seccomp {
-// WIRE-SECCOMP         notify_fd = f.load()?;
-// WIRE-SECCOMP     }
+    // be about to drop: load it now, as runc does.
+    if !no_new_privs && let Some(f) = args.seccomp {
+        load_seccomp(f, chan)?;
+    }
     let setgroups_allowed = process::setgroups_allowed();
     if process.user().uid() != 0 {
         capabilities::keep_across_uid_switch()?;
@@ -207,7 +204,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", "init"))?;
     }
     let cwd = process.cwd();
-    nix::unistd::chdir(cwd).map_err(sys_err("entering cwd", cwd.display().to_string()))?;
+    // Resolved inside the root with magic links refused: a cwd like /proc/self/fd/N must
+    // never land on a host directory (CVE-2024-21626).
+    let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
+    safe_path::chdir_in_root(new_root.as_fd(), cwd).map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
+    drop(new_root);
     let argv = process.args().as_deref().unwrap_or_default();
     let env = process.env().as_deref().unwrap_or_default();
     let exe = process::find_executable(&argv[0], env)?;
@@ -215,6 +216,12 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     let c_args = process::cstrings(argv.iter().map(String::as_str))?;
     let c_env = process::cstrings(env.iter().map(String::as_str))?;
 
+    // With no_new_privs the filter goes on as late as possible while the runtime still
+    // listens (it forwards a notify fd to the agent): the fifo wait, startContainer hooks
+    // and execve are all that run under it before the container process.
+    if no_new_privs && let Some(f) = args.seccomp {
+        load_seccomp(f, chan)?;
+    }
     chan.send(&Message::Ready)?;
     wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
@@ -222,16 +229,18 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         hooks::run(HookKind::StartContainer, h, state.as_bytes())?;
     }
     process::seal_fds(args.preserve_fds)?;
-// WIRE-SECCOMP     if no_new_privs && let Some(f) = args.seccomp {
-// WIRE-SECCOMP         notify_fd = f.load()?;
-// WIRE-SECCOMP     }
-// WIRE-SECCOMP     if let (Some(fd), Some(f)) = (notify_fd, args.seccomp)
-// WIRE-SECCOMP         && let Some(listener) = f.listener_path()
-// WIRE-SECCOMP     {
-// WIRE-SECCOMP         crate::seccomp::send_to_listener(listener, fd.as_fd(), state.as_bytes())?;
-// WIRE-SECCOMP     }
     let err = nix::unistd::execve(&c_exe, &c_args, &c_env).err().unwrap_or(nix::errno::Errno::UnknownErrno);
     Err(Error::Init(format!("exec {}: {err}", exe.display())))
+}
+
+/// Load the filter; a notify listener fd goes to the runtime, which hands it to the agent
+/// at `listenerPath` (unreachable from inside the container after pivot_root).
+fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
+    if let Some(fd) = filter.load()? {
+        chan.send(&Message::SeccompNotifyFd)?;
+        crate::seccomp::send_fd(chan.as_fd(), fd.as_fd())?;
+    }
+    Ok(())
 }
 
 /// Block until `start` opens the fifo for reading, then tell it we are going.

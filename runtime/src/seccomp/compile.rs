@@ -3,7 +3,9 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use nix::errno::Errno;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use oci_spec::runtime::{
@@ -28,7 +30,11 @@ const NOT_NOTIFIABLE: &[&str] = &["write", "sendmsg"];
 /// Validates `spec` and builds its filter (not loaded). Run before creating anything, so
 /// a bad profile fails `create` with nothing left behind.
 pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
-    let default = action(spec.default_action(), spec.default_errno_ret(), "defaultAction")?;
+    let default = action(
+        spec.default_action(),
+        spec.default_errno_ret(),
+        "defaultAction",
+    )?;
     if default == ScmpAction::Notify {
         return Err(SeccompError::invalid(
             "SCMP_ACT_NOTIFY cannot be the defaultAction (the container could not even deliver the listener fd)",
@@ -48,9 +54,11 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
     check_actions_available(spec)?;
     let flags = filter_flags(spec.flags().as_deref().unwrap_or_default(), notify)?;
 
-    let lib = |op: String| move |e: libseccomp::error::SeccompError| SeccompError::Libseccomp {
-        op: op.clone(),
-        detail: e.to_string(),
+    let lib = |op: String| {
+        move |e: libseccomp::error::SeccompError| SeccompError::Libseccomp {
+            op: op.clone(),
+            detail: e.to_string(),
+        }
     };
     let mut ctx = ScmpFilterContext::new(default).map_err(lib("creating the filter".into()))?;
     for arch in spec.architectures().as_deref().unwrap_or_default() {
@@ -60,12 +68,41 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
     for (index, rule) in rules.iter().enumerate() {
         add_rule(&mut ctx, index, rule, default)?;
     }
-    let program = export(&ctx)?;
-    tracing::debug!(instructions = program.len(), notify, "seccomp filter compiled");
+    let mut program = export(&ctx)?;
+    if !matches!(default, ScmpAction::Allow | ScmpAction::Log) {
+        let names: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.names().iter().map(String::as_str))
+            .collect();
+        let mut arches = vec![ScmpArch::native()];
+        arches.extend(
+            spec.architectures()
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|a| scmp_arch(*a)),
+        );
+        let mut with_prologue = super::enosys::prologue(&arches, &names);
+        with_prologue.append(&mut program);
+        program = with_prologue;
+    }
+    if program.len() > MAX_INSNS {
+        return Err(SeccompError::invalid(format!(
+            "the filter has {} BPF instructions, more than the kernel's limit of {MAX_INSNS}",
+            program.len()
+        )));
+    }
+    tracing::debug!(
+        instructions = program.len(),
+        notify,
+        "seccomp filter compiled"
+    );
     Ok(SeccompFilter {
         program,
         flags,
         notify,
+        listener_path: spec.listener_path().clone(),
+        listener_metadata: spec.listener_metadata().clone(),
     })
 }
 
@@ -79,7 +116,9 @@ fn action(
     use LinuxSeccompAction as A;
     let value = |errno: Option<u32>| -> Result<u16, SeccompError> {
         let v = errno.unwrap_or(libc::EPERM as u32);
-        u16::try_from(v).map_err(|_| SeccompError::invalid(format!("{what}: errnoRet {v} does not fit in 16 bits")))
+        u16::try_from(v).map_err(|_| {
+            SeccompError::invalid(format!("{what}: errnoRet {v} does not fit in 16 bits"))
+        })
     };
     Ok(match act {
         A::ScmpActErrno => ScmpAction::Errno(i32::from(value(errno_ret)?)),
@@ -107,12 +146,15 @@ fn check_rule(index: usize, rule: &LinuxSyscall) -> Result<(), SeccompError> {
     for arg in rule.args().as_deref().unwrap_or_default() {
         condition(arg, &what)?;
     }
-    if rule.action() == LinuxSeccompAction::ScmpActNotify {
-        if let Some(name) = rule.names().iter().find(|n| NOT_NOTIFIABLE.contains(&n.as_str())) {
-            return Err(SeccompError::invalid(format!(
-                "{what}: SCMP_ACT_NOTIFY cannot be used for {name} (the runtime needs it to deliver the listener fd)"
-            )));
-        }
+    if rule.action() == LinuxSeccompAction::ScmpActNotify
+        && let Some(name) = rule
+            .names()
+            .iter()
+            .find(|n| NOT_NOTIFIABLE.contains(&n.as_str()))
+    {
+        return Err(SeccompError::invalid(format!(
+            "{what}: SCMP_ACT_NOTIFY cannot be used for {name} (the runtime needs it to deliver the listener fd)"
+        )));
     }
     Ok(())
 }
@@ -182,7 +224,8 @@ fn add_rule(
                 .iter()
                 .try_for_each(|c| ctx.add_rule_conditional(act, syscall, &[*c]).map(drop))
         } else {
-            ctx.add_rule_conditional(act, syscall, &conditions).map(drop)
+            ctx.add_rule_conditional(act, syscall, &conditions)
+                .map(drop)
         };
         result.map_err(|e| SeccompError::Libseccomp {
             op: format!("adding the rule for {name} ({what})"),
@@ -248,7 +291,10 @@ fn check_actions_available(spec: &LinuxSeccomp) -> Result<(), SeccompError> {
 
 /// The `seccomp(2)` flags for the spec's `flags`, each probed on the running kernel
 /// (a supported flag with a NULL program gives EFAULT, an unknown one EINVAL).
-fn filter_flags(flags: &[LinuxSeccompFilterFlag], notify: bool) -> Result<libc::c_ulong, SeccompError> {
+fn filter_flags(
+    flags: &[LinuxSeccompFilterFlag],
+    notify: bool,
+) -> Result<libc::c_ulong, SeccompError> {
     use LinuxSeccompFilterFlag as F;
     let mut out: libc::c_ulong = 0;
     for flag in flags {
@@ -258,11 +304,14 @@ fn filter_flags(flags: &[LinuxSeccompFilterFlag], notify: bool) -> Result<libc::
             F::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
             F::SeccompFilterFlagWaitKillableRecv if !notify => {
                 // Only meaningful with a listener; the kernel rejects it otherwise.
-                tracing::debug!("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without SCMP_ACT_NOTIFY, ignored");
+                tracing::debug!(
+                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without SCMP_ACT_NOTIFY, ignored"
+                );
                 continue;
             }
             F::SeccompFilterFlagWaitKillableRecv => {
-                libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+                libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+                    | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
             }
         };
         // SAFETY: a NULL program pointer is never dereferenced: the kernel checks the
@@ -290,9 +339,13 @@ fn filter_flags(flags: &[LinuxSeccompFilterFlag], notify: bool) -> Result<libc::
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompError> {
     let kernel = |op: &str| {
         let op = op.to_string();
-        move |source: Errno| SeccompError::Kernel { op: op.clone(), source }
+        move |source: Errno| SeccompError::Kernel {
+            op: op.clone(),
+            source,
+        }
     };
-    let fd = memfd_create(c"berth-seccomp", MFdFlags::MFD_CLOEXEC).map_err(kernel("creating a memfd for the filter"))?;
+    let fd = memfd_create(c"berth-seccomp", MFdFlags::MFD_CLOEXEC)
+        .map_err(kernel("creating a memfd for the filter"))?;
     ctx.export_bpf(&fd).map_err(|e| SeccompError::Libseccomp {
         op: "exporting the filter".into(),
         detail: e.to_string(),
@@ -302,13 +355,19 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
         .map_err(|e| SeccompError::Kernel {
-            op: format!("reading the exported filter from memfd {}", file.as_raw_fd()),
+            op: format!(
+                "reading the exported filter from memfd {}",
+                file.as_raw_fd()
+            ),
             source: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
         })?;
     if bytes.len() % INSN_SIZE != 0 || bytes.is_empty() {
         return Err(SeccompError::Libseccomp {
             op: "exporting the filter".into(),
-            detail: format!("{} bytes is not a whole number of instructions", bytes.len()),
+            detail: format!(
+                "{} bytes is not a whole number of instructions",
+                bytes.len()
+            ),
         });
     }
     let program: Vec<libc::sock_filter> = bytes
@@ -320,11 +379,5 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
         .collect();
-    if program.len() > MAX_INSNS {
-        return Err(SeccompError::invalid(format!(
-            "the filter has {} BPF instructions, more than the kernel's limit of {MAX_INSNS}",
-            program.len()
-        )));
-    }
     Ok(program)
 }

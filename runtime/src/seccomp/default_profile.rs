@@ -11,10 +11,13 @@
 //! `clone`, whose flags the filter can inspect. `personality` is allowed only for the
 //! harmless personas, `socket` for every family but AF_VSOCK.
 //!
-//! The JSON is resolved for a default container (no CAP_SYS_ADMIN & co.); a caller
-//! granting extra capabilities should widen it the way Docker's cap-gated rules do.
+//! The JSON is resolved for a default container (no CAP_SYS_ADMIN & co.);
+//! [`default_profile_for`] widens it for extra capabilities the way Docker's cap-gated
+//! rules do (`--cap-add SYS_ADMIN` also allows `mount`, `unshare`, ...).
 
-use oci_spec::runtime::{Arch, LinuxSeccomp};
+use oci_spec::runtime::{
+    Arch, Capabilities, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSyscallBuilder,
+};
 
 /// The profile as shipped, for `berth-runtime spec` and the engine.
 pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../seccomp/default.json");
@@ -29,8 +32,10 @@ pub fn default_profile() -> LinuxSeccomp {
     // The JSON is compiled in and parsed by a unit test, so this cannot fail in a
     // binary that passed its tests; an empty deny-all profile would be the wrong
     // failure mode, hence the panic with a clear message.
-    let mut profile: LinuxSeccomp = serde_json::from_str(DEFAULT_PROFILE_JSON)
-        .unwrap_or_else(|e| panic!("runtime/seccomp/default.json is not a valid LinuxSeccomp: {e}"));
+    let mut profile: LinuxSeccomp =
+        serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap_or_else(|e| {
+            panic!("runtime/seccomp/default.json is not a valid LinuxSeccomp: {e}")
+        });
     profile.set_architectures(Some(host_architectures()));
     if kernel_older_than((4, 8)) {
         let syscalls = profile.syscalls().clone().unwrap_or_default();
@@ -49,6 +54,103 @@ pub fn default_profile() -> LinuxSeccomp {
             .collect();
         profile.set_syscalls(Some(kept));
     }
+    profile
+}
+
+/// Syscalls the default profile denies but a capability makes legitimate (Docker's
+/// cap-gated rules): with the capability the kernel's own check is the guard.
+const CAP_GATED: &[(Capability, &[&str])] = &[
+    (Capability::DacReadSearch, &["open_by_handle_at"]),
+    (
+        Capability::SysAdmin,
+        &[
+            "bpf",
+            "clone",
+            "clone3",
+            "fanotify_init",
+            "fsconfig",
+            "fsmount",
+            "fsopen",
+            "fspick",
+            "lookup_dcookie",
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "name_to_handle_at",
+            "open_tree",
+            "perf_event_open",
+            "quotactl",
+            "quotactl_fd",
+            "setns",
+            "syslog",
+            "umount",
+            "umount2",
+            "unshare",
+        ],
+    ),
+    (Capability::SysBoot, &["reboot"]),
+    (Capability::SysChroot, &["chroot"]),
+    (
+        Capability::SysModule,
+        &["delete_module", "init_module", "finit_module"],
+    ),
+    (Capability::SysPacct, &["acct"]),
+    (
+        Capability::SysPtrace,
+        &[
+            "kcmp",
+            "pidfd_getfd",
+            "process_madvise",
+            "process_vm_readv",
+            "process_vm_writev",
+            "ptrace",
+        ],
+    ),
+    (Capability::SysRawio, &["iopl", "ioperm"]),
+    (
+        Capability::SysTime,
+        &["settimeofday", "stime", "clock_settime", "clock_settime64"],
+    ),
+    (Capability::SysTtyConfig, &["vhangup"]),
+    (
+        Capability::SysNice,
+        &[
+            "get_mempolicy",
+            "mbind",
+            "set_mempolicy",
+            "set_mempolicy_home_node",
+        ],
+    ),
+    (Capability::Syslog, &["syslog"]),
+    (Capability::Bpf, &["bpf"]),
+    (Capability::Perfmon, &["perf_event_open"]),
+];
+
+/// [`default_profile`] widened for a container whose bounding set is `caps`: each
+/// granted capability also allows the syscalls it governs. With CAP_SYS_ADMIN, `clone`
+/// and `clone3` are allowed outright (the namespace-flag filter and the ENOSYS for
+/// clone3 exist only to stop unprivileged namespace creation).
+pub fn default_profile_for(caps: &Capabilities) -> LinuxSeccomp {
+    let mut profile = default_profile();
+    let mut rules = profile.syscalls().clone().unwrap_or_default();
+    if caps.contains(&Capability::SysAdmin) {
+        rules.retain(|r| !r.names().iter().any(|n| n == "clone" || n == "clone3"));
+    }
+    for (cap, names) in CAP_GATED {
+        if !caps.contains(cap) {
+            continue;
+        }
+        let rule = LinuxSyscallBuilder::default()
+            .names(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .action(LinuxSeccompAction::ScmpActAllow)
+            .build();
+        match rule {
+            Ok(rule) => rules.push(rule),
+            // The builder has no required fields; keep the narrower profile if it ever fails.
+            Err(e) => tracing::warn!(%cap, error = %e, "could not widen the seccomp profile"),
+        }
+    }
+    profile.set_syscalls(Some(rules));
     profile
 }
 

@@ -19,14 +19,17 @@
 
 mod compile;
 mod default_profile;
+mod enosys;
 mod load;
 mod notify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use compile::compile;
-pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile};
-pub use notify::{container_process_state, recv_fd, send_fd, send_to_listener};
+pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile, default_profile_for};
+pub use notify::{
+    SECCOMP_FD_NAME, container_process_state, recv_fd, recv_fd_with_data, send_fd, send_to_listener,
+};
 
 /// A compiled, not yet loaded, seccomp filter: a classic BPF program plus the
 /// `seccomp(2)` flags to load it with. Plain data, so it can be built before `clone`
@@ -36,6 +39,8 @@ pub struct SeccompFilter {
     program: Vec<libc::sock_filter>,
     flags: libc::c_ulong,
     notify: bool,
+    listener_path: Option<PathBuf>,
+    listener_metadata: Option<String>,
 }
 
 impl SeccompFilter {
@@ -43,6 +48,16 @@ impl SeccompFilter {
     /// the listener fd, which must reach the agent at `listenerPath`.
     pub fn uses_notify(&self) -> bool {
         self.notify
+    }
+
+    /// The spec's `listenerPath` (set whenever [`uses_notify`](Self::uses_notify)).
+    pub fn listener_path(&self) -> Option<&Path> {
+        self.listener_path.as_deref()
+    }
+
+    /// The spec's `listenerMetadata`, for [`container_process_state`].
+    pub fn listener_metadata(&self) -> Option<&str> {
+        self.listener_metadata.as_deref()
     }
 
     /// Number of BPF instructions (the kernel accepts at most 4096).

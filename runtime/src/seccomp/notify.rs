@@ -21,7 +21,10 @@ pub const SECCOMP_FD_NAME: &str = "seccompFd";
 
 /// The `containerProcessState` JSON for the agent: `state` is the container's OCI state
 /// (its `pid` is the container process), `metadata` the spec's `listenerMetadata`.
-pub fn container_process_state(state: &State, metadata: Option<&str>) -> Result<Vec<u8>, SeccompError> {
+pub fn container_process_state(
+    state: &State,
+    metadata: Option<&str>,
+) -> Result<Vec<u8>, SeccompError> {
     let mut builder = ContainerProcessStateBuilder::default()
         .version(state.version().clone())
         .fds(vec![SECCOMP_FD_NAME.to_string()])
@@ -30,7 +33,9 @@ pub fn container_process_state(state: &State, metadata: Option<&str>) -> Result<
     if let Some(metadata) = metadata {
         builder = builder.metadata(metadata.to_string());
     }
-    let process_state = builder.build().map_err(|e| SeccompError::invalid(format!("building containerProcessState: {e}")))?;
+    let process_state = builder
+        .build()
+        .map_err(|e| SeccompError::invalid(format!("building containerProcessState: {e}")))?;
     serde_json::to_vec(&process_state)
         .map_err(|e| SeccompError::invalid(format!("serializing containerProcessState: {e}")))
 }
@@ -50,7 +55,8 @@ pub fn send_to_listener(
         }
     };
     let mut stream = UnixStream::connect(listener_path).map_err(err("connecting"))?;
-    let sent = send_with_fd(stream.as_raw_fd(), notify_fd, state_json).map_err(|e| err("sending the listener fd")(e.into()))?;
+    let sent = send_with_fd(stream.as_raw_fd(), notify_fd, state_json)
+        .map_err(|e| err("sending the listener fd")(e.into()))?;
     // A stream socket may take the payload in parts; the fd went with the first byte.
     stream
         .write_all(&state_json[sent..])
@@ -69,10 +75,20 @@ pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> Result<(), SeccompEr
         })
 }
 
-/// Receives one fd sent with [`send_fd`] or [`send_to_listener`] on `sock`, and the
-/// bytes that came with it.
-pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>), SeccompError> {
-    let mut buf = vec![0u8; 64 * 1024];
+/// Receives the fd sent with [`send_fd`] on `sock` (reads exactly its one-byte
+/// payload, so a stream socket's next message stays unread for the caller's protocol).
+pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<OwnedFd, SeccompError> {
+    recv_fd_with_data(sock, 1).map(|(fd, _)| fd)
+}
+
+/// Receives one fd and up to `max_len` bytes sent with it (an agent's side of
+/// [`send_to_listener`]; on a stream socket the rest of a long payload follows as
+/// ordinary data).
+pub fn recv_fd_with_data(
+    sock: BorrowedFd<'_>,
+    max_len: usize,
+) -> Result<(OwnedFd, Vec<u8>), SeccompError> {
+    let mut buf = vec![0u8; max_len.max(1)];
     let mut cmsg = nix::cmsg_space!(RawFd);
     let kernel = |source| SeccompError::Kernel {
         op: "receiving the listener fd".into(),
@@ -80,8 +96,17 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>), SeccompError>
     };
     let (fd, len) = {
         let mut iov = [IoSliceMut::new(&mut buf)];
-        let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(kernel)?;
+        let msg = loop {
+            match recvmsg::<()>(
+                sock.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(Errno::EINTR) => continue,
+                other => break other.map_err(kernel)?,
+            }
+        };
         let mut fd = None;
         for c in msg.cmsgs().map_err(kernel)? {
             if let ControlMessageOwned::ScmRights(fds) = c {

@@ -33,6 +33,13 @@ fn expect_errno(what: &str, got: Result<libc::c_long, i32>, errno: i32) -> Resul
     }
 }
 
+/// A raw syscall with integer (or NULL) arguments only.
+fn sys(nr: libc::c_long, a: [libc::c_long; 5]) -> Result<libc::c_long, i32> {
+    // SAFETY: every caller passes integers or NULL pointers (never a dangling pointer),
+    // in a throw-away child; a call that unexpectedly succeeds only affects that child.
+    raw(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4]) })
+}
+
 fn getppid_raw() -> Result<libc::c_long, i32> {
     // SAFETY: getppid takes no arguments and cannot fail.
     raw(unsafe { libc::syscall(libc::SYS_getppid) })
@@ -69,7 +76,9 @@ fn getcwd_denied_with_eperm() {
         // SAFETY: buf is live and writable for its whole length.
         let got = raw(unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) });
         expect_errno("getcwd", got, libc::EPERM)?;
-        getppid_raw().map(drop).map_err(|e| format!("getppid denied too: {e}"))
+        getppid_raw()
+            .map(drop)
+            .map_err(|e| format!("getppid denied too: {e}"))
     })
     .expect("getcwd denied");
 }
@@ -105,7 +114,13 @@ fn default_errno_ret_is_honoured() {
             "mremap", "madvise", "futex", "rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "sigaltstack"],
             "action": "SCMP_ACT_ALLOW"}]
     }));
-    with_filter(spec, || expect_errno("getppid", getppid_raw(), libc::ENOTSUP)).expect("defaultErrnoRet");
+    with_filter(spec, || {
+        expect_errno("getppid", getppid_raw(), libc::ENOTSUP)?;
+        // Above the highest syscall the profile names (exit_group, 231 on x86_64):
+        // ENOSYS rather than the default errno, so libc falls back.
+        expect_errno("syscall 1000", sys(1000, [0; 5]), libc::ENOSYS)
+    })
+    .expect("defaultErrnoRet");
 }
 
 #[test]
@@ -120,7 +135,11 @@ fn argument_condition_denies_only_matching_values() {
     }));
     with_filter(spec, || {
         personality_raw(0).map_err(|e| format!("personality(0) should pass, errno {e}"))?;
-        expect_errno("personality(0xffffffff)", personality_raw(0xffff_ffff), libc::EPERM)
+        expect_errno(
+            "personality(0xffffffff)",
+            personality_raw(0xffff_ffff),
+            libc::EPERM,
+        )
     })
     .expect("arg0 != 0");
 }
@@ -138,8 +157,14 @@ fn two_conditions_on_one_argument_mean_either() {
     }));
     with_filter(spec, || {
         expect_errno("personality(8)", personality_raw(8), libc::EPERM)?;
-        expect_errno("personality(0x20000)", personality_raw(0x20000), libc::EPERM)?;
-        personality_raw(0).map(drop).map_err(|e| format!("personality(0): errno {e}"))
+        expect_errno(
+            "personality(0x20000)",
+            personality_raw(0x20000),
+            libc::EPERM,
+        )?;
+        personality_raw(0)
+            .map(drop)
+            .map_err(|e| format!("personality(0): errno {e}"))
     })
     .expect("OR of two conditions");
 }
@@ -169,12 +194,26 @@ fn masked_equal_and_ordering_operators() {
     }));
     with_filter(spec, || {
         expect_errno("personality(8) MASKED_EQ", personality2(8, 0), 1)?;
-        expect_errno("personality(0x100000, 0) GE+LT", personality2(0x100000, 0), 2)?;
-        expect_errno("personality(0x2000000, 7) GT+GE", personality2(0x2000000, 7), 3)?;
+        expect_errno(
+            "personality(0x100000, 0) GE+LT",
+            personality2(0x100000, 0),
+            2,
+        )?;
+        expect_errno(
+            "personality(0x2000000, 7) GT+GE",
+            personality2(0x2000000, 7),
+            3,
+        )?;
         expect_errno("personality(4, 3) LE+EQ", personality2(4, 3), 4)?;
-        personality2(0x20000, 0).map(drop).map_err(|e| format!("personality(0x20000): errno {e}"))?;
-        personality2(0x100000, 2).map(drop).map_err(|e| format!("personality(0x100000, 2): errno {e}"))?;
-        personality2(0, 0).map(drop).map_err(|e| format!("personality(0): errno {e}"))
+        personality2(0x20000, 0)
+            .map(drop)
+            .map_err(|e| format!("personality(0x20000): errno {e}"))?;
+        personality2(0x100000, 2)
+            .map(drop)
+            .map_err(|e| format!("personality(0x100000, 2): errno {e}"))?;
+        personality2(0, 0)
+            .map(drop)
+            .map_err(|e| format!("personality(0): errno {e}"))
     })
     .expect("masked/ordering operators");
 }
@@ -206,7 +245,12 @@ fn every_action_kind_loads_and_acts() {
     if !require_root() {
         return;
     }
-    for action in ["SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP"] {
+    for action in [
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_TRAP",
+    ] {
         match status_after_getppid(action) {
             (WaitStatus::Signaled(_, Signal::SIGSYS, _), _) => {}
             other => panic!("{action}: expected death by SIGSYS, got {other:?}"),
@@ -215,17 +259,24 @@ fn every_action_kind_loads_and_acts() {
     // TRACE without a tracer: the syscall is skipped with ENOSYS.
     let (status, text) = status_after_getppid("SCMP_ACT_TRACE");
     assert!(
-        matches!(status, WaitStatus::Exited(_, 1)) && text.contains(&format!("errno {}", libc::ENOSYS)),
+        matches!(status, WaitStatus::Exited(_, 1))
+            && text.contains(&format!("errno {}", libc::ENOSYS)),
         "TRACE: {status:?} {text}"
     );
     // LOG and ALLOW let it through.
     for action in ["SCMP_ACT_LOG", "SCMP_ACT_ALLOW"] {
         let (status, text) = status_after_getppid(action);
-        assert!(text.contains("getppid returned"), "{action}: {status:?} {text}");
+        assert!(
+            text.contains("getppid returned"),
+            "{action}: {status:?} {text}"
+        );
     }
     // ERRNO: covered with its values above; here only that it loads by default errno.
     let (_, text) = status_after_getppid("SCMP_ACT_ERRNO");
-    assert!(text.contains(&format!("errno {}", libc::EPERM)), "ERRNO: {text}");
+    assert!(
+        text.contains(&format!("errno {}", libc::EPERM)),
+        "ERRNO: {text}"
+    );
 }
 
 #[test]
@@ -253,44 +304,85 @@ fn default_profile_blocks_escape_syscalls_with_eperm() {
         // As in a container: no_new_privs, then the filter.
         nix::sys::prctl::set_no_new_privs().map_err(|e| e.to_string())?;
         filter.load().map_err(|e| e.to_string())?;
-        // SAFETY (all raw syscalls below): integer arguments or NULL pointers only, in a
-        // throw-away child; a call that unexpectedly succeeds only affects this child.
-        let unshare_user = raw(unsafe { libc::syscall(libc::SYS_unshare, libc::CLONE_NEWUSER) });
-        expect_errno("unshare(CLONE_NEWUSER)", unshare_user, libc::EPERM)?;
-        let unshare_ns = raw(unsafe { libc::syscall(libc::SYS_unshare, libc::CLONE_NEWNS) });
-        expect_errno("unshare(CLONE_NEWNS)", unshare_ns, libc::EPERM)?;
-        let mount = raw(unsafe {
-            libc::syscall(libc::SYS_mount, c"none".as_ptr(), c"/".as_ptr(), c"tmpfs".as_ptr(), 0, 0)
-        });
-        expect_errno("mount", mount, libc::EPERM)?;
-        let keyctl = raw(unsafe { libc::syscall(libc::SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0) });
-        expect_errno("keyctl", keyctl, libc::EPERM)?;
-        let bpf = raw(unsafe { libc::syscall(libc::SYS_bpf, 0, 0, 0) });
-        expect_errno("bpf", bpf, libc::EPERM)?;
-        let kexec = raw(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) });
-        expect_errno("kexec_load", kexec, libc::EPERM)?;
-        let handle = raw(unsafe { libc::syscall(libc::SYS_open_by_handle_at, -1, 0, 0) });
-        expect_errno("open_by_handle_at", handle, libc::EPERM)?;
-        let module = raw(unsafe { libc::syscall(libc::SYS_init_module, 0, 0, 0) });
-        expect_errno("init_module", module, libc::EPERM)?;
-        let clone3 = raw(unsafe { libc::syscall(libc::SYS_clone3, 0, 0) });
-        expect_errno("clone3", clone3, libc::ENOSYS)?;
-        let clone_user = raw(unsafe {
-            libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0, 0, 0, 0)
-        });
+        let eperm = libc::EPERM;
+        let checks: [(&str, libc::c_long, [libc::c_long; 5], i32); 9] = [
+            (
+                "unshare(CLONE_NEWUSER)",
+                libc::SYS_unshare,
+                [libc::CLONE_NEWUSER as _, 0, 0, 0, 0],
+                eperm,
+            ),
+            (
+                "unshare(CLONE_NEWNS)",
+                libc::SYS_unshare,
+                [libc::CLONE_NEWNS as _, 0, 0, 0, 0],
+                eperm,
+            ),
+            // mount with NULL pointers: EFAULT if it got through, EPERM from the filter.
+            ("mount", libc::SYS_mount, [0; 5], eperm),
+            (
+                "keyctl(KEYCTL_GET_KEYRING_ID)",
+                libc::SYS_keyctl,
+                [0, -3, 0, 0, 0],
+                eperm,
+            ),
+            ("bpf", libc::SYS_bpf, [0; 5], eperm),
+            ("kexec_load", libc::SYS_kexec_load, [0; 5], eperm),
+            (
+                "open_by_handle_at",
+                libc::SYS_open_by_handle_at,
+                [-1, 0, 0, 0, 0],
+                eperm,
+            ),
+            ("init_module", libc::SYS_init_module, [0; 5], eperm),
+            ("clone3", libc::SYS_clone3, [0; 5], libc::ENOSYS),
+        ];
+        for (what, nr, args, errno) in checks {
+            expect_errno(what, sys(nr, args), errno)?;
+        }
+        // A syscall newer than anything the profile names: ENOSYS, so libc falls back.
+        expect_errno("syscall 1000", sys(1000, [0; 5]), libc::ENOSYS)?;
+        let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_long;
+        let clone_user = sys(libc::SYS_clone, [flags, 0, 0, 0, 0]);
         if clone_user == Ok(0) {
             // SAFETY: we are an unexpected grandchild; leave at once.
             unsafe { libc::_exit(0) }
         }
         expect_errno("clone(CLONE_NEWUSER)", clone_user, libc::EPERM)?;
-        // SAFETY: getpid takes no arguments.
-        let pid = raw(unsafe { libc::syscall(libc::SYS_getpid) });
-        if pid.is_err() {
-            return Err(format!("getpid denied: {pid:?}"));
+        if let Err(errno) = sys(libc::SYS_getpid, [0; 5]) {
+            return Err(format!("getpid denied: errno {errno}"));
         }
-        std::fs::read("/proc/self/status").map(drop).map_err(|e| format!("reading a file denied: {e}"))
+        std::fs::read("/proc/self/status")
+            .map(drop)
+            .map_err(|e| format!("reading a file denied: {e}"))
     })
     .expect("default profile in child");
+}
+
+#[test]
+fn default_profile_widened_for_sys_admin_allows_namespaces() {
+    if !require_root() {
+        return;
+    }
+    use oci_spec::runtime::Capability;
+    let caps = [Capability::SysAdmin, Capability::SysPtrace]
+        .into_iter()
+        .collect();
+    let filter = compile(&default_profile_for(&caps)).expect("widened profile compiles");
+    in_child(move || {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| e.to_string())?;
+        filter.load().map_err(|e| e.to_string())?;
+        // Root in the test keeps CAP_SYS_ADMIN, so the kernel lets these through now.
+        sys(libc::SYS_unshare, [libc::CLONE_NEWNS as _, 0, 0, 0, 0])
+            .map_err(|e| format!("unshare(CLONE_NEWNS) with CAP_SYS_ADMIN: errno {e}"))?;
+        // Still denied: nothing grants keyctl.
+        expect_errno(
+            "keyctl",
+            sys(libc::SYS_keyctl, [0, -3, 0, 0, 0]),
+            libc::EPERM,
+        )
+    })
+    .expect("widened profile in child");
 }
 
 #[test]
@@ -300,16 +392,51 @@ fn default_profile_json_is_valid_and_denies_what_docker_denies() {
         .syscalls()
         .iter()
         .flatten()
-        .filter(|r| r.action() == oci_spec::runtime::LinuxSeccompAction::ScmpActAllow && r.args().is_none())
+        .filter(|r| {
+            r.action() == oci_spec::runtime::LinuxSeccompAction::ScmpActAllow && r.args().is_none()
+        })
         .flat_map(|r| r.names().iter().map(String::as_str))
         .collect();
-    for denied in ["mount", "umount2", "unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "init_module",
-        "finit_module", "delete_module", "kexec_load", "kexec_file_load", "open_by_handle_at", "perf_event_open",
-        "reboot", "swapon", "pivot_root", "userfaultfd", "io_uring_setup", "clone", "clone3", "personality"]
-    {
-        assert!(!allowed.contains(&denied), "{denied} must not be allowed unconditionally");
+    for denied in [
+        "mount",
+        "umount2",
+        "unshare",
+        "setns",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "bpf",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "kexec_load",
+        "kexec_file_load",
+        "open_by_handle_at",
+        "perf_event_open",
+        "reboot",
+        "swapon",
+        "pivot_root",
+        "userfaultfd",
+        "io_uring_setup",
+        "clone",
+        "clone3",
+        "personality",
+    ] {
+        assert!(
+            !allowed.contains(&denied),
+            "{denied} must not be allowed unconditionally"
+        );
     }
-    for needed in ["read", "write", "execve", "openat", "getpid", "exit_group", "futex", "rt_sigreturn"] {
+    for needed in [
+        "read",
+        "write",
+        "execve",
+        "openat",
+        "getpid",
+        "exit_group",
+        "futex",
+        "rt_sigreturn",
+    ] {
         assert!(allowed.contains(&needed), "{needed} must be allowed");
     }
     assert_eq!(spec.default_errno_ret(), Some(libc::EPERM as u32));
@@ -327,19 +454,46 @@ fn bad_input_is_refused_before_anything_loads() {
         json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO",
             "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_SORT_OF"}]}]}),
     ] {
-        assert!(serde_json::from_value::<LinuxSeccomp>(bad.clone()).is_err(), "accepted {bad}");
+        assert!(
+            serde_json::from_value::<LinuxSeccomp>(bad.clone()).is_err(),
+            "accepted {bad}"
+        );
     }
     // What the types allow but the spec/kernel do not: compile() refuses.
     for (bad, needle) in [
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 5}), "errnoRet is only valid"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]}), "errnoRet is only valid"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 70000}]}), "16 bits"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO",
-            "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}), "index 6"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}), "names is empty"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_NOTIFY"}]}), "listenerPath"),
-        (json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}), "defaultAction"),
-        (json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}), "write"),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 5}),
+            "errnoRet is only valid",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]}),
+            "errnoRet is only valid",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 70000}]}),
+            "16 bits",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}),
+            "index 6",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}),
+            "names is empty",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_NOTIFY"}]}),
+            "listenerPath",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}),
+            "defaultAction",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}),
+            "write",
+        ),
     ] {
         let err = compile(&profile(bad.clone())).expect_err("bad profile accepted");
         assert!(err.to_string().contains(needle), "{bad}: {err}");
@@ -348,6 +502,32 @@ fn bad_input_is_refused_before_anything_loads() {
     let ok = profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["no_such_syscall", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}));
     compile(&ok).expect("unknown names skipped");
+}
+
+#[test]
+fn listener_fd_passes_from_init_to_runtime_over_a_socketpair() {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .expect("socketpair");
+    let file = tempfile::tempfile().expect("tempfile");
+    send_fd(a.as_fd(), file.as_fd()).expect("send_fd");
+    // A following message on the same stream must stay unread.
+    nix::unistd::write(&a, b"next").expect("write next");
+    let got = recv_fd(b.as_fd()).expect("recv_fd");
+    let st_sent = nix::sys::stat::fstat(&file).expect("fstat sent");
+    let st_got = nix::sys::stat::fstat(&got).expect("fstat got");
+    assert_eq!(
+        (st_sent.st_dev, st_sent.st_ino),
+        (st_got.st_dev, st_got.st_ino)
+    );
+    let mut next = [0u8; 4];
+    nix::unistd::read(&b, &mut next).expect("read next");
+    assert_eq!(&next, b"next");
 }
 
 #[test]
@@ -381,14 +561,22 @@ fn notify_fd_reaches_the_listener_and_answers_the_syscall() {
         let conn = loop {
             match listener.accept() {
                 Ok((conn, _)) => break conn,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && std::time::Instant::now() < deadline =>
+                {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(e) => return Err(format!("accept: {e}")),
             }
         };
         conn.set_nonblocking(false).map_err(|e| e.to_string())?;
-        let (fd, bytes) = recv_fd(conn.as_fd()).map_err(|e| e.to_string())?;
+        let (fd, mut bytes) =
+            recv_fd_with_data(conn.as_fd(), 64 * 1024).map_err(|e| e.to_string())?;
+        // The rest of the state, if the stream split it, follows as plain data.
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut &conn, &mut rest).map_err(|e| e.to_string())?;
+        bytes.extend(rest);
         let state: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         let use_fd = std::os::fd::AsRawFd::as_raw_fd(&fd);
         let req = libseccomp::ScmpNotifReq::receive(use_fd).map_err(|e| e.to_string())?;
@@ -403,12 +591,17 @@ fn notify_fd_reaches_the_listener_and_answers_the_syscall() {
     });
 
     let child = in_child(move || {
-        let fd = filter.load().map_err(|e| e.to_string())?.ok_or("no listener fd")?;
+        let fd = filter
+            .load()
+            .map_err(|e| e.to_string())?
+            .ok_or("no listener fd")?;
         send_to_listener(&listener_path, fd.as_fd(), &payload).map_err(|e| e.to_string())?;
         drop(fd);
         match getppid_raw() {
             Ok(4242) => Ok(()),
-            other => Err(format!("getppid answered {other:?}, want 4242 from the agent")),
+            other => Err(format!(
+                "getppid answered {other:?}, want 4242 from the agent"
+            )),
         }
     });
     let state = agent.join().expect("agent thread").expect("agent");
