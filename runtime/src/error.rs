@@ -35,6 +35,9 @@ pub enum Error {
     InvalidArgument(String),
     #[error("container init: {0}")]
     Init(String),
+    /// An error the forked init reported over the channel, already fully worded.
+    #[error("{0}")]
+    InitReported(String),
     #[error(transparent)]
     Cgroup(#[from] berth_cgroups::CgroupError),
     #[error(transparent)]

@@ -66,6 +66,7 @@ impl Drop for Rollback<'_> {
 
 pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     // Everything that can be checked without changing the system is checked first.
+    crate::state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
     let spec = &bundle.spec;
     let process = spec.process().as_ref().ok_or_else(|| Error::InvalidArgument("process is missing".into()))?;
@@ -190,7 +191,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
                     }
                 }
                 Some(Message::Ready) => return Ok(()),
-                Some(Message::Error { msg }) => return Err(Error::Init(msg)),
+                Some(Message::Error { msg }) => return Err(Error::InitReported(msg)),
                 Some(other) => return Err(Error::Init(format!("unexpected message {other:?}"))),
                 None => return Err(Error::Init("container init exited during setup".into())),
             }

@@ -83,7 +83,7 @@ impl Channel {
     /// Expect one specific reply; an error message or a closed channel becomes an error.
     pub fn expect(&self, what: &str, pred: impl FnOnce(&Message) -> bool) -> Result<Message> {
         match self.recv()? {
-            Some(Message::Error { msg }) => Err(Error::Init(msg)),
+            Some(Message::Error { msg }) => Err(Error::InitReported(msg)),
             Some(m) if pred(&m) => Ok(m),
             Some(m) => Err(Error::Init(format!("expected {what}, got {m:?}"))),
             None => Err(Error::Init(format!("peer exited while waiting for {what}"))),

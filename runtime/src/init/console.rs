@@ -2,7 +2,7 @@
 //! `--console-socket` with SCM_RIGHTS (as runc does), its slave the process's stdio.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -54,7 +54,10 @@ pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
     drop(master);
     for target in 0..=2 as RawFd {
         // SAFETY: dup2 onto the standard fds, which we own as the process's stdio.
-        unsafe { dup2_raw(slave.as_fd(), target) }.map_err(sys_err("dup2 pty to", target.to_string()))?;
+        let fd = unsafe { dup2_raw(slave.as_fd(), target) }
+            .map_err(sys_err("dup2 pty to", target.to_string()))?;
+        // The new fd is the process's stdio from now on: it must outlive this function.
+        let _ = fd.into_raw_fd();
     }
     // SAFETY: TIOCSCTTY on our own fd 0; we are a session leader with no controlling tty.
     if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {

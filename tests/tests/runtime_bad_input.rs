@@ -1,0 +1,200 @@
+//! Bad input gets a one-line error naming what and where, a non-zero exit, and leaves
+//! nothing behind: no state dir, no cgroup, no mount.
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use serde_json::json;
+
+/// Assert a failed command: non-zero, the error on one line, mentioning every needle.
+fn assert_fails(out: &std::process::Output, needles: &[&str]) {
+    assert!(!out.status.success(), "unexpected success");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected a one-line error, got: {err}");
+    for n in needles {
+        assert!(err.contains(n), "error {err:?} does not mention {n:?}");
+    }
+}
+
+fn assert_nothing_left(rt: &Runtime, id: &str) {
+    assert!(!rt.root.path().join(id).exists(), "state dir left for {id}");
+    assert!(cgroup_dirs_named(id).is_empty(), "cgroups left: {:?}", cgroup_dirs_named(id));
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mountinfo.contains(id), "mount left for {id}");
+}
+
+#[test]
+fn missing_bundle() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("nobundle");
+    let out = rt.run(&["create", "--bundle", "/nonexistent/bundle", &id]);
+    assert_fails(&out, &["/nonexistent/bundle", "No such file"]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn invalid_json() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("badjson");
+    let b = TestBundle::busybox(&["true"]);
+    fs::write(b.path().join("config.json"), "{ \"ociVersion\": \"1.2.0\", ").expect("write");
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    assert_fails(&out, &["config.json", "EOF"]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn field_of_the_wrong_type() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("badtype");
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| c["process"]["args"] = json!(5));
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    assert_fails(&out, &["config.json", "invalid type"]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn rootfs_that_does_not_exist() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("norootfs");
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| c["root"]["path"] = json!("/nonexistent/rootfs"));
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    assert_fails(&out, &["rootfs", "/nonexistent/rootfs"]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn executable_that_does_not_exist() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("noexe");
+    let b = TestBundle::busybox(&["/no/such/program"]);
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    assert_fails(&out, &["/no/such/program"]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn duplicate_id_keeps_the_first_container() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("dup");
+    let b = TestBundle::busybox(&["sleep", "100"]);
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    assert_fails(&out, &[&id, "already exists"]);
+    assert_eq!(rt.state(&id)["status"], "created", "the first container was disturbed");
+    rt.ok(&["delete", &id]);
+    assert_nothing_left(&rt, &id);
+}
+
+#[test]
+fn unknown_id_for_every_command() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    for args in [
+        vec!["start", "ghost"],
+        vec!["state", "ghost"],
+        vec!["kill", "ghost", "KILL"],
+        vec!["delete", "ghost"],
+    ] {
+        let out = rt.run(&args);
+        assert_fails(&out, &["ghost", "does not exist"]);
+    }
+    // runc: delete --force of a missing container succeeds.
+    assert!(rt.run(&["delete", "--force", "ghost"]).status.success());
+}
+
+#[test]
+fn invalid_ids_are_refused() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let b = TestBundle::busybox(&["true"]);
+    for id in ["../escape", "a/b", "..", ""] {
+        let out = rt.run(&["create", "--bundle", b.path_str(), id]);
+        assert_fails(&out, &["invalid container id"]);
+    }
+    assert!(fs::read_dir(rt.root.path()).map(|d| d.count()).unwrap_or(0) == 0);
+}
+
+#[test]
+fn systemd_cgroup_flag_is_a_clear_error() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = rt.run(&["--systemd-cgroup", "list"]);
+    assert_fails(&out, &["--systemd-cgroup", "not supported"]);
+}
+
+/// `create` killed with SIGKILL half-way (here: while a prestart hook runs, after the
+/// cgroup and the init exist), then `delete --force`: nothing may remain.
+#[test]
+fn delete_force_after_create_was_killed_half_way() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("crash");
+    let marker_dir = tempfile::tempdir().expect("tempdir");
+    let marker = marker_dir.path().join("hook-started");
+    let mut b = TestBundle::busybox(&["sleep", "100"]);
+    let hook = format!("touch {}; exec sleep 1000", marker.display());
+    b.edit(|c| {
+        c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
+    });
+    let mut create = rt
+        .cmd()
+        .args(["create", "--bundle", b.path_str(), &id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn create");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "prestart hook never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!cgroup_dirs_named(&id).is_empty(), "cgroup should exist mid-create");
+    create.kill().expect("SIGKILL create");
+    let _ = create.wait();
+    // The hook's shell was the killed create's child and lives outside the container's
+    // cgroup: end it by pid.
+    let needle = marker.display().to_string();
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    rt.ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &id);
+}
