@@ -1,12 +1,55 @@
-//! berth-cgroups: where a container's cgroups live and what they hold.
+//! berth-cgroups: where a container's cgroups live, what limits they hold, what they count.
+//!
+//! One module for the runtime (placement, limits, freeze, kill) and the exporter (stats),
+//! on pure cgroup v2, on v1, and on hybrid hosts (v1 controllers plus a v2 hierarchy at
+//! `/sys/fs/cgroup/unified` that identifies the container to BPF programs).
 //!
 //! The contract shared with the runtime and the exporter is [`CgroupPlacement`]: it is
 //! serialized into the runtime's `state.json`, so its field names are stable.
+//!
+//! - `cgroups_path`: `linux.cgroupsPath` to a cgroup path ([`resolve_path`]);
+//! - `layout`: which hierarchies the host has ([`detect_layout`]);
+//! - `placement`: create, join, list, freeze, kill, remove (the [`CgroupPlacement`] methods);
+//! - `resources`: range checks on `linux.resources` common to v1 and v2;
+//! - `manager`: the trait behind limits, freezing and stats, implemented by
+//! - `v1` (one file per v1 controller) and `v2` (one file per v2 controller, the eBPF
+//!   device filter under `v2/devices/`);
+//! - `oom`: waiting for the OOM killer ([`OomWatcher`]), for the runtime's `events`;
+//! - `stats`: the numbers read back ([`CgroupStats`]); `runc_stats`: the same in the JSON of
+//!   runc's `events --stats` ([`CgroupStats::to_runc_json`]);
+//! - `features`: what is supported, for the OCI features JSON ([`oci_features`], [`host_cgroups`]);
+//! - `cgroupfs`: reading and writing interface files with errors that name them.
+
+mod cgroupfs;
+mod cgroups_path;
+mod error;
+mod features;
+mod layout;
+mod manager;
+mod oom;
+mod placement;
+mod resources;
+mod runc_stats;
+mod stats;
+mod v1;
+mod v2;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub use cgroups_path::{BERTH_PARENT, resolve_path};
+pub use error::CgroupError;
+pub use features::{HostCgroups, host_cgroups, oci_features};
+pub use layout::{CGROUP_ROOT, HYBRID_UNIFIED_ROOT, Layout, detect_layout};
+pub use oci_spec;
+pub use oom::{OomEvent, OomWatcher};
+pub use placement::join_current_process;
+pub use stats::{
+    CgroupStats, CpuStats, HugetlbStats, IoEntry, IoStats, IoUnit, MemoryStats, PidsStats,
+};
+pub use v2::devices::{DeviceFilter, attached_program_ids};
 
 /// Where one container's cgroups are, on every hierarchy it was placed in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,102 @@
+//! The one error type of this crate: every variant names the operation and the object.
+
+use std::path::PathBuf;
+
+/// What went wrong, with the operation and the path or value it concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    /// A filesystem operation on a cgroup file or directory failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done: `creating cgroup`, `writing`, `reading`, ...
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The kernel's answer.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `cgroupsPath` that berth does not accept.
+    #[error("invalid cgroupsPath {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A value in `linux.resources` that cannot be applied; nothing was changed.
+    #[error("invalid linux.resources.{field}: {reason}")]
+    InvalidResource {
+        /// The JSON path below `linux.resources`, e.g. `memory.limit`.
+        field: String,
+        /// Why it was refused, including the offending value.
+        reason: String,
+    },
+    /// The resource exists in the spec but this host's cgroup layout cannot enforce it.
+    #[error("linux.resources.{field} is not supported here: {reason}")]
+    Unsupported {
+        /// The JSON path below `linux.resources`.
+        field: String,
+        /// What is missing on this host.
+        reason: String,
+    },
+    /// A cgroup file held something this crate could not parse.
+    #[error("parsing {}: {reason}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What was unexpected.
+        reason: String,
+    },
+    /// The cgroup filesystems are not mounted the way berth needs.
+    #[error("cgroup layout: {0}")]
+    Layout(String),
+    /// A bpf(2) call for the cgroup v2 device filter failed.
+    #[error("{op} for {}: {source}{log}", path.display())]
+    Bpf {
+        /// The bpf command: `loading device filter program`, `attaching`, ...
+        op: &'static str,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// The kernel's answer.
+        #[source]
+        source: std::io::Error,
+        /// The verifier log, prefixed with a newline, when there is one.
+        log: String,
+    },
+}
+
+impl CgroupError {
+    /// An [`CgroupError::Io`] for `op` on `path`.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`CgroupError::InvalidResource`].
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidResource {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`CgroupError::Unsupported`].
+    pub(crate) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Unsupported {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The underlying OS error number, when there is one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Self::Io { source, .. } | Self::Bpf { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}

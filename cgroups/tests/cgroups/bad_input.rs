@@ -1,0 +1,80 @@
+use berth_cgroups::CgroupError;
+
+use crate::harness::{TestCgroup, root_or_skip};
+
+const BASELINE: &str = r#"{"memory":{"limit":67108864},"pids":{"limit":20}}"#;
+
+fn assert_unchanged(cg: &TestCgroup) {
+    let s = cg.placement.stats().expect("stats");
+    assert_eq!(s.memory.limit, Some(64 << 20), "memory limit changed");
+    assert_eq!(s.pids.limit, Some(20), "pids limit changed");
+}
+
+#[test]
+fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("bad");
+    cg.apply(BASELINE).expect("baseline");
+    for (bad, field) in [
+        (
+            r#"{"memory":{"limit":33554432},"pids":{"limit":-5}}"#,
+            "pids.limit",
+        ),
+        (
+            r#"{"pids":{"limit":10},"memory":{"limit":-2}}"#,
+            "memory.limit",
+        ),
+        (
+            r#"{"pids":{"limit":10},"cpu":{"quota":50,"period":100000}}"#,
+            "cpu.quota",
+        ),
+        (
+            r#"{"pids":{"limit":10},"cpu":{"shares":999999999}}"#,
+            "cpu.shares",
+        ),
+        (r#"{"pids":{"limit":10},"cpu":{"cpus":"4096"}}"#, "cpu.cpus"),
+        (
+            r#"{"pids":{"limit":10},"devices":[{"allow":true,"type":"c","access":"rwx"}]}"#,
+            "devices.access",
+        ),
+    ] {
+        let err = cg.apply(bad).expect_err(bad);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(field),
+            "{bad}: error {msg:?} does not name {field}"
+        );
+        assert!(
+            matches!(err, CgroupError::InvalidResource { .. }),
+            "{bad}: {err:?}"
+        );
+        assert_unchanged(&cg);
+    }
+}
+
+#[test]
+fn an_unknown_controller_in_unified_is_refused_and_nothing_changes() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("unified");
+    cg.apply(BASELINE).expect("baseline");
+    let err = cg
+        .apply(r#"{"pids":{"limit":10},"unified":{"bogus.max":"1"}}"#)
+        .expect_err("unknown controller accepted");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("unified.bogus.max") && msg.contains("bogus"),
+        "{msg}"
+    );
+    assert_unchanged(&cg);
+}
+
+#[test]
+fn a_systemd_style_cgroups_path_is_refused() {
+    let err =
+        berth_cgroups::resolve_path(Some("system.slice:berth:abc"), "abc").expect_err("accepted");
+    assert!(err.to_string().contains("systemd"), "{err}");
+}
