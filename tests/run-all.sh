@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as root: fixtures, every crate's unit and integration tests
+# (real containers, real network namespaces, real BPF), the pure cgroup v2 VM lane, and
+# the Vagrantfile check.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+bash tests/fixtures.sh
+# The end-to-end tests run the workspace's binaries from the same target dir.
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast
+
+echo "== pure cgroup v2 lane (qemu VM)"
+bash tests/vm/run-cgroup-tests.sh
+
+if command -v vagrant >/dev/null 2>&1; then
+    echo "== vagrant validate"
+    (cd vagrant && vagrant validate)
+fi
