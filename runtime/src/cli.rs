@@ -25,9 +25,6 @@ pub struct Cli {
     /// Accepted for runc compatibility; berth has no criu support.
     #[arg(long, global = true, hide = true)]
     pub criu: Option<String>,
-    /// Accepted for runc compatibility (rootless mode is detected).
-    #[arg(long, global = true, hide = true)]
-    pub rootless: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -67,6 +64,27 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
+    /// List the processes of a container.
+    Ps {
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: PsFormat,
+        id: String,
+        /// Options for ps (default: -ef); table format only.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Freeze every process of a container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PsFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -106,4 +124,51 @@ pub struct RunArgs {
     pub create: CreateArgs,
     #[arg(short, long)]
     pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A process.json to run (the other process flags are then ignored).
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-TTY (its master goes to --console-socket).
+    #[arg(short, long)]
+    pub tty: bool,
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Do not wait for the process to exit.
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (NAME=value); repeatable.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// uid[:gid] to run as.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// An additional group id; repeatable.
+    #[arg(short = 'g', long)]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability (e.g. CAP_NET_ADMIN); repeatable.
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Pass this many fds after stdio (3, 4, ...) to the process.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: i32,
+    /// Accepted for runc compatibility; berth has no SELinux support.
+    #[arg(long)]
+    pub process_label: Option<String>,
+    /// Accepted for runc compatibility; berth has no AppArmor support.
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }

@@ -92,6 +92,11 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
     if !has(LinuxNamespaceType::Mount) {
         return Err(config_err(path, "a mount namespace is required"));
     }
+    if let Some(p) = linux.rootfs_propagation()
+        && crate::rootfs::mount_options::propagation_flag(p).is_none()
+    {
+        return Err(config_err(path, format!("unknown rootfsPropagation {p:?}")));
+    }
     if let Some(sysctl) = linux.sysctl() {
         for key in sysctl.keys() {
             if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
