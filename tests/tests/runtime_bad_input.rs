@@ -198,3 +198,22 @@ fn delete_force_after_create_was_killed_half_way() {
     rt.ok(&["delete", "--force", &id]);
     assert_nothing_left(&rt, &id);
 }
+
+/// containerd's shim reads why a command failed from `--log` in runc's JSON format.
+#[test]
+fn errors_reach_the_json_log_as_containerd_reads_it() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let log_dir = tempfile::tempdir().expect("tempdir");
+    let log = log_dir.path().join("log.json");
+    let id = unique_id("jsonlog");
+    let out = rt.run(&["--log", log.to_str().expect("utf-8"), "--log-format", "json", "create", "--bundle", "/nonexistent", &id]);
+    assert!(!out.status.success());
+    let text = fs::read_to_string(&log).expect("log file");
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().expect("a log line")).expect("JSON line");
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().expect("msg").contains("/nonexistent"), "{last}");
+    assert!(last["time"].as_str().expect("time").contains('T'));
+}
