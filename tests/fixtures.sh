@@ -3,6 +3,7 @@
 #   $BERTH_FIXTURES (default: <repo>/.fixtures)
 #     busybox/rootfs/        busybox-static plus its applet links, /etc/passwd, /etc/group
 #     busybox/config.json    an OCI bundle config for it (root.path "rootfs")
+#     busybox/rootfs.tar     the rootfs as a tarball (for `podman import`)
 # The code under test never builds its own inputs: tests only read what this script made.
 set -euo pipefail
 
@@ -87,6 +88,7 @@ cat > "$tmp/busybox/config.json" <<'J'
 }
 J
 
+tar -C "$root" -cf "$tmp/busybox/rootfs.tar" .
 echo "$want" > "$tmp/busybox/.stamp"
 mkdir -p "$out"
 rm -rf "$out/busybox"

@@ -79,6 +79,20 @@ pub enum Command {
     Pause { id: String },
     /// Thaw a paused container.
     Resume { id: String },
+    /// Change the resource limits of a running container.
+    Update(UpdateArgs),
+    /// Print a container's statistics and OOM events as JSON lines.
+    Events {
+        /// Time between stats events (Go-style duration: 5s, 500ms).
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// Print the stats once and exit.
+        #[arg(long)]
+        stats: bool,
+        id: String,
+    },
+    /// Print the features this runtime supports (OCI features JSON).
+    Features,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -99,6 +113,10 @@ pub struct SpecArgs {
     pub bundle: PathBuf,
     #[arg(long)]
     pub rootless: bool,
+    /// Leave out berth's default seccomp profile (included by default, as Docker and
+    /// Podman apply theirs by default; see SECURITY.md).
+    #[arg(long)]
+    pub no_seccomp: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,4 +189,61 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// runc's `update` flags. Values are taken as strings and checked by the runtime, so that
+/// an error names the flag; `-1` (unlimited) is accepted as a value.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A resources JSON file (linux.resources), or '-' for stdin; other flags are then ignored.
+    #[arg(short, long)]
+    pub resources: Option<PathBuf>,
+    /// Block IO weight, 10 to 1000.
+    #[arg(long, allow_hyphen_values = true)]
+    pub blkio_weight: Option<String>,
+    /// CPU CFS period in µs.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+    /// CPU CFS quota in µs per period (-1: unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// CPU CFS burst in µs.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_burst: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(long, alias = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_share: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+    /// 1: SCHED_IDLE for the cgroup, 0: default.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_idle: Option<String>,
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Obsolete; ignored with a warning, as in runc.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Memory limit (bytes, or with a unit: 64m, 1g; -1: unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap (-1: unlimited swap).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Intel RDT is not supported: refused.
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT is not supported: refused.
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
+    pub id: String,
 }

@@ -48,6 +48,9 @@ pub enum Error {
     Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookError),
+    /// The process `exec` started failed before it could run the command.
+    #[error("setting up the process: {0}")]
+    ExecSetup(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

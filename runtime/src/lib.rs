@@ -6,7 +6,8 @@
 //! - [`state`]: per-container state on disk, locked and atomically replaced;
 //! - [`init`]: the forked stages that become the container (namespaces, console, process);
 //! - [`rootfs`]: mounts, devices, pivot_root; [`safe_path`]: resolving paths inside it;
-//! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`]: the security pieces;
+//! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`], [`exe_seal`]: the security
+//!   pieces;
 //! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
 pub use oci_spec;
 
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod container;
 pub mod error;
+pub mod exe_seal;
 pub mod hooks;
 pub mod init;
 pub mod logging;

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use berth_runtime::cli::{Cli, Command, CreateArgs, ListFormat};
+use berth_runtime::cli::{Cli, Command, CreateArgs, ExecArgs, ListFormat, PsFormat, UpdateArgs};
 use berth_runtime::container::{self, CreateOptions};
 use berth_runtime::state::StateOutput;
 use berth_runtime::{logging, signal, spec};
@@ -43,6 +43,56 @@ fn create_options(a: CreateArgs) -> CreateOptions {
     }
 }
 
+fn exec_options(a: ExecArgs) -> container::exec::ExecOptions {
+    if let Some(label) = &a.process_label {
+        tracing::debug!("exec: ignoring --process-label {label}: berth has no SELinux support");
+    }
+    if let Some(profile) = &a.apparmor {
+        tracing::debug!("exec: ignoring --apparmor {profile}: berth has no AppArmor support");
+    }
+    container::exec::ExecOptions {
+        id: a.id,
+        process: a.process,
+        args: a.args,
+        tty: a.tty,
+        console_socket: a.console_socket,
+        detach: a.detach,
+        pid_file: a.pid_file,
+        cwd: a.cwd,
+        env: a.env,
+        user: a.user,
+        additional_gids: a.additional_gids,
+        caps: a.cap,
+        no_new_privs: a.no_new_privs,
+        preserve_fds: a.preserve_fds,
+    }
+}
+
+fn update_options(a: UpdateArgs) -> Result<container::update::UpdateOptions> {
+    if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
+        bail!("--l3-cache-schema and --mem-bw-schema need Intel RDT, which berth does not support");
+    }
+    Ok(container::update::UpdateOptions {
+        resources: a.resources,
+        blkio_weight: a.blkio_weight,
+        cpu_period: a.cpu_period,
+        cpu_quota: a.cpu_quota,
+        cpu_burst: a.cpu_burst,
+        cpu_share: a.cpu_share,
+        cpu_rt_period: a.cpu_rt_period,
+        cpu_rt_runtime: a.cpu_rt_runtime,
+        cpu_idle: a.cpu_idle,
+        cpuset_cpus: a.cpuset_cpus,
+        cpuset_mems: a.cpuset_mems,
+        kernel_memory: a.kernel_memory,
+        kernel_memory_tcp: a.kernel_memory_tcp,
+        memory: a.memory,
+        memory_reservation: a.memory_reservation,
+        memory_swap: a.memory_swap,
+        pids_limit: a.pids_limit,
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<u8> {
     if cli.systemd_cgroup {
         bail!("--systemd-cgroup is not supported: berth manages cgroupfs directly; omit the flag");
@@ -50,7 +100,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
     let root = cli.root.as_path();
     match cli.command {
         Command::Spec(a) => {
-            spec::write(&a.bundle, &spec::default_spec(a.rootless))?;
+            spec::write(&a.bundle, &spec::default_spec(a.rootless, !a.no_seccomp))?;
         }
         Command::Create(a) => {
             let id = a.id.clone();
@@ -76,6 +126,42 @@ fn dispatch(cli: Cli) -> Result<u8> {
             let code = container::run::run(root, &create_options(a.create), a.detach)
                 .with_context(|| format!("running container {id}"))?;
             return Ok(u8::try_from(code).unwrap_or(255));
+        }
+        Command::Exec(a) => {
+            let id = a.id.clone();
+            let code = container::exec::exec(root, &exec_options(a)).with_context(|| format!("exec in container {id}"))?;
+            return Ok(u8::try_from(code).unwrap_or(255));
+        }
+        Command::Ps { format, id, ps_args } => {
+            let pids = container::ps::pids(root, &id).with_context(|| format!("listing processes of container {id}"))?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                PsFormat::Json => writeln!(out, "{}", serde_json::to_string(&pids)?)?,
+                PsFormat::Table => write!(out, "{}", container::ps::table(&pids, &ps_args)?)?,
+            }
+        }
+        Command::Pause { id } => {
+            container::pause::pause(root, &id).with_context(|| format!("pausing container {id}"))?;
+        }
+        Command::Resume { id } => {
+            container::pause::resume(root, &id).with_context(|| format!("resuming container {id}"))?;
+        }
+        Command::Update(a) => {
+            let id = a.id.clone();
+            container::update::update(root, &id, &update_options(a)?)
+                .with_context(|| format!("updating container {id}"))?;
+        }
+        Command::Events { interval, stats, id } => {
+            container::events::events(root, &id, stats, interval, &mut std::io::stdout().lock())
+                .with_context(|| format!("events of container {id}"))?;
+        }
+        Command::Features => {
+            // Indented like runc's output.
+            let mut out = std::io::stdout().lock();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+            serde::Serialize::serialize(&container::features::features(), &mut ser)?;
+            writeln!(out)?;
         }
         Command::List { format, quiet } => {
             let all = container::list::list(root)?;

@@ -156,6 +156,28 @@ pub fn chdir_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<(), SafePathEr
     }
 }
 
+/// The first component of `path` (as a prefix, inside `root`) that is a symlink in the
+/// image, if any; missing components end the search (they will be created as
+/// directories). For mounts that must land on an ordinary directory (proc, sysfs, as
+/// runc requires), where following even an in-root symlink would let the image choose
+/// where the kernel's control files appear.
+pub fn first_symlink_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<Option<PathBuf>, SafePathError> {
+    let mut prefix = PathBuf::from("/");
+    for component in relative(path).components() {
+        prefix.push(component.as_os_str());
+        let fd = match open_in_root(root, &prefix, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+            Ok(fd) => fd,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let st = fstat(&fd).map_err(|source| SafePathError::Resolve { path: prefix.clone(), source })?;
+        if is_kind(&st, SFlag::S_IFLNK) {
+            return Ok(Some(prefix));
+        }
+    }
+    Ok(None)
+}
+
 /// Creates every missing directory of `path` inside `root` (like `mkdir -p`, with
 /// `mode` for the new ones) and returns an `O_PATH | O_DIRECTORY` fd of the last one.
 /// Each directory is created with `mkdirat` relative to the already-resolved parent fd,

@@ -65,6 +65,9 @@ impl Drop for Rollback<'_> {
 }
 
 pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
+    // CVE-2019-5736: run from a read-only view of our binary, non-dumpable, before
+    // anything exists that a container process could see (may re-exec this process).
+    crate::exe_seal::seal_or_reexec()?;
     // Everything that can be checked without changing the system is checked first.
     crate::state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
@@ -121,7 +124,13 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     state.cgroup = placement.clone();
     dir.save(&state)?;
     if let Some(resources) = linux.resources() {
-        placement.apply(resources)?;
+        let mut resources = resources.clone();
+        let mut rules = resources.devices().clone().unwrap_or_default();
+        rules.extend(crate::rootfs::devices::cgroup_allow_rules(
+            linux.devices().as_deref().unwrap_or_default(),
+        ));
+        resources.set_devices(Some(rules));
+        placement.apply(&resources)?;
     }
 
     let args = InitArgs {

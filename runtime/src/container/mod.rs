@@ -2,11 +2,17 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
+pub mod exec;
+pub mod features;
 pub mod kill;
 pub mod list;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod start;
 pub mod status;
+pub mod update;
 
 pub use create::{CreateOptions, create};
 pub use delete::delete;

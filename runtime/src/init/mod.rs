@@ -15,6 +15,7 @@
 
 pub mod channel;
 pub mod console;
+pub mod exec;
 pub mod namespaces;
 pub mod network;
 pub mod process;
@@ -73,8 +74,13 @@ fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
     args.plan.join_existing()?;
     if args.plan.new_user {
         args.plan.unshare_user()?;
+        // The runtime is non-dumpable (exe_seal), which makes our /proc files root's; an
+        // unprivileged runtime could then not write our id maps. Dumpable only meanwhile,
+        // before anything of the container exists (as runc's nsexec does).
+        crate::exe_seal::set_dumpable(true)?;
         chan.send(&Message::UsernsCreated)?;
         chan.expect("id maps", |m| matches!(m, Message::MapsWritten))?;
+        crate::exe_seal::set_dumpable(false)?;
         // Become root of the new namespace when the maps allow it, so that files the init
         // creates belong to the container's root.
         let _ = setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
@@ -154,18 +160,19 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     drop(root_fd);
     rootfs::switch_root(rootfs, args.no_pivot)?;
 
-    masked_paths::apply(
-        Path::new("/"),
-        linux.masked_paths().as_deref().unwrap_or_default(),
-        linux.readonly_paths().as_deref().unwrap_or_default(),
-    )?;
-    rootfs::finish(spec)?;
+    // Before /proc/sys becomes read-only (it is in every default readonlyPaths).
     if let Some(sysctl) = linux.sysctl() {
         for (key, value) in sysctl {
             let path = Path::new("/proc/sys").join(key.replace('.', "/"));
             fs::write(&path, value).map_err(io_err("setting sysctl", &path))?;
         }
     }
+    masked_paths::apply(
+        Path::new("/"),
+        linux.masked_paths().as_deref().unwrap_or_default(),
+        linux.readonly_paths().as_deref().unwrap_or_default(),
+    )?;
+    rootfs::finish(spec)?;
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(sys_err("setting hostname", h))?;
     }

@@ -8,7 +8,7 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{Mode, SFlag, makedev, mknodat};
 use nix::fcntl::AtFlags;
 use nix::unistd::{Gid, Uid, fchownat};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 
 use super::mounts::{MountContext, target};
 use crate::error::{Error, Result, sys_err};
@@ -24,6 +24,41 @@ fn default_devices() -> Vec<(&'static str, u64, u64)> {
         ("/dev/urandom", 1, 9),
         ("/dev/tty", 5, 0),
     ]
+}
+
+/// Device cgroup rules every container gets after the spec's own, as runc adds them: the
+/// default devices, ptys, mknod of anything (creating a node is harmless; opening it is
+/// what the rules guard), and the spec's `linux.devices`. Without them a spec that starts
+/// with deny-all (podman's, containerd's) could not even create /dev/null.
+pub fn cgroup_allow_rules(spec_devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgroup> {
+    let rule = |typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(major);
+        r.set_minor(minor);
+        r.set_access(Some(access.to_string()));
+        r
+    };
+    let mut rules = vec![
+        rule(LinuxDeviceType::C, None, None, "m"),
+        rule(LinuxDeviceType::B, None, None, "m"),
+    ];
+    for (_, major, minor) in default_devices() {
+        rules.push(rule(LinuxDeviceType::C, Some(major as i64), Some(minor as i64), "rwm"));
+    }
+    rules.push(rule(LinuxDeviceType::C, Some(5), Some(2), "rwm")); // /dev/ptmx
+    rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm")); // /dev/pts/*
+    for d in spec_devices {
+        let typ = match d.typ() {
+            LinuxDeviceType::U => LinuxDeviceType::C,
+            t => t,
+        };
+        if typ != LinuxDeviceType::P {
+            rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
+        }
+    }
+    rules
 }
 
 struct Node {

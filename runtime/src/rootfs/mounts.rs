@@ -65,6 +65,19 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     } else if typ == "cgroup" || typ == "cgroup2" {
         cgroup_tree(ctx, dest, &opts)?;
     } else {
+        // proc and sysfs only on an ordinary directory: an image with `/proc -> /` (or
+        // any symlink on the way) is refused, as runc does, rather than letting the image
+        // pick where the kernel's control files appear.
+        if matches!(typ, "proc" | "sysfs")
+            && let Some(link) = safe_path::first_symlink_in_root(ctx.root, &Path::new("/").join(dest))
+                .map_err(safe_err("checking mount target"))?
+        {
+            return Err(Error::Init(format!(
+                "refusing to mount {typ} on {}: {} is a symlink in the image, not a directory",
+                dest.display(),
+                link.display()
+            )));
+        }
         let target_fd = target(ctx, dest, false)?;
         let target_path = safe_path::fd_path(target_fd.as_fd());
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));

@@ -1,0 +1,419 @@
+//! `exec`: run a new process inside a running container, in every namespace and the
+//! cgroup of its init, with the container's process settings unless told otherwise.
+//! Without `--detach` it waits, forwards signals and returns the exit status (128+signal
+//! when killed), as `runc exec` does.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
+
+use super::create::write_pid_file;
+use crate::config::Bundle;
+use crate::error::{Error, Result, io_err, sys_err};
+use crate::init::channel::{self, Message};
+use crate::init::exec::{ExecSetup, stage1};
+use crate::init::{console, process};
+use crate::state::{ContainerState, StateDir, Status};
+use crate::{capabilities, seccomp};
+
+/// `runc exec`'s flags. With `process` (a process.json) the other process flags are
+/// ignored, as in runc.
+#[derive(Debug, Default, Clone)]
+pub struct ExecOptions {
+    pub id: String,
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    /// `uid[:gid]`, numeric.
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub preserve_fds: i32,
+}
+
+/// Namespaces in the order they are joined: user first (it decides what we may join
+/// next), mount last (after it, host paths are gone).
+const NAMESPACES: [&str; 8] = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"];
+
+/// Signals a foreground `exec` passes on to the process instead of dying of them.
+const FORWARDED: [Signal; 8] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+];
+
+/// Returns the exit code for the runtime's own exit: 0 when detached, else the process's.
+pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
+    // CVE-2019-5736: stage 1 runs this binary inside the container's namespaces, and a
+    // `#!/proc/self/exe` script would run it as the container process: run from a
+    // read-only view of it, non-dumpable (may re-exec this process, so first of all).
+    crate::exe_seal::seal_or_reexec()?;
+    let dir = StateDir::open(root, &opts.id)?;
+    let (state, pid) = {
+        // Held while the process is set up, so `delete` cannot pull the container away
+        // under it; released before waiting, so that `delete` can end a foreground exec.
+        let _lock = dir.lock_shared()?;
+        let mut state = dir.load()?;
+        state.refresh_status(&dir);
+        check_status(&state)?;
+        let bundle = Bundle::load(&state.bundle)?;
+        let process = build_process(opts, &bundle)?;
+        validate_process(&process, opts)?;
+        let seccomp = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(seccomp::compile)
+            .transpose()?;
+        let namespaces = open_namespaces(&state)?;
+        // The pid may have been recycled between the status check and opening its
+        // namespaces: the start time tells.
+        if !state.init_alive() {
+            return Err(not_running(&state, "stopped"));
+        }
+        let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
+            (true, Some(path)) => Some(console::connect(path)?),
+            (true, None) => {
+                return Err(Error::InvalidArgument(
+                    "--tty needs --console-socket".into(),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(Error::InvalidArgument(
+                    "--console-socket is only valid with --tty".into(),
+                ));
+            }
+            (false, None) => None,
+        };
+        let pid = start_process(
+            opts,
+            &state,
+            &process,
+            seccomp.as_ref(),
+            &namespaces,
+            console.as_ref(),
+        )?;
+        if let Some(pid_file) = &opts.pid_file {
+            write_pid_file(pid_file, pid)?;
+        }
+        (state, pid)
+    };
+    if opts.detach {
+        return Ok(0);
+    }
+    wait_forwarding_signals(&state, Pid::from_raw(pid))
+}
+
+fn not_running(state: &ContainerState, status: &str) -> Error {
+    Error::Container {
+        id: state.id.clone(),
+        msg: format!("cannot exec in a {status} container"),
+    }
+}
+
+fn check_status(state: &ContainerState) -> Result<()> {
+    match state.status {
+        Status::Running | Status::Created => Ok(()),
+        // runc refuses too: a process joining a frozen cgroup would hang in setup.
+        Status::Paused => Err(not_running(state, "paused")),
+        Status::Stopped => Err(not_running(state, "stopped")),
+        Status::Creating => Err(not_running(state, "creating")),
+    }
+}
+
+/// The process to run: process.json as given, or the container's own process with the
+/// flags applied (runc's rules: args replace, env appends, caps add to every set).
+fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
+    if let Some(path) = &opts.process {
+        let data = std::fs::read(path).map_err(io_err("reading process", path))?;
+        return serde_json::from_slice(&data).map_err(|e| {
+            Error::InvalidArgument(format!("parsing process {}: {e}", path.display()))
+        });
+    }
+    let mut p = bundle.spec.process().clone().unwrap_or_default();
+    p.set_args(Some(opts.args.clone()));
+    if let Some(cwd) = &opts.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if !opts.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_else(empty_caps);
+        for name in &opts.caps {
+            let cap = parse_cap(name)?;
+            let add = |set: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = set.clone().unwrap_or_default();
+                s.insert(cap);
+                Some(s)
+            };
+            caps.set_bounding(add(caps.bounding()));
+            caps.set_effective(add(caps.effective()));
+            caps.set_permitted(add(caps.permitted()));
+            // Ambient needs inheritable, which --cap does not set: only where the spec
+            // already has inheritable bits (runc's rule).
+            if caps.inheritable().is_some() {
+                caps.set_ambient(add(caps.ambient()));
+            }
+        }
+        p.set_capabilities(Some(caps));
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    for e in &opts.env {
+        let key = e.split('=').next().unwrap_or(e);
+        // A later value replaces an earlier one of the same name, as execve callers expect.
+        env.retain(|old| old.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    p.set_env(Some(env));
+    p.set_terminal(Some(opts.tty));
+    if opts.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    let mut user = p.user().clone();
+    if let Some(u) = &opts.user {
+        let (uid, gid) = parse_user(u)?;
+        user.set_uid(uid);
+        user.set_gid(gid.unwrap_or(0));
+    }
+    if !opts.additional_gids.is_empty() {
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+    }
+    p.set_user(user);
+    Ok(p)
+}
+
+fn empty_caps() -> LinuxCapabilities {
+    let mut c = LinuxCapabilities::default();
+    for set in [
+        LinuxCapabilities::set_bounding,
+        LinuxCapabilities::set_effective,
+        LinuxCapabilities::set_permitted,
+        LinuxCapabilities::set_inheritable,
+        LinuxCapabilities::set_ambient,
+    ] {
+        set(&mut c, None);
+    }
+    c
+}
+
+fn parse_cap(name: &str) -> Result<Capability> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    Ok(capabilities::parse_name("--cap", &full)?)
+}
+
+/// `uid[:gid]`, numeric like runc's.
+fn parse_user(s: &str) -> Result<(u32, Option<u32>)> {
+    let bad = || Error::InvalidArgument(format!("--user {s:?}: expected uid[:gid] (numbers)"));
+    let (u, g) = match s.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (s, None),
+    };
+    let uid = u.parse().map_err(|_| bad())?;
+    let gid = g.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+    Ok((uid, gid))
+}
+
+fn validate_process(p: &Process, opts: &ExecOptions) -> Result<()> {
+    if p.args().as_deref().unwrap_or_default().is_empty() {
+        return Err(Error::InvalidArgument(
+            "exec needs a command: give ARGS or --process".into(),
+        ));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(Error::InvalidArgument(format!(
+            "cwd {} is not an absolute path",
+            p.cwd().display()
+        )));
+    }
+    if opts.preserve_fds < 0 {
+        return Err(Error::InvalidArgument(format!(
+            "--preserve-fds {} is negative",
+            opts.preserve_fds
+        )));
+    }
+    process::check_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
+    if let Some(caps) = p.capabilities() {
+        capabilities::validate(caps)?;
+    }
+    Ok(())
+}
+
+/// The init's namespaces that differ from ours (joining our own user namespace again
+/// would fail with EINVAL; the others would be no-ops), opened before forking so a
+/// problem is reported with its name.
+fn open_namespaces(state: &ContainerState) -> Result<Vec<(&'static str, OwnedFd)>> {
+    let mut out = Vec::new();
+    for name in NAMESPACES {
+        let theirs = format!("/proc/{}/ns/{name}", state.pid);
+        let ours = format!("/proc/self/ns/{name}");
+        let file = match File::open(&theirs) {
+            Ok(f) => f,
+            // A kernel without this namespace type (time before 5.6).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && Path::new(&ours).symlink_metadata().is_err() =>
+            {
+                continue;
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                return Err(not_running(state, "stopped"));
+            }
+            Err(e) => return Err(io_err("opening namespace", &theirs)(e)),
+        };
+        let same = match (file.metadata(), std::fs::metadata(&ours)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        if !same {
+            out.push((name, file.into()));
+        }
+    }
+    Ok(out)
+}
+
+/// Fork the stages and wait until the process has exec'd; its host pid.
+fn start_process(
+    opts: &ExecOptions,
+    state: &ContainerState,
+    process: &Process,
+    seccomp: Option<&seccomp::SeccompFilter>,
+    namespaces: &[(&'static str, OwnedFd)],
+    console: Option<&std::os::unix::net::UnixStream>,
+) -> Result<i32> {
+    if !opts.detach {
+        // Stage 1 exits after forking the process: as subreaper we inherit and reap it.
+        nix::sys::prctl::set_child_subreaper(true)
+            .map_err(sys_err("becoming subreaper", "exec"))?;
+    }
+    let setup = ExecSetup {
+        process,
+        namespaces,
+        cgroup: &state.cgroup,
+        console,
+        seccomp,
+        preserve_fds: opts.preserve_fds,
+    };
+    let (parent_end, child_end) = channel::pair()?;
+    // SAFETY: the runtime is single-threaded, so the child gets a consistent copy of
+    // memory and may allocate.
+    let stage1_pid = match unsafe { fork() }.map_err(sys_err("forking", "exec"))? {
+        ForkResult::Child => {
+            drop(parent_end);
+            stage1(&setup, &child_end)
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(child_end);
+    let mut pid = None;
+    // End of file on the channel: both stages closed their ends, stage 2 by execve.
+    let result = loop {
+        match parent_end.recv() {
+            Ok(Some(Message::InitPid { pid: p })) => pid = Some(p),
+            Ok(Some(Message::SeccompNotifyFd)) => {
+                if let Err(e) = forward_notify_fd(&parent_end, state, seccomp, pid) {
+                    break Err(e);
+                }
+            }
+            Ok(Some(Message::Error { msg })) => break Err(Error::ExecSetup(msg)),
+            Ok(Some(other)) => {
+                break Err(Error::ExecSetup(format!("unexpected message {other:?}")));
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = waitpid(stage1_pid, None);
+    match (result, pid) {
+        (Ok(()), Some(pid)) => Ok(pid),
+        (Ok(()), None) => Err(Error::ExecSetup(
+            "the setup process exited without starting the command".into(),
+        )),
+        (Err(e), pid) => {
+            // Stage 2 exits after reporting; reap it so no zombie is left to us.
+            if let Some(pid) = pid {
+                let _ = waitpid(Pid::from_raw(pid), None);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// SCMP_ACT_NOTIFY: the listener fd goes to the agent with the container's state, as for
+/// the init.
+fn forward_notify_fd(
+    chan: &channel::Channel,
+    state: &ContainerState,
+    filter: Option<&seccomp::SeccompFilter>,
+    pid: Option<i32>,
+) -> Result<()> {
+    let fd = seccomp::recv_fd(chan.as_fd())?;
+    if let Some(filter) = filter
+        && let Some(listener) = filter.listener_path()
+    {
+        let mut oci = state.to_oci_spec();
+        oci.set_pid(pid.or(Some(state.pid)));
+        let process_state = seccomp::container_process_state(&oci, filter.listener_metadata())?;
+        seccomp::send_to_listener(listener, fd.as_fd(), &process_state)?;
+    }
+    Ok(())
+}
+
+fn wait_forwarding_signals(state: &ContainerState, pid: Pid) -> Result<i32> {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    set.add(Signal::SIGCHLD);
+    set.thread_block()
+        .map_err(sys_err("blocking signals", "exec"))?;
+    loop {
+        if let Some(code) = reap(pid) {
+            return Ok(code);
+        }
+        let sig = set.wait().map_err(sys_err("waiting for signals", "exec"))?;
+        if sig != Signal::SIGCHLD
+            && let Err(e) = nix::sys::signal::kill(pid, sig)
+        {
+            tracing::debug!(
+                "forwarding {sig} to exec process {pid} of {}: {e}",
+                state.id
+            );
+        }
+    }
+}
+
+/// Reap every exited child; the process's exit status if it was among them.
+fn reap(target: Pid) -> Option<i32> {
+    let mut result = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == target => result = Some(code),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == target => {
+                result = Some(128 + sig as i32)
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return result,
+            Ok(_) => {}
+        }
+    }
+}

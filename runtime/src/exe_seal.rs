@@ -1,0 +1,222 @@
+//! CVE-2019-5736: the container must never be able to write the runtime binary.
+//!
+//! A container process can reach the runtime's executable in two ways: through
+//! `/proc/<pid>/exe` of a runtime process it can see (the init before `execve`, or the
+//! runtime itself when the container shares the host pid namespace), and through the
+//! `#!/proc/self/exe` shebang trick, where the image's entrypoint makes the init's
+//! `execve` run the runtime binary *as the container process*. runc answered in 2019 by
+//! copying itself into a sealed memfd on every call, which costs milliseconds per call.
+//!
+//! berth does two cheap things instead:
+//! 1. [`seal_or_reexec`] makes the runtime execute from a **detached, read-only bind
+//!    mount of its own binary** (`open_tree(OPEN_TREE_CLONE)` + `mount_setattr(RDONLY)`
+//!    + `execveat`). `/proc/self/exe` of the runtime, its init and anything exec'd
+//!    through the shebang trick then names a file on a read-only mount: every write
+//!    open through the magic link fails with `EROFS`, even after the runtime exited.
+//!    The mount is attached nowhere (no path leads to it, nothing to unmount or leak),
+//!    belongs to the host's user namespace (a container cannot remount it read-write),
+//!    and the re-exec happens once per `create`: a binary already on a read-only mount
+//!    is not re-exec'd at all.
+//! 2. [`set_dumpable`]`(false)`: the runtime and its init are not dumpable, so a container
+//!    process (without CAP_SYS_PTRACE) cannot even open `/proc/<init pid>/exe`. `execve`
+//!    of the container process resets it, as it should.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use nix::sys::statvfs::{FsFlags, fstatvfs};
+
+use crate::error::{Error, Result, sys_err};
+
+fn sys(op: &'static str, what: &'static str) -> impl FnOnce(Errno) -> Error {
+    sys_err(op, what)
+}
+
+// From <linux/mount.h>; defined here because not every libc release exports them.
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+
+/// `struct mount_attr` (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Whether the running binary is already on a read-only mount (then nothing through
+/// `/proc/self/exe` can write it).
+pub fn is_sealed() -> Result<bool> {
+    let exe = open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("opening", "/proc/self/exe"))?;
+    let vfs = fstatvfs(&exe).map_err(sys("statfs", "/proc/self/exe"))?;
+    Ok(vfs.flags().contains(FsFlags::ST_RDONLY))
+}
+
+/// Make the process (non-)dumpable. Non-dumpable: `/proc/<pid>/exe`, `fd/`, `mem`, ... are
+/// closed to every process without CAP_SYS_PTRACE over us.
+pub fn set_dumpable(dumpable: bool) -> Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer and touches no memory of ours.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_DUMPABLE,
+            libc::c_ulong::from(dumpable),
+            0,
+            0,
+            0,
+        )
+    };
+    if r != 0 {
+        return Err(sys("setting dumpable flag of", "the runtime")(Errno::last()));
+    }
+    Ok(())
+}
+
+/// Make sure this process runs from a read-only view of its binary, re-executing itself
+/// (same argv, same environment) from one if needed; also marks the process
+/// non-dumpable. Returns when the process is protected, or when it cannot be (no
+/// permission to make mounts, as for an unprivileged user, who cannot write a
+/// root-owned binary anyway; or a kernel before 5.12): that is logged, not fatal.
+///
+/// Must run before anything changes the system: on success the process is replaced.
+pub fn seal_or_reexec() -> Result<()> {
+    set_dumpable(false)?;
+    if is_sealed()? {
+        return Ok(());
+    }
+    let tree = match clone_read_only_view() {
+        Ok(fd) => fd,
+        Err(
+            e @ Error::Sys {
+                source: Errno::EPERM | Errno::ENOSYS | Errno::EINVAL,
+                ..
+            },
+        ) => {
+            tracing::warn!(
+                "not protecting the runtime binary with a read-only view ({e}); \
+                 CVE-2019-5736 protection then rests on file permissions and non-dumpable"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let args = cstrings(std::env::args_os())?;
+    let env = cstrings(std::env::vars_os().map(|(k, v)| {
+        let mut kv = k;
+        kv.push("=");
+        kv.push(v);
+        kv
+    }))?;
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of NUL-terminated strings that
+    // outlive the call; "" with AT_EMPTY_PATH executes the file `tree` refers to.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Err(sys("re-executing the runtime from", "its read-only view")(
+        Errno::last(),
+    ))
+}
+
+/// A detached bind mount of our own binary, read-only, nosuid, nodev; as an fd.
+fn clone_read_only_view() -> Result<OwnedFd> {
+    let exe = open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys("opening", "/proc/self/exe"))?;
+    // SAFETY: open_tree on a valid fd with an empty, NUL-terminated path; it returns a new
+    // fd or -1 and touches no other memory.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            exe.as_raw_fd(),
+            c"".as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(sys("cloning a mount of", "the runtime binary")(
+            Errno::last(),
+        ));
+    }
+    // SAFETY: open_tree returned a fresh fd that nothing else owns.
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr reads `attr` (size given) for the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r != 0 {
+        return Err(sys("making read-only", "the runtime binary's mount")(
+            Errno::last(),
+        ));
+    }
+    Ok(tree)
+}
+
+fn cstrings(items: impl IntoIterator<Item = OsString>) -> Result<Vec<CString>> {
+    items
+        .into_iter()
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "re-executing the runtime: {s:?} contains a NUL byte"
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_view_refuses_writes() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let tree = clone_read_only_view().expect("read-only view of the test binary");
+        let path = format!("/proc/self/fd/{}", tree.as_raw_fd());
+        let err = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect_err("write open must fail");
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    }
+}

@@ -1,0 +1,380 @@
+//! Resource limits end to end: memory (OOM kill reported by `events`), pids, cpu quota,
+//! cpuset, `update` of a running container, `events --stats`, `features`, and bad input.
+
+use std::time::{Duration, Instant};
+
+use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use serde_json::{Value, json};
+
+const MIB: i64 = 1 << 20;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A detached container running `args` with `resources` as linux.resources.
+fn run_with(rt: &Runtime, prefix: &str, args: &[&str], resources: Value) -> (String, TestBundle) {
+    let id = unique_id(prefix);
+    let mut b = TestBundle::busybox(args);
+    b.edit(|c| c["linux"]["resources"] = resources);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
+    (id, b)
+}
+
+/// The `data` of `events --stats`.
+fn stats(rt: &Runtime, id: &str) -> Value {
+    let line = rt.ok(&["events", "--stats", id]);
+    let event: Value = serde_json::from_str(&line).expect("stats event JSON");
+    assert_eq!(event["type"], "stats");
+    assert_eq!(event["id"], id);
+    event["data"].clone()
+}
+
+fn memory_limit(rt: &Runtime, id: &str) -> i64 {
+    stats(rt, id)["memory"]["usage"]["limit"]
+        .as_i64()
+        .expect("memory limit")
+}
+
+fn delete_and_check_clean(rt: &Runtime, id: &str) {
+    rt.ok(&["delete", "--force", id]);
+    assert!(!rt.root.path().join(id).exists(), "state dir of {id} left");
+    assert!(
+        cgroup_dirs_named(id).is_empty(),
+        "cgroups left: {:?}",
+        cgroup_dirs_named(id)
+    );
+}
+
+/// Allocates and touches `mib` MiB of anonymous memory: dd's buffer is one block, filled
+/// by read(2) from /dev/zero, so every page is really charged to the cgroup.
+fn alloc_cmd(mib: u32) -> Vec<String> {
+    [
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        &format!("bs={mib}M"),
+        "count=1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn memory_limit_oom_kill_is_reported_by_events() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("oom");
+    let args = alloc_cmd(64);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut b = TestBundle::busybox(&args);
+    b.edit(|c| c["linux"]["resources"] = json!({"memory": {"limit": 32 * MIB}}));
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+
+    let out_file = tempfile::NamedTempFile::new().expect("events output");
+    let mut events = rt
+        .cmd()
+        .args(["events", "--interval", "100ms", &id])
+        .stdout(out_file.reopen().expect("reopen"))
+        .spawn()
+        .expect("spawning events");
+    // The first stats line means the OOM watcher is registered: only then start.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(out_file.path())
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "events printed nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rt.ok(&["start", &id]);
+
+    // The OOM kill ends the init, and with it the event stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = events.try_wait().expect("events wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = events.kill();
+            panic!("events did not end with the container");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "events: {status}");
+    let text = std::fs::read_to_string(out_file.path()).expect("events output");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event JSON"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|e| e["type"] == "oom" && e["id"] == id.as_str()),
+        "no oom event in {text}"
+    );
+    let first = &lines[0];
+    assert_eq!(first["type"], "stats");
+    assert_eq!(first["data"]["memory"]["usage"]["limit"], 32 * MIB);
+    assert_eq!(rt.state(&id)["status"], "stopped");
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn update_raises_the_memory_limit_of_a_running_container() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "upd-mem",
+        &["sleep", "1000"],
+        json!({"memory": {"limit": 32 * MIB}}),
+    );
+    let alloc = alloc_cmd(48);
+    let mut exec_alloc = vec!["exec", id.as_str()];
+    exec_alloc.extend(alloc.iter().map(String::as_str));
+    // 48 MiB in a 32 MiB container: the OOM killer ends it (SIGKILL: 137).
+    assert_eq!(rt.run(&exec_alloc).status.code(), Some(137));
+    assert_eq!(
+        rt.state(&id)["status"],
+        "running",
+        "only the exec'd process dies"
+    );
+
+    rt.ok(&["update", "--memory", "128m", &id]);
+    assert_eq!(memory_limit(&rt, &id), 128 * MIB);
+    let out = rt.run(&exec_alloc);
+    assert!(
+        out.status.success(),
+        "allocation after update: {} {}",
+        out.status,
+        stderr(&out)
+    );
+
+    // -r with a resources file, the runc way.
+    let res = tempfile::NamedTempFile::new().expect("resources file");
+    std::fs::write(
+        res.path(),
+        json!({"memory": {"limit": 96 * MIB}}).to_string(),
+    )
+    .expect("write");
+    rt.ok(&["update", "-r", res.path().to_str().expect("utf-8"), &id]);
+    assert_eq!(memory_limit(&rt, &id), 96 * MIB);
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn bad_update_input_is_refused_and_changes_nothing() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "upd-bad",
+        &["sleep", "1000"],
+        json!({"memory": {"limit": 64 * MIB}, "pids": {"limit": 50}}),
+    );
+    for (args, needle) in [
+        (vec!["--memory", "-5"], "--memory"),
+        (vec!["--memory", "lots"], "--memory"),
+        (vec!["--memory", "99999999999p"], "--memory"),
+        (vec!["--cpu-share", "-1"], "--cpu-share"),
+        (vec!["--cpu-share", "999999999"], "cpu.shares"),
+        (vec!["--cpu-quota", "10"], "cpu.quota"),
+        (vec!["--pids-limit", "-7"], "pids.limit"),
+        (vec!["--blkio-weight", "5000"], "blockIO.weight"),
+        // A valid memory value with an invalid one: the valid one must not be applied.
+        (vec!["--memory", "128m", "--cpu-period", "5"], "cpu.period"),
+    ] {
+        let mut cmd = vec!["update"];
+        cmd.extend(&args);
+        cmd.push(&id);
+        let out = rt.run(&cmd);
+        assert!(!out.status.success(), "update {args:?} succeeded");
+        assert!(
+            stderr(&out).contains(needle),
+            "update {args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let data = stats(&rt, &id);
+    assert_eq!(
+        data["memory"]["usage"]["limit"],
+        64 * MIB,
+        "a refused update changed the memory limit"
+    );
+    assert_eq!(data["pids"]["limit"], 50);
+
+    // Paused: refused, nothing changed.
+    rt.ok(&["pause", &id]);
+    let out = rt.run(&["update", "--memory", "128m", &id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("paused"), "{}", stderr(&out));
+    rt.ok(&["resume", &id]);
+    assert_eq!(memory_limit(&rt, &id), 64 * MIB);
+
+    let out = rt.run(&["update", "--memory", "128m", "no-such-container"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    rt.ok(&["kill", &id, "KILL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rt.state(&id)["status"] != "stopped" {
+        assert!(Instant::now() < deadline, "container did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = rt.run(&["update", "--memory", "128m", &id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("stopped"), "{}", stderr(&out));
+    let out = rt.run(&["events", "--stats", &id]);
+    assert!(!out.status.success(), "events of a stopped container");
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn pids_limit_stops_a_fork_bomb() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "pids",
+        &["sleep", "1000"],
+        json!({"pids": {"limit": 10}}),
+    );
+    let out = rt.run(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "for i in $(seq 1 30); do sleep 1000 & done; echo all-forked",
+    ]);
+    assert!(
+        !out.status.success(),
+        "30 forks succeeded under a limit of 10"
+    );
+    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("all-forked"));
+    let pids: Vec<i64> =
+        serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).expect("ps JSON");
+    assert!(
+        pids.len() <= 10 && pids.len() >= 5,
+        "{} processes: {pids:?}",
+        pids.len()
+    );
+    let data = stats(&rt, &id);
+    assert_eq!(data["pids"]["limit"], 10);
+    assert!(
+        data["pids"]["current"].as_i64().is_some_and(|n| n <= 10),
+        "{}",
+        data["pids"]
+    );
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn cpu_quota_keeps_a_busy_loop_near_its_share() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "cpu",
+        &["sh", "-c", "while :; do :; done"],
+        json!({"cpu": {"quota": 20_000, "period": 100_000}}),
+    );
+    let usage = |rt: &Runtime| {
+        stats(rt, &id)["cpu"]["usage"]["total"]
+            .as_u64()
+            .expect("cpu usage")
+    };
+    // Let the loop get going, then measure over two seconds.
+    std::thread::sleep(Duration::from_millis(300));
+    let (u0, t0) = (usage(&rt), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (u1, t1) = (usage(&rt), Instant::now());
+    let share = (u1 - u0) as f64 / (t1 - t0).as_nanos() as f64;
+    // 0.2 CPU allowed; the upper bound is the limit plus scheduling slack, the lower one
+    // leaves room for a busy shared host.
+    assert!(
+        share < 0.30,
+        "busy loop used {share:.3} CPU under a 0.2 quota"
+    );
+    assert!(share > 0.05, "busy loop used only {share:.3} CPU");
+    let data = stats(&rt, &id);
+    assert!(
+        data["cpu"]["throttling"]["throttledPeriods"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{}",
+        data["cpu"]
+    );
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn cpuset_pins_the_container_to_one_cpu() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "cpuset",
+        &["sleep", "1000"],
+        json!({"cpu": {"cpus": "0"}}),
+    );
+    let out = rt.ok(&[
+        "exec",
+        &id,
+        "grep",
+        "Cpus_allowed_list",
+        "/proc/self/status",
+    ]);
+    assert_eq!(out.split_whitespace().last(), Some("0"), "{out}");
+    // An offline or absent CPU is refused by update.
+    let out = rt.run(&["update", "--cpuset-cpus", "4096", &id]);
+    assert!(!out.status.success());
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn features_reports_what_the_runtime_supports() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let v: Value = serde_json::from_str(&rt.ok(&["features"])).expect("features JSON");
+    assert_eq!(v["ociVersionMin"], "1.0.0");
+    assert_eq!(v["ociVersionMax"], "1.2.0");
+    let has = |v: &Value, x: &str| v.as_array().is_some_and(|a| a.iter().any(|e| e == x));
+    for ns in ["pid", "network", "mount", "ipc", "uts", "user", "cgroup"] {
+        assert!(has(&v["linux"]["namespaces"], ns), "namespace {ns}");
+    }
+    assert!(has(&v["linux"]["capabilities"], "CAP_SYS_ADMIN"));
+    assert!(has(&v["mountOptions"], "rbind"));
+    assert!(has(&v["hooks"], "createRuntime"));
+    assert!(has(&v["linux"]["seccomp"]["actions"], "SCMP_ACT_NOTIFY"));
+    assert!(has(
+        &v["linux"]["seccomp"]["operators"],
+        "SCMP_CMP_MASKED_EQ"
+    ));
+    assert!(has(&v["linux"]["seccomp"]["archs"], "SCMP_ARCH_X86_64"));
+    assert_eq!(v["linux"]["cgroup"]["v1"], true);
+    assert_eq!(v["linux"]["cgroup"]["v2"], true);
+    assert_eq!(v["linux"]["cgroup"]["systemd"], false);
+    let layout = v["annotations"]["org.berth.cgroup.layout"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        ["v1", "v2", "hybrid"].contains(&layout),
+        "layout annotation {layout:?}"
+    );
+}
