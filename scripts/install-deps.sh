@@ -9,7 +9,7 @@ packages=(
     # test fixtures and the tools tests drive
     busybox-static iproute2 nftables procps jq
     # peers compared with and tested against
-    runc crun containernetworking-plugins podman prometheus hyperfine
+    runc crun containerd containernetworking-plugins podman prometheus hyperfine
     # the pure cgroup v2 VM lane and the vagrant check
     qemu-system-x86 cpio kmod vagrant vagrant-libvirt
 )
