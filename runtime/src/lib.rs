@@ -2,7 +2,8 @@
 //!
 //! - [`cli`]: the runc command line; [`logging`]: where messages go;
 //! - [`config`]: loading and validating a bundle; [`spec`]: the default config.json;
-//! - [`container`]: the lifecycle verbs (create, start, kill, delete, run, list, state);
+//! - [`container`]: the verbs, one per file (create, start, state, kill, delete, run, list,
+//!   exec, ps, pause/resume, events, update, features);
 //! - [`state`]: per-container state on disk, locked and atomically replaced;
 //! - [`init`]: the forked stages that become the container (namespaces, console, process);
 //! - [`rootfs`]: mounts, devices, pivot_root; [`safe_path`]: resolving paths inside it;

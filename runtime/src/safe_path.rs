@@ -161,7 +161,10 @@ pub fn chdir_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<(), SafePathEr
 /// directories). For mounts that must land on an ordinary directory (proc, sysfs, as
 /// runc requires), where following even an in-root symlink would let the image choose
 /// where the kernel's control files appear.
-pub fn first_symlink_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<Option<PathBuf>, SafePathError> {
+pub fn first_symlink_in_root(
+    root: BorrowedFd<'_>,
+    path: &Path,
+) -> Result<Option<PathBuf>, SafePathError> {
     let mut prefix = PathBuf::from("/");
     for component in relative(path).components() {
         prefix.push(component.as_os_str());
@@ -170,7 +173,10 @@ pub fn first_symlink_in_root(root: BorrowedFd<'_>, path: &Path) -> Result<Option
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let st = fstat(&fd).map_err(|source| SafePathError::Resolve { path: prefix.clone(), source })?;
+        let st = fstat(&fd).map_err(|source| SafePathError::Resolve {
+            path: prefix.clone(),
+            source,
+        })?;
         if is_kind(&st, SFlag::S_IFLNK) {
             return Ok(Some(prefix));
         }

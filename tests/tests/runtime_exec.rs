@@ -232,7 +232,6 @@ fn exec_tty_sends_the_pty_master_to_the_console_socket() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("/dev/pts/"), "tty output: {text:?}");
     assert!(text.contains("stdio-is-a-tty"), "tty output: {text:?}");
-    // The init's console is untouched: no terminal, so no /dev/console bind.
     delete_and_check_clean(&rt, &id);
 }
 
@@ -375,4 +374,116 @@ fn pause_freezes_the_container_and_resume_continues_it() {
     delete_and_check_clean(&rt, &id);
     // Pausing a container that is gone is an error too.
     assert!(!rt.run(&["pause", &id]).status.success());
+}
+
+#[test]
+fn exec_forwards_signals_to_the_process() {
+    if !require_root() {
+        return;
+    }
+    use std::io::BufRead;
+    let rt = Runtime::new();
+    let (id, _b) = sleeper(&rt, "exec-sig");
+    let mut child = rt
+        .cmd()
+        .args([
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawning exec");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reading ready");
+    assert_eq!(line.trim(), "ready");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signalling exec");
+    let status = child.wait().expect("exec exit");
+    assert_eq!(status.code(), Some(3), "the trap did not run: {status}");
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn exec_passes_only_stdio_and_preserved_fds() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, b) = sleeper(&rt, "exec-fds");
+    let bin = rt.bin.to_str().expect("utf-8");
+    let root = rt.root.path().to_str().expect("utf-8");
+    let out_file = b.path().join("fd3-output");
+    // The host shell opens fd 3 and runs the runtime with it (and a stray fd 4).
+    let script = format!(
+        "exec 3>{out} 4</dev/null; {bin} --root {root} exec --preserve-fds 1 {id} sh -c 'echo via-fd3 >&3; ls /proc/self/fd'",
+        out = out_file.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .expect("host sh");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).expect("fd 3 output"),
+        "via-fd3\n"
+    );
+    // 0-2, the preserved 3, and the directory fd ls itself opens (4): nothing else,
+    // in particular not the stray fd 4 of the caller or any fd of the runtime.
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        fds,
+        ["0", "1", "2", "3", "4"],
+        "fds seen by the exec'd process"
+    );
+    // Without --preserve-fds fd 3 is closed.
+    let script = format!(
+        "exec 3>{out}; {bin} --root {root} exec {id} sh -c 'echo x >&3'",
+        out = out_file.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .expect("host sh");
+    assert!(
+        !out.status.success(),
+        "fd 3 reached the process without --preserve-fds"
+    );
+    delete_and_check_clean(&rt, &id);
+}
+
+#[test]
+fn exec_applies_the_containers_seccomp_filter() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("exec-seccomp");
+    let mut b = TestBundle::busybox(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+    });
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
+    let out = rt.run(&["exec", &id, "mkdir", "/tmp/denied"]);
+    assert!(!out.status.success(), "mkdir passed the container's filter");
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    let status = rt.ok(&["exec", &id, "grep", "Seccomp:", "/proc/self/status"]);
+    assert_eq!(status.split_whitespace().last(), Some("2"), "{status}");
+    delete_and_check_clean(&rt, &id);
 }

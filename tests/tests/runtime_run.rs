@@ -314,3 +314,16 @@ fn sysctl_is_set_inside_the_container_only() {
     assert_eq!(out.trim(), want);
     assert_eq!(fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("host sysctl"), host);
 }
+
+#[test]
+fn the_container_starts_with_no_blocked_signals() {
+    if !require_root() {
+        return;
+    }
+    // `run` blocks the signals it forwards; none of that may reach the container.
+    let rt = Runtime::new();
+    let b = TestBundle::busybox(&["grep", "SigBlk", "/proc/self/status"]);
+    let (code, out, err) = run_output(&rt, &b, &unique_id("sigmask"));
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out.split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+}

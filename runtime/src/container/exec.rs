@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
@@ -219,7 +219,8 @@ fn parse_cap(name: &str) -> Result<Capability> {
     } else {
         format!("CAP_{upper}")
     };
-    Ok(capabilities::parse_name("--cap", &full)?)
+    capabilities::parse_name("--cap", &full)
+        .map_err(|_| Error::InvalidArgument(format!("--cap {name}: unknown capability")))
 }
 
 /// `uid[:gid]`, numeric like runc's.
@@ -301,10 +302,19 @@ fn start_process(
     namespaces: &[(&'static str, OwnedFd)],
     console: Option<&std::os::unix::net::UnixStream>,
 ) -> Result<i32> {
+    // Without --detach, signals meant for the process are blocked from before the fork, so
+    // none that arrives while the process starts kills us instead of being forwarded; the
+    // stages restore the caller's mask (a blocked mask would survive execve).
+    let mut caller_mask = None;
     if !opts.detach {
         // Stage 1 exits after forking the process: as subreaper we inherit and reap it.
         nix::sys::prctl::set_child_subreaper(true)
             .map_err(sys_err("becoming subreaper", "exec"))?;
+        caller_mask = Some(
+            forwarded_set()
+                .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+                .map_err(sys_err("blocking signals", "exec"))?,
+        );
     }
     let setup = ExecSetup {
         process,
@@ -313,6 +323,7 @@ fn start_process(
         console,
         seccomp,
         preserve_fds: opts.preserve_fds,
+        signal_mask: caller_mask,
     };
     let (parent_end, child_end) = channel::pair()?;
     // SAFETY: the runtime is single-threaded, so the child gets a consistent copy of
@@ -379,14 +390,19 @@ fn forward_notify_fd(
     Ok(())
 }
 
-fn wait_forwarding_signals(state: &ContainerState, pid: Pid) -> Result<i32> {
+/// The signals a foreground exec forwards, plus SIGCHLD to notice the exit.
+fn forwarded_set() -> SigSet {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
     }
     set.add(Signal::SIGCHLD);
-    set.thread_block()
-        .map_err(sys_err("blocking signals", "exec"))?;
+    set
+}
+
+/// Signals have been blocked since before the fork (see `start_process`).
+fn wait_forwarding_signals(state: &ContainerState, pid: Pid) -> Result<i32> {
+    let set = forwarded_set();
     loop {
         if let Some(code) = reap(pid) {
             return Ok(code);

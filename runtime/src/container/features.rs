@@ -15,6 +15,8 @@ use oci_spec::runtime::{
 };
 use oci_spec::runtime::{Arch, LinuxNamespaceType, LinuxSeccompAction};
 
+use berth_cgroups::Layout;
+
 use crate::capabilities;
 use crate::hooks::HookKind;
 
@@ -178,8 +180,24 @@ fn known_capabilities() -> Vec<String> {
         .collect()
 }
 
+/// What berth supports, narrowed to the hierarchies this host has (the issue asks for
+/// cgroup support "as detected"): a pure v2 host cannot use berth's v1 managers, a v1-only
+/// host not its v2 ones. Hybrid hosts have both.
 fn cgroup() -> Cgroup {
-    berth_cgroups::oci_features()
+    let mut c = berth_cgroups::oci_features();
+    match berth_cgroups::detect_layout() {
+        Ok(layout) => {
+            let (v1, v2) = match layout {
+                Layout::V2 => (false, true),
+                Layout::Hybrid => (true, true),
+                Layout::V1 => (true, false),
+            };
+            c.set_v1(c.v1().map(|s| s && v1));
+            c.set_v2(c.v2().map(|s| s && v2));
+        }
+        Err(e) => tracing::debug!("features: detecting the cgroup layout: {e}"),
+    }
+    c
 }
 
 fn seccomp() -> Seccomp {

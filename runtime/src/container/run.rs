@@ -31,14 +31,15 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
     }
     // The init is the grandchild of this process: as subreaper we inherit and reap it.
     nix::sys::prctl::set_child_subreaper(true).map_err(sys_err("becoming subreaper", "run"))?;
-    let state = create(root, opts)?;
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
     }
     set.add(Signal::SIGCHLD);
-    // Blocked after the fork: the container must not inherit a blocked signal mask.
+    // Blocked before create: a signal arriving while the container is made must wait to
+    // be forwarded, not kill the runtime. The init clears the mask before its execve.
     set.thread_block().map_err(sys_err("blocking signals", "run"))?;
+    let state = create(root, opts)?;
     if let Err(e) = super::start(root, &opts.id) {
         let _ = super::delete(root, &opts.id, true);
         return Err(e);

@@ -187,7 +187,7 @@ fn resources_from_flags(o: &UpdateOptions) -> Result<LinuxResources> {
 
 /// Kernel memory limits are gone from the kernel (5.16+) and from runc: warn and ignore.
 fn drop_kernel_memory(r: &mut LinuxResources) {
-    if let Some(m) = r.memory().clone()
+    if let Some(m) = *r.memory()
         && (m.kernel().is_some() || m.kernel_tcp().is_some())
     {
         tracing::warn!("kernel memory settings are ignored");

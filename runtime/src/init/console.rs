@@ -2,14 +2,14 @@
 //! `--console-socket` with SCM_RIGHTS (as runc does), its slave the process's stdio.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
-use nix::mount::{MsFlags, mount};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+use nix::sys::stat::Mode;
 use nix::unistd::dup2_raw;
 use oci_spec::runtime::Box as ConsoleSize;
 
@@ -45,7 +45,7 @@ pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
         // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
         unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
-    bind_console(&slave_name)?;
+    bind_console(&slave, &slave_name)?;
     let fds = [master.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [IoSlice::new(slave_name.as_bytes())];
@@ -69,19 +69,72 @@ pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
     Ok(())
 }
 
-/// /dev/console is the pty slave, as in runc; a symlink planted there by the image is
-/// replaced, never followed (CVE-2025-52565).
-fn bind_console(slave: &str) -> Result<()> {
-    let console = Path::new("/dev/console");
-    if let Ok(meta) = std::fs::symlink_metadata(console)
-        && !meta.is_file()
+/// /dev/console is the pty slave, as in runc. Whatever the image put at /dev/console
+/// that is not a regular file (a symlink to a host file, a device node) is removed, never
+/// followed (CVE-2025-52565); the target is resolved inside the root by fd and the slave
+/// attached to it with the new mount API, so no path string is followed at mount time
+/// and no /proc is needed.
+fn bind_console(slave: &OwnedFd, name: &str) -> Result<()> {
+    use nix::sys::stat::{SFlag, fstatat};
+    let init_err = |e: crate::safe_path::SafePathError| {
+        Error::Init(format!("binding {name} to /dev/console: {e}"))
+    };
+    let root = crate::safe_path::open_root(Path::new("/")).map_err(init_err)?;
+    let dev = crate::safe_path::mkdir_all_in_root(
+        root.as_fd(),
+        Path::new("/dev"),
+        Mode::from_bits_truncate(0o755),
+    )
+    .map_err(init_err)?;
+    if let Ok(st) = fstatat(&dev, "console", nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        && SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG
     {
-        std::fs::remove_file(console)
-            .map_err(|e| Error::Init(format!("removing /dev/console: {e}")))?;
+        nix::unistd::unlinkat(&dev, "console", nix::unistd::UnlinkatFlags::NoRemoveDir)
+            .map_err(sys_err("removing", "/dev/console"))?;
     }
-    if std::fs::symlink_metadata(console).is_err() {
-        std::fs::File::create(console).map_err(|e| Error::Init(format!("creating /dev/console: {e}")))?;
+    let target = crate::safe_path::create_file_in_root(
+        root.as_fd(),
+        Path::new("/dev/console"),
+        Mode::from_bits_truncate(0o600),
+    )
+    .map_err(init_err)?;
+    // SAFETY: open_tree on our own slave fd with an empty NUL-terminated path; returns a
+    // new fd or -1.
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            slave.as_raw_fd(),
+            c"".as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint,
+        )
+    };
+    if tree < 0 {
+        return Err(sys_err("cloning a mount of", name.to_string())(
+            nix::errno::Errno::last(),
+        ));
     }
-    mount(Some(slave), console, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(sys_err("binding pty to", "/dev/console"))
+    // SAFETY: open_tree returned a fresh fd nothing else owns.
+    let tree = unsafe { OwnedFd::from_raw_fd(tree as RawFd) };
+    // SAFETY: move_mount with two valid fds and empty NUL-terminated paths.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if r != 0 {
+        return Err(sys_err("binding pty to", "/dev/console")(
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
 }
+
+// From <linux/mount.h>.
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;

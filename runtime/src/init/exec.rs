@@ -39,6 +39,9 @@ pub struct ExecSetup<'a> {
     pub console: Option<&'a UnixStream>,
     pub seccomp: Option<&'a SeccompFilter>,
     pub preserve_fds: i32,
+    /// The caller's signal mask, restored first thing: the runtime blocks the signals it
+    /// forwards before forking, and a blocked mask would survive execve.
+    pub signal_mask: Option<nix::sys::signal::SigSet>,
 }
 
 /// Stage 1, in the forked child. Never returns.
@@ -56,6 +59,10 @@ pub fn stage1(setup: &ExecSetup, chan: &Channel) -> ! {
 }
 
 fn stage1_inner(setup: &ExecSetup, chan: &Channel) -> Result<()> {
+    if let Some(mask) = &setup.signal_mask {
+        mask.thread_set_mask()
+            .map_err(sys_err("restoring the signal mask", "exec"))?;
+    }
     // CVE-2019-5736: while this process is the runtime binary and already sits in the
     // container's namespaces, a container process must not open /proc/<pid>/exe (or
     // ptrace it). Not dumpable makes /proc/<pid> root-owned and unreachable; execve of
@@ -109,6 +116,13 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     if let Some(adj) = p.oom_score_adj() {
         process::set_oom_score_adj(adj)?;
     }
+    // setns into the mount namespace made its root our root; the cwd is still resolved
+    // without following magic links out of it (CVE-2024-21626). Before seccomp: the
+    // check calls getcwd(2), which a profile may deny.
+    let root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
+    safe_path::chdir_in_root(root.as_fd(), p.cwd())
+        .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
+    drop(root);
     let no_new_privs = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading needs CAP_SYS_ADMIN, which may be about to go.
     if !no_new_privs && let Some(f) = setup.seccomp {
@@ -126,12 +140,6 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
         nix::sys::prctl::set_no_new_privs()
             .map_err(sys_err("setting no_new_privs", "exec process"))?;
     }
-    // setns into the mount namespace made its root our root; the cwd is still resolved
-    // without following magic links out of it (CVE-2024-21626).
-    let root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
-    safe_path::chdir_in_root(root.as_fd(), p.cwd())
-        .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
-    drop(root);
     let argv = p.args().as_deref().unwrap_or_default();
     let env = p.env().as_deref().unwrap_or_default();
     let arg0 = argv

@@ -193,6 +193,13 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         process::set_oom_score_adj(adj)?;
     }
 
+    let cwd = process.cwd();
+    // Resolved inside the root with magic links refused: a cwd like /proc/self/fd/N must
+    // never land on a host directory (CVE-2024-21626). Done before the seccomp filter
+    // can be loaded: the check calls getcwd(2), which a profile may deny.
+    let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
+    safe_path::chdir_in_root(new_root.as_fd(), cwd).map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
+    drop(new_root);
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may
     // be about to drop: load it now, as runc does.
@@ -210,12 +217,6 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     if no_new_privs {
         nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", "init"))?;
     }
-    let cwd = process.cwd();
-    // Resolved inside the root with magic links refused: a cwd like /proc/self/fd/N must
-    // never land on a host directory (CVE-2024-21626).
-    let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
-    safe_path::chdir_in_root(new_root.as_fd(), cwd).map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
-    drop(new_root);
     let argv = process.args().as_deref().unwrap_or_default();
     let env = process.env().as_deref().unwrap_or_default();
     let exe = process::find_executable(&argv[0], env)?;
@@ -233,11 +234,26 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
     if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
-        hooks::run(HookKind::StartContainer, h, state.as_bytes())?;
+        // `start` has been called: the container is "created" now, no longer "creating".
+        hooks::run(HookKind::StartContainer, h, &state_with_status(&state, "created"))?;
     }
     process::seal_fds(args.preserve_fds)?;
+    // The caller's blocked signals (`run` blocks the ones it forwards) are not the
+    // container's: it starts with an empty mask.
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
     let err = nix::unistd::execve(&c_exe, &c_args, &c_env).err().unwrap_or(nix::errno::Errno::UnknownErrno);
     Err(Error::Init(format!("exec {}: {err}", exe.display())))
+}
+
+/// The OCI state JSON the runtime sent, with `status` replaced.
+fn state_with_status(state: &str, status: &str) -> Vec<u8> {
+    match serde_json::from_str::<serde_json::Value>(state) {
+        Ok(mut v) => {
+            v["status"] = serde_json::Value::String(status.to_string());
+            serde_json::to_vec(&v).unwrap_or_else(|_| state.as_bytes().to_vec())
+        }
+        Err(_) => state.as_bytes().to_vec(),
+    }
 }
 
 /// Load the filter; a notify listener fd goes to the runtime, which hands it to the agent
