@@ -1,0 +1,91 @@
+//! The record of one attachment, written by ADD and read by DEL, CHECK and
+//! GC, so they undo exactly what ADD did without scanning anything.
+//! Kept at `<dataDir>/<network>/attachments/<containerID>_<ifname>.json`.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cni::config::PortMapping;
+use crate::cni::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    #[serde(rename = "containerID")]
+    pub container_id: String,
+    pub ifname: String,
+    pub host_veth: String,
+    pub bridge: String,
+    pub ips: Vec<IpAddr>,
+    pub ip_masq: bool,
+    pub port_mappings: Vec<PortMapping>,
+}
+
+fn dir(network_dir: &Path) -> PathBuf {
+    network_dir.join("attachments")
+}
+
+fn path(network_dir: &Path, container_id: &str, ifname: &str) -> PathBuf {
+    dir(network_dir).join(format!("{container_id}_{ifname}.json"))
+}
+
+pub fn save(network_dir: &Path, rec: &Record) -> Result<(), Error> {
+    let d = dir(network_dir);
+    fs::create_dir_all(&d).map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
+    let p = path(network_dir, &rec.container_id, &rec.ifname);
+    let body = serde_json::to_vec(rec).map_err(|e| Error::io("encoding record", e.into()))?;
+    // Write then rename, so a reader never sees half a record.
+    let tmp = p.with_extension("tmp");
+    fs::write(&tmp, body).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+    fs::rename(&tmp, &p).map_err(|e| Error::io(format!("renaming {}", p.display()), e))
+}
+
+pub fn load(network_dir: &Path, container_id: &str, ifname: &str) -> Result<Option<Record>, Error> {
+    read(&path(network_dir, container_id, ifname))
+}
+
+fn read(p: &Path) -> Result<Option<Record>, Error> {
+    match fs::read(p) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| Error::Decode {
+                what: "attachment record",
+                source,
+            }),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {}", p.display()), e)),
+    }
+}
+
+pub fn remove(network_dir: &Path, container_id: &str, ifname: &str) -> Result<(), Error> {
+    let p = path(network_dir, container_id, ifname);
+    match fs::remove_file(&p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(format!("removing {}", p.display()), e)),
+    }
+}
+
+/// Every record of the network (GC only).
+pub fn list(network_dir: &Path) -> Result<Vec<Record>, Error> {
+    let d = dir(network_dir);
+    let rd = match fs::read_dir(&d) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("listing {}", d.display()), e)),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| Error::io(format!("listing {}", d.display()), e))?;
+        if entry.path().extension().is_some_and(|x| x == "json")
+            && let Some(rec) = read(&entry.path())?
+        {
+            out.push(rec);
+        }
+    }
+    Ok(out)
+}
