@@ -233,6 +233,27 @@ pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
     Ok(())
 }
 
+/// Without a new user namespace the container can hold no capability the runtime does
+/// not hold itself: `capset` would refuse with a bare EPERM in the init. Say which
+/// capabilities are missing, before anything is created (e.g. a host whose root lacks
+/// CAP_SYS_RESOURCE asked for a privileged container). Bounding is not checked: a
+/// capability missing there is simply absent, as with runc.
+pub fn check_runtime_holds(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
+    let own = capget()?;
+    let m = CapMasks::from_spec(caps);
+    let missing = (m.permitted | m.effective | m.ambient) & !own.permitted;
+    if missing != 0 {
+        return Err(CapabilityError::Inconsistent {
+            detail: format!(
+                "the runtime itself does not hold {}, so a container without its own user \
+                 namespace cannot be given it",
+                names_of(missing).join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn names_of(mask: Mask) -> Vec<String> {
     (0u8..64)
         .filter(|n| mask & (1u64 << n) != 0)

@@ -14,13 +14,13 @@
 //!    exec'd through the shebang trick then names a file on a read-only mount: every
 //!    write open through the magic link fails with `EROFS`, even after the runtime
 //!    exited. The mount is attached nowhere (no path leads to it, nothing to unmount or
-//!    leak; `/proc/<pid>/exe` reads `/berth-runtime`), belongs to the host's mount and
-//!    user namespaces (a container cannot remount it read-write), and the re-exec
-//!    happens once per `create`: a binary already on a read-only mount is not re-exec'd.
+//!    leak; `/proc/<pid>/exe` reads `/berth-runtime`); the only handle a container can
+//!    get is the file, not the mount's root, so `mount_setattr` cannot make it writable
+//!    through it. The re-exec happens once per `create`/`exec`: a binary already on a
+//!    read-only mount is not re-exec'd.
 //!
-//!    Measured on this project's test host (debug build, `create` of a missing bundle,
-//!    hyperfine, 300 runs): about +2 ms wall (fastest run 2.2 -> 4.1 ms), i.e. one more
-//!    exec of the binary; a memfd copy costs a full copy of the binary on every call.
+//!    Cost: one more start of the binary per `create`/`exec`, about 1.4 ms for a release
+//!    build on the test host (SECURITY.md has the measurement); nothing is copied.
 //! 2. [`set_dumpable`]`(false)`: the runtime and its init are not dumpable, so a container
 //!    process (without CAP_SYS_PTRACE) cannot even open `/proc/<init pid>/exe`. `execve`
 //!    of the container process resets it, as it should.

@@ -327,24 +327,27 @@ fn run_with_fds(rt: &Runtime, args: &[&str], extra: &[(RawFd, fs::File)]) -> Out
         .stdout(out.try_clone().expect("dup"))
         .stderr(err.try_clone().expect("dup"));
     let pairs: Vec<(RawFd, RawFd)> = extra.iter().map(|(n, f)| (*n, f.as_raw_fd())).collect();
-    // SAFETY: between fork and exec only fcntl/dup2 run (async-signal-safe) plus one
-    // allocation of a small Vec, which the std docs allow for pre_exec in practice here
-    // since the test binary's allocator is fork-safe; the sources stay open meanwhile.
+    // Parked copies go to fixed numbers from 200 on, out of the way of every target (a
+    // source may sit on another pair's target number).
+    let parked: Vec<(RawFd, RawFd, RawFd)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, &(target, src))| (target, src, 200 + i as RawFd))
+        .collect();
+    // SAFETY: between fork and exec only dup2 runs (async-signal-safe, no allocation: the
+    // table was built before the fork); the source fds stay open in the parent meanwhile.
     unsafe {
         cmd.pre_exec(move || {
-            // Out of the way first: a source may sit on another pair's target number.
-            let mut high = Vec::with_capacity(pairs.len());
-            for &(target, src) in &pairs {
-                let fd = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 200);
-                if fd < 0 {
+            for &(_, src, park) in &parked {
+                if libc::dup2(src, park) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                high.push((target, fd));
             }
-            for &(target, fd) in &high {
-                if libc::dup2(fd, target) < 0 {
+            for &(target, _, park) in &parked {
+                if libc::dup2(park, target) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                libc::close(park);
             }
             Ok(())
         });
@@ -662,4 +665,101 @@ fn bind_destination_through_a_symlink_stays_in_the_rootfs() {
     }
     // The image's /etc itself is untouched: the bind was on top of it in the container only.
     assert!(!rootfs.join("etc").join(&marker_name).exists());
+}
+
+/// Accept one console-socket connection and take the pty master sent with SCM_RIGHTS.
+fn receive_pty_master(listener: &std::os::unix::net::UnixListener) -> std::os::fd::OwnedFd {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::FromRawFd;
+    let (conn, _) = listener.accept().expect("console socket accept");
+    let mut name = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    let mut fd = None;
+    for c in msg.cmsgs().expect("cmsgs") {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            fd = fds.first().copied();
+        }
+    }
+    // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) }
+}
+
+/// CVE-2025-52565: the image's `/dev/console` is a symlink to a host file and the
+/// container has a terminal. The runtime must bind the pty over a fresh file, never over
+/// (or through) the symlink; the container writes to /dev/console and the host file
+/// stays as it was.
+#[test]
+fn dev_console_symlink_is_replaced_by_the_pty() {
+    if !require_root() {
+        return;
+    }
+    use std::io::Read;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rootfs = rootfs_copy(tmp.path());
+    let victim = HostVictim::new(tmp.path(), "console-victim");
+    symlink(&victim.path, rootfs.join("dev/console")).expect("planting symlink");
+    let rt = Runtime::new();
+    let id = unique_id("console-symlink");
+    let sock = tmp.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind console socket");
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "stat -c '%F' /dev/console; echo pwned > /dev/console; readlink /dev/ptmx",
+    ]);
+    b.edit(|c| {
+        c["root"]["path"] = json!(rootfs.display().to_string());
+        c["process"]["terminal"] = json!(true);
+        // The image's own /dev, so the planted symlink is really there.
+        c["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .retain(|m| m["destination"] != "/dev");
+    });
+    let receiver = std::thread::spawn(move || receive_pty_master(&listener));
+    let sock_str = sock.to_str().expect("utf-8");
+    rt.ok(&[
+        "create",
+        "--bundle",
+        b.path_str(),
+        "--console-socket",
+        sock_str,
+        &id,
+    ]);
+    let master = receiver.join().expect("receiver thread");
+    rt.ok(&["start", &id]);
+    let mut out = Vec::new();
+    let mut f = fs::File::from(master);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 1024];
+    while Instant::now() < deadline {
+        match f.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    rt.ok(&["delete", "--force", &id]);
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("character special file"),
+        "/dev/console is not the pty: {text:?}"
+    );
+    assert!(
+        text.contains("pwned"),
+        "the write did not reach the pty: {text:?}"
+    );
+    assert!(
+        text.contains("pts/ptmx"),
+        "/dev/ptmx is not the devpts one: {text:?}"
+    );
+    victim.assert_untouched();
+    assert!(fs::symlink_metadata(rootfs.join("dev/console")).is_ok());
 }

@@ -84,6 +84,14 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
     let cgroup_path = berth_cgroups::resolve_path(linux.cgroups_path().as_ref().and_then(|p| p.to_str()), &opts.id)?;
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or_default())?;
+    let joins_userns =
+        plan.join.iter().any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
+    if !plan.new_user
+        && !joins_userns
+        && let Some(caps) = process.capabilities()
+    {
+        capabilities::check_runtime_holds(caps)?;
+    }
     let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
         (true, Some(path)) => Some(console::connect(path)?),
         (true, None) => {

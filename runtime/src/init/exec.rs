@@ -123,6 +123,8 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     safe_path::chdir_in_root(root.as_fd(), p.cwd())
         .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
     drop(root);
+    // Before any filter: close_range may not be in the profile.
+    process::seal_fds(setup.preserve_fds)?;
     let no_new_privs = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading needs CAP_SYS_ADMIN, which may be about to go.
     if !no_new_privs && let Some(f) = setup.seccomp {
@@ -152,7 +154,6 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     if no_new_privs && let Some(f) = setup.seccomp {
         load_seccomp(f, chan)?;
     }
-    process::seal_fds(setup.preserve_fds)?;
     let err = nix::unistd::execve(&c_exe, &c_args, &c_env)
         .err()
         .unwrap_or(nix::errno::Errno::UnknownErrno);

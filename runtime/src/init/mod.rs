@@ -200,6 +200,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
     safe_path::chdir_in_root(new_root.as_fd(), cwd).map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
     drop(new_root);
+    // CVE-2024-21626: every fd above stdio and the preserved ones is close-on-exec from
+    // here on. Done before any seccomp filter is loaded, since the container's profile may
+    // not allow close_range (profiles older than Linux 5.9 do not); every fd the init
+    // opens after this point is opened O_CLOEXEC.
+    process::seal_fds(args.preserve_fds)?;
     let no_new_privs = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may
     // be about to drop: load it now, as runc does.
@@ -231,13 +236,16 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         load_seccomp(f, chan)?;
     }
     chan.send(&Message::Ready)?;
-    wait_for_start(&fd_dir, args.exec_fifo)?;
+    let fifo = wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
     if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
         // `start` has been called: the container is "created" now, no longer "creating".
         hooks::run(HookKind::StartContainer, h, &state_with_status(&state, "created"))?;
     }
-    process::seal_fds(args.preserve_fds)?;
+    // Only now does `start` learn that we are going: its poststart hooks must come after
+    // the startContainer hooks, and a failed startContainer hook fails `start` (it sees
+    // the init exit instead of the byte).
+    nix::unistd::write(&fifo, b"0").map_err(sys_err("writing", "exec fifo"))?;
     // The caller's blocked signals (`run` blocks the ones it forwards) are not the
     // container's: it starts with an empty mask.
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
@@ -266,13 +274,12 @@ fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
     Ok(())
 }
 
-/// Block until `start` opens the fifo for reading, then tell it we are going.
-fn wait_for_start(fd_dir: &OwnedFd, fifo: &OwnedFd) -> Result<()> {
+/// Block until `start` opens the fifo for reading; the caller writes the byte that lets
+/// `start` go on once the startContainer hooks succeeded.
+fn wait_for_start(fd_dir: &OwnedFd, fifo: &OwnedFd) -> Result<OwnedFd> {
     let name = fifo.as_raw_fd().to_string();
-    let w = openat(fd_dir, name.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(sys_err("opening", "exec fifo"))?;
-    nix::unistd::write(&w, b"0").map_err(sys_err("writing", "exec fifo"))?;
-    Ok(())
+    openat(fd_dir, name.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(sys_err("opening", "exec fifo"))
 }
 
 /// A fresh session keyring per container, so containers never share the caller's keys.

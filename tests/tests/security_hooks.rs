@@ -1,0 +1,315 @@
+//! OCI hooks end to end: each kind runs at its moment, with the state it should see, in
+//! the namespace it should run in; failures and timeouts behave as the runtime-spec says.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use berth_tests::{
+    Runtime, TestBundle, busybox_fixture, cgroup_dirs_named, require_root, unique_id,
+};
+use serde_json::{Value, json};
+
+/// A hook that records the state it got on stdin, its mount namespace and its turn.
+fn recorder(kind: &str, dir: &str) -> Value {
+    let script = format!(
+        "cat > {dir}/{kind}.json; readlink /proc/self/ns/mnt > {dir}/{kind}.mnt; echo {kind} >> {dir}/seq"
+    );
+    json!({"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 10})
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn state_of(dir: &Path, kind: &str) -> Value {
+    serde_json::from_str(&read(dir, &format!("{kind}.json")))
+        .unwrap_or_else(|e| panic!("{kind}.json: {e}"))
+}
+
+/// A private copy of the busybox rootfs, so the /hookout mount point is not created in
+/// the shared fixture.
+fn rootfs_copy(dir: &Path) -> String {
+    let dst = dir.join("rootfs");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(busybox_fixture().join("rootfs"))
+        .arg(&dst)
+        .status()
+        .expect("cp -a rootfs");
+    assert!(st.success(), "copying the busybox rootfs");
+    dst.display().to_string()
+}
+
+fn host_mnt() -> String {
+    fs::read_link("/proc/self/ns/mnt")
+        .expect("own mnt ns")
+        .display()
+        .to_string()
+}
+
+fn wait_stopped(rt: &Runtime, id: &str) {
+    let start = Instant::now();
+    while rt.state(id)["status"] != "stopped" {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "container {id} did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn every_hook_kind_runs_at_its_moment_with_its_state_and_namespace() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = tempfile::tempdir().expect("hook output dir");
+    let host_dir = out.path().display().to_string();
+    let rootfs_dir = tempfile::tempdir().expect("rootfs dir");
+    let rootfs = rootfs_copy(rootfs_dir.path());
+    let id = unique_id("hooks");
+    // The process records its own mount namespace and its turn through the same dir.
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/mnt > /hookout/process.mnt; echo process >> /hookout/seq",
+    ]);
+    b.edit(|c| {
+        c["root"]["path"] = json!(rootfs);
+        c["mounts"].as_array_mut().expect("mounts").push(
+            json!({"destination": "/hookout", "type": "bind", "source": host_dir, "options": ["rbind", "rw"]}),
+        );
+        c["hooks"] = json!({
+            "prestart": [recorder("prestart", &host_dir)],
+            "createRuntime": [recorder("createRuntime", &host_dir)],
+            // Before pivot_root, in the container's mount namespace: host paths still work.
+            "createContainer": [recorder("createContainer", &host_dir)],
+            // Path and files resolve in the container (its /bin/sh, its /hookout).
+            "startContainer": [recorder("startContainer", "/hookout")],
+            "poststart": [recorder("poststart", &host_dir)],
+            "poststop": [recorder("poststop", &host_dir)],
+        });
+    });
+    let dir = out.path();
+
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let pid = rt.state(&id)["pid"].as_i64().expect("pid");
+    assert_eq!(
+        read(dir, "seq"),
+        "prestart\ncreateRuntime\ncreateContainer\n",
+        "after create"
+    );
+
+    rt.ok(&["start", &id]);
+    wait_stopped(&rt, &id);
+    rt.ok(&["delete", &id]);
+    let seq = read(dir, "seq");
+    let order: Vec<&str> = seq.lines().collect();
+    assert_eq!(order.len(), 7, "{seq}");
+    assert_eq!(
+        order[..4],
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer"
+        ],
+        "{seq}"
+    );
+    assert_eq!(order[6], "poststop", "{seq}");
+    // poststart runs after start released the init; the process may or may not have
+    // written its line by then.
+    assert!(
+        order[4..6].contains(&"process") && order[4..6].contains(&"poststart"),
+        "{seq}"
+    );
+
+    for (kind, status) in [
+        ("prestart", "creating"),
+        ("createRuntime", "creating"),
+        ("createContainer", "creating"),
+        ("startContainer", "created"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ] {
+        let st = state_of(dir, kind);
+        assert_eq!(st["id"], json!(id), "{kind}: {st}");
+        assert_eq!(st["status"], json!(status), "{kind}: {st}");
+        assert_eq!(st["bundle"], json!(b.path_str()), "{kind}: {st}");
+        if kind != "poststop" {
+            assert_eq!(st["pid"].as_i64(), Some(pid), "{kind}: {st}");
+        }
+    }
+
+    let host = host_mnt();
+    let container = read(dir, "process.mnt");
+    assert_ne!(
+        container.trim(),
+        host,
+        "the container shares the host's mount namespace"
+    );
+    for kind in ["createContainer", "startContainer"] {
+        assert_eq!(
+            read(dir, &format!("{kind}.mnt")),
+            container,
+            "{kind} not in the container's mount ns"
+        );
+    }
+    for kind in ["prestart", "createRuntime", "poststart", "poststop"] {
+        assert_eq!(
+            read(dir, &format!("{kind}.mnt")).trim(),
+            host,
+            "{kind} not in the runtime's mount ns"
+        );
+    }
+}
+
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in fs::read_dir("/proc").expect("/proc").flatten() {
+        if let Ok(cmd) = fs::read(e.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(needle)
+        {
+            found.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn failing_prestart_fails_create_and_leaves_nothing() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("prestart-fails");
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        c["hooks"] =
+            json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no way >&2; exit 3"]}]})
+    });
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create succeeded");
+    assert!(
+        stderr.contains("prestart") && stderr.contains("no way"),
+        "{stderr}"
+    );
+    assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
+    // The init was killed too (its command line names the container).
+    let start = Instant::now();
+    while !processes_mentioning(&id).is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        processes_mentioning(&id).is_empty(),
+        "processes left: {:?}",
+        processes_mentioning(&id)
+    );
+}
+
+#[test]
+fn failing_poststop_is_only_logged() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = tempfile::tempdir().expect("dir");
+    let id = unique_id("poststop-fails");
+    let mut b = TestBundle::busybox(&["true"]);
+    let second = out.path().join("second-ran");
+    b.edit(|c| {
+        c["hooks"] = json!({"poststop": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo poststop broke >&2; exit 1"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", second.display())]},
+        ]})
+    });
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    rt.ok(&["start", &id]);
+    wait_stopped(&rt, &id);
+    let del = rt.run(&["delete", &id]);
+    let stderr = String::from_utf8_lossy(&del.stderr);
+    assert!(del.status.success(), "delete failed: {stderr}");
+    assert!(
+        stderr.contains("poststop"),
+        "the failure was not logged: {stderr}"
+    );
+    assert!(
+        second.exists(),
+        "the hooks after the failing one did not run"
+    );
+    assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
+}
+
+#[test]
+fn hook_timeout_kills_the_hook_and_fails_create() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("hook-timeout");
+    // A duration no other process on the host will have on its command line.
+    let marker = format!("37.{}", std::process::id());
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        c["hooks"] = json!({"createRuntime": [
+            {"path": "/bin/sh", "args": ["sh", "-c", format!("sleep {marker}; true")], "timeout": 1}
+        ]})
+    });
+    let started = Instant::now();
+    let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create succeeded");
+    assert!(
+        took < Duration::from_secs(10),
+        "the timeout did not cut the hook short: {took:?}"
+    );
+    assert!(
+        stderr.contains("createRuntime") && stderr.contains("1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("timed out") || stderr.to_lowercase().contains("timeout"),
+        "{stderr}"
+    );
+    assert!(
+        processes_mentioning(&marker).is_empty(),
+        "the hook's sleep survived"
+    );
+    assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
+}
+
+#[test]
+fn failing_start_container_hook_fails_start_before_the_process_runs() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = tempfile::tempdir().expect("dir");
+    let host_dir = out.path().display().to_string();
+    let rootfs_dir = tempfile::tempdir().expect("rootfs dir");
+    let rootfs = rootfs_copy(rootfs_dir.path());
+    let id = unique_id("startcontainer-fails");
+    let mut b = TestBundle::busybox(&["sh", "-c", "echo ran > /hookout/process"]);
+    b.edit(|c| {
+        c["root"]["path"] = json!(rootfs);
+        c["mounts"].as_array_mut().expect("mounts").push(
+            json!({"destination": "/hookout", "type": "bind", "source": host_dir, "options": ["rbind", "rw"]}),
+        );
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]});
+    });
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let start = rt.run(&["start", &id]);
+    assert!(!start.status.success(), "start succeeded");
+    assert!(
+        !out.path().join("process").exists(),
+        "the container process ran"
+    );
+    rt.ok(&["delete", "--force", &id]);
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
+}
