@@ -7,10 +7,19 @@ use clap::{Args, Parser, Subcommand};
 use crate::logging::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "berth-runtime", version, about = "A runc-compatible OCI container runtime")]
+#[command(
+    name = "berth-runtime",
+    version,
+    about = "A runc-compatible OCI container runtime"
+)]
 pub struct Cli {
     /// Directory for container state.
-    #[arg(long, global = true, env = "BERTH_RUNTIME_ROOT", default_value = "/run/berth/runtime")]
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_RUNTIME_ROOT",
+        default_value = "/run/berth/runtime"
+    )]
     pub root: PathBuf,
     /// Log file (default: stderr).
     #[arg(long, global = true)]

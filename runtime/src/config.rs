@@ -21,8 +21,10 @@ impl Bundle {
         let dir = fs::canonicalize(dir).map_err(io_err("opening bundle", dir))?;
         let path = dir.join("config.json");
         let data = fs::read(&path).map_err(io_err("reading", &path))?;
-        let spec: Spec = serde_json::from_slice(&data)
-            .map_err(|e| Error::Config { path: path.clone(), msg: e.to_string() })?;
+        let spec: Spec = serde_json::from_slice(&data).map_err(|e| Error::Config {
+            path: path.clone(),
+            msg: e.to_string(),
+        })?;
         let root = spec
             .root()
             .as_ref()
@@ -30,7 +32,10 @@ impl Bundle {
         let rootfs = dir.join(root.path());
         let rootfs = fs::canonicalize(&rootfs).map_err(io_err("opening rootfs", &rootfs))?;
         if !rootfs.is_dir() {
-            return Err(config_err(&path, format!("rootfs {} is not a directory", rootfs.display())));
+            return Err(config_err(
+                &path,
+                format!("rootfs {} is not a directory", rootfs.display()),
+            ));
         }
         validate(&spec, &path)?;
         Ok(Self { dir, spec, rootfs })
@@ -38,14 +43,20 @@ impl Bundle {
 }
 
 fn config_err(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Config { path: path.to_path_buf(), msg: msg.into() }
+    Error::Config {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 /// The checks serde cannot make: things that would otherwise fail half-way through create.
 fn validate(spec: &Spec, path: &Path) -> Result<()> {
     let version = spec.version();
     if !version.starts_with("1.") {
-        return Err(config_err(path, format!("unsupported ociVersion {version:?} (need 1.x)")));
+        return Err(config_err(
+            path,
+            format!("unsupported ociVersion {version:?} (need 1.x)"),
+        ));
     }
     let process = spec
         .process()
@@ -55,7 +66,10 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
         return Err(config_err(path, "process.args must not be empty"));
     }
     if !process.cwd().is_absolute() {
-        return Err(config_err(path, format!("process.cwd {:?} must be absolute", process.cwd())));
+        return Err(config_err(
+            path,
+            format!("process.cwd {:?} must be absolute", process.cwd()),
+        ));
     }
     let linux = spec
         .linux()
@@ -65,13 +79,19 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
     let mut seen = Vec::new();
     for ns in namespaces {
         if seen.contains(&ns.typ()) {
-            return Err(config_err(path, format!("namespace {} listed twice", ns.typ())));
+            return Err(config_err(
+                path,
+                format!("namespace {} listed twice", ns.typ()),
+            ));
         }
         seen.push(ns.typ());
         if let Some(p) = ns.path()
             && !p.is_absolute()
         {
-            return Err(config_err(path, format!("namespace {} path {p:?} must be absolute", ns.typ())));
+            return Err(config_err(
+                path,
+                format!("namespace {} path {p:?} must be absolute", ns.typ()),
+            ));
         }
     }
     let has = |t: LinuxNamespaceType| seen.contains(&t);
@@ -81,10 +101,16 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
     let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
     if new_userns && !maps {
-        return Err(config_err(path, "a new user namespace needs uidMappings and gidMappings"));
+        return Err(config_err(
+            path,
+            "a new user namespace needs uidMappings and gidMappings",
+        ));
     }
     if !has(LinuxNamespaceType::User) && maps {
-        return Err(config_err(path, "uidMappings/gidMappings given without a user namespace"));
+        return Err(config_err(
+            path,
+            "uidMappings/gidMappings given without a user namespace",
+        ));
     }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(config_err(path, "hostname needs a uts namespace"));

@@ -56,13 +56,19 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for attaching the operation and path to an `io::Error`.
-pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_err(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { op, path, source }
 }
 
 /// Shorthand for attaching the operation and target to a `nix::Error`.
-pub(crate) fn sys_err(op: &'static str, target: impl Into<String>) -> impl FnOnce(nix::Error) -> Error {
+pub(crate) fn sys_err(
+    op: &'static str,
+    target: impl Into<String>,
+) -> impl FnOnce(nix::Error) -> Error {
     let target = target.into();
     move |source| Error::Sys { op, target, source }
 }

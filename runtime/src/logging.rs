@@ -27,7 +27,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut msg = MessageVisitor(String::new());
         event.record(&mut msg);
         let level = match *event.metadata().level() {
@@ -64,7 +69,9 @@ impl tracing::field::Visit for MessageVisitor {
 /// Install the subscriber. Without `--log`, messages go to stderr.
 pub fn init(log: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Result<()> {
     let level = if debug { Level::DEBUG } else { Level::WARN };
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_ansi(false);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false);
     match (log, format) {
         (Some(path), f) => {
             let file = OpenOptions::new().create(true).append(true).open(path)?;
@@ -74,8 +81,15 @@ pub fn init(log: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Resu
                 LogFormat::Text => builder.init(),
             }
         }
-        (None, LogFormat::Json) => builder.with_writer(std::io::stderr).event_format(RuncJson).init(),
-        (None, LogFormat::Text) => builder.with_writer(std::io::stderr).without_time().with_target(false).init(),
+        (None, LogFormat::Json) => builder
+            .with_writer(std::io::stderr)
+            .event_format(RuncJson)
+            .init(),
+        (None, LogFormat::Text) => builder
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_target(false)
+            .init(),
     }
     Ok(())
 }

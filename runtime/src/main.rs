@@ -104,14 +104,20 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Create(a) => {
             let id = a.id.clone();
-            container::create(root, &create_options(a)).with_context(|| format!("creating container {id}"))?;
+            container::create(root, &create_options(a))
+                .with_context(|| format!("creating container {id}"))?;
         }
         Command::Start { id } => {
             container::start(root, &id).with_context(|| format!("starting container {id}"))?;
         }
         Command::State { id } => {
             let s = container::status::load(root, &id)?;
-            let out = StateOutput { oci: s.oci(), rootfs: &s.rootfs, created: &s.created, owner: "root" };
+            let out = StateOutput {
+                oci: s.oci(),
+                rootfs: &s.rootfs,
+                created: &s.created,
+                owner: "root",
+            };
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::Kill { all, id, signal } => {
@@ -119,7 +125,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             container::kill(root, &id, sig, all)?;
         }
         Command::Delete { force, id } => {
-            container::delete(root, &id, force).with_context(|| format!("deleting container {id}"))?;
+            container::delete(root, &id, force)
+                .with_context(|| format!("deleting container {id}"))?;
         }
         Command::Run(a) => {
             let id = a.create.id.clone();
@@ -129,11 +136,17 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Exec(a) => {
             let id = a.id.clone();
-            let code = container::exec::exec(root, &exec_options(a)).with_context(|| format!("exec in container {id}"))?;
+            let code = container::exec::exec(root, &exec_options(a))
+                .with_context(|| format!("exec in container {id}"))?;
             return Ok(u8::try_from(code).unwrap_or(255));
         }
-        Command::Ps { format, id, ps_args } => {
-            let pids = container::ps::pids(root, &id).with_context(|| format!("listing processes of container {id}"))?;
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            let pids = container::ps::pids(root, &id)
+                .with_context(|| format!("listing processes of container {id}"))?;
             let mut out = std::io::stdout().lock();
             match format {
                 PsFormat::Json => writeln!(out, "{}", serde_json::to_string(&pids)?)?,
@@ -141,17 +154,23 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
         }
         Command::Pause { id } => {
-            container::pause::pause(root, &id).with_context(|| format!("pausing container {id}"))?;
+            container::pause::pause(root, &id)
+                .with_context(|| format!("pausing container {id}"))?;
         }
         Command::Resume { id } => {
-            container::pause::resume(root, &id).with_context(|| format!("resuming container {id}"))?;
+            container::pause::resume(root, &id)
+                .with_context(|| format!("resuming container {id}"))?;
         }
         Command::Update(a) => {
             let id = a.id.clone();
             container::update::update(root, &id, &update_options(a)?)
                 .with_context(|| format!("updating container {id}"))?;
         }
-        Command::Events { interval, stats, id } => {
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => {
             container::events::events(root, &id, stats, interval, &mut std::io::stdout().lock())
                 .with_context(|| format!("events of container {id}"))?;
         }
@@ -175,12 +194,21 @@ fn dispatch(cli: Cli) -> Result<u8> {
                     ListFormat::Json => {
                         let items: Vec<_> = all
                             .iter()
-                            .map(|s| StateOutput { oci: s.oci(), rootfs: &s.rootfs, created: &s.created, owner: "root" })
+                            .map(|s| StateOutput {
+                                oci: s.oci(),
+                                rootfs: &s.rootfs,
+                                created: &s.created,
+                                owner: "root",
+                            })
                             .collect();
                         writeln!(out, "{}", serde_json::to_string(&items)?)?;
                     }
                     ListFormat::Table => {
-                        writeln!(out, "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED")?;
+                        writeln!(
+                            out,
+                            "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER",
+                            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+                        )?;
                         for s in &all {
                             writeln!(
                                 out,

@@ -10,10 +10,16 @@ pub fn parse(s: &str) -> Result<i32> {
         if (1..=libc::SIGRTMAX()).contains(&n) {
             return Ok(n);
         }
-        return Err(Error::InvalidArgument(format!("signal number {n} out of range")));
+        return Err(Error::InvalidArgument(format!(
+            "signal number {n} out of range"
+        )));
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     if let Some(rt) = name.strip_prefix("SIGRTMIN") {
         return realtime(libc::SIGRTMIN(), rt, s);
     }
@@ -27,8 +33,16 @@ pub fn parse(s: &str) -> Result<i32> {
 
 fn realtime(base: i32, offset: &str, original: &str) -> Result<i32> {
     let bad = || Error::InvalidArgument(format!("unknown signal {original:?}"));
-    let n = if offset.is_empty() { base } else { base + offset.parse::<i32>().map_err(|_| bad())? };
-    if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) }
+    let n = if offset.is_empty() {
+        base
+    } else {
+        base + offset.parse::<i32>().map_err(|_| bad())?
+    };
+    if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
+    }
 }
 
 #[cfg(test)]

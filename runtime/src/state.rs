@@ -135,7 +135,12 @@ impl ContainerState {
         s.set_status(status);
         s.set_pid(Some(self.pid));
         s.set_bundle(self.bundle.clone());
-        s.set_annotations(Some(self.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+        s.set_annotations(Some(
+            self.annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ));
         s
     }
 
@@ -180,7 +185,11 @@ pub fn validate_id(id: &str) -> Result<()> {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.'));
-    if ok { Ok(()) } else { Err(Error::InvalidId(id.to_string())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidId(id.to_string()))
+    }
 }
 
 /// The state directory of one container.
@@ -198,7 +207,10 @@ pub struct StateLock {
 impl StateDir {
     pub fn new(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
-        Ok(Self { id: id.to_string(), path: root.join(id) })
+        Ok(Self {
+            id: id.to_string(),
+            path: root.join(id),
+        })
     }
 
     /// Create the directory for a new container; fails if the id is taken. The atomic
@@ -220,7 +232,11 @@ impl StateDir {
     /// Open an existing container's directory.
     pub fn open(root: &Path, id: &str) -> Result<Self> {
         let dir = Self::new(root, id)?;
-        if dir.path.is_dir() { Ok(dir) } else { Err(Error::NotFound(id.to_string())) }
+        if dir.path.is_dir() {
+            Ok(dir)
+        } else {
+            Err(Error::NotFound(id.to_string()))
+        }
     }
 
     pub fn exec_fifo(&self) -> PathBuf {

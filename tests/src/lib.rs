@@ -20,11 +20,16 @@ pub fn require_root() -> bool {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 pub fn fixtures_dir() -> PathBuf {
-    std::env::var_os("BERTH_FIXTURES").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".fixtures"))
+    std::env::var_os("BERTH_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".fixtures"))
 }
 
 /// The busybox bundle built by tests/fixtures.sh.
@@ -42,9 +47,16 @@ pub fn busybox_fixture() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
     let path = profile_dir.join(name);
-    assert!(path.is_file(), "{} not built: run `cargo build --workspace --bins` first", path.display());
+    assert!(
+        path.is_file(),
+        "{} not built: run `cargo build --workspace --bins` first",
+        path.display()
+    );
     path
 }
 
@@ -62,8 +74,14 @@ impl Default for Runtime {
 
 impl Runtime {
     pub fn new() -> Self {
-        let root = tempfile::Builder::new().prefix("berth-rt-").tempdir_in("/run").expect("state root");
-        Self { root, bin: bin("berth-runtime") }
+        let root = tempfile::Builder::new()
+            .prefix("berth-rt-")
+            .tempdir_in("/run")
+            .expect("state root");
+        Self {
+            root,
+            bin: bin("berth-runtime"),
+        }
     }
 
     pub fn cmd(&self) -> Command {
@@ -85,7 +103,11 @@ impl Runtime {
             .stderr(err.try_clone().expect("dup"))
             .status()
             .expect("spawning berth-runtime");
-        Output { status, stdout: read_back(&mut out), stderr: read_back(&mut err) }
+        Output {
+            status,
+            stdout: read_back(&mut out),
+            stderr: read_back(&mut err),
+        }
     }
 
     /// Run and require success; returns stdout.
@@ -130,7 +152,10 @@ impl TestBundle {
         let mut config: Value = serde_json::from_str(&text).expect("fixture config JSON");
         config["root"]["path"] = Value::String(fixture.join("rootfs").display().to_string());
         config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
-        let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir().expect("bundle dir");
+        let dir = tempfile::Builder::new()
+            .prefix("berth-bundle-")
+            .tempdir()
+            .expect("bundle dir");
         let b = Self { dir, config };
         b.write();
         b
@@ -152,15 +177,20 @@ impl TestBundle {
     }
 
     fn write(&self) {
-        std::fs::write(self.dir.path().join("config.json"), serde_json::to_vec_pretty(&self.config).expect("JSON"))
-            .expect("writing config.json");
+        std::fs::write(
+            self.dir.path().join("config.json"),
+            serde_json::to_vec_pretty(&self.config).expect("JSON"),
+        )
+        .expect("writing config.json");
     }
 }
 
 /// Cgroup directories whose path contains `needle`, on every hierarchy: for leak checks.
 pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else { return found };
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return found;
+    };
     for h in hierarchies.flatten() {
         let berth = h.path().join("berth");
         if let Ok(entries) = std::fs::read_dir(&berth) {
@@ -185,7 +215,11 @@ pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
 pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn read_back(f: &mut std::fs::File) -> Vec<u8> {

@@ -16,7 +16,10 @@ struct Containerd {
 
 impl Containerd {
     fn start() -> Self {
-        let dir = tempfile::Builder::new().prefix("berth-containerd-").tempdir_in("/run").expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("berth-containerd-")
+            .tempdir_in("/run")
+            .expect("tempdir");
         let d = dir.path();
         let config = format!(
             "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n\
@@ -36,7 +39,11 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("containerd is not installed (scripts/install-deps.sh installs it)");
-        let c = Containerd { dir, daemon, namespace: unique_id("berth-test") };
+        let c = Containerd {
+            dir,
+            daemon,
+            namespace: unique_id("berth-test"),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !c.ctr(&["version"]).status.success() {
             assert!(Instant::now() < deadline, "containerd did not come up");
@@ -68,7 +75,10 @@ impl Drop for Containerd {
             let _ = self.ctr(&["tasks", "delete", "--force", task]);
             let _ = self.ctr(&["containers", "delete", task]);
         }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.daemon.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.daemon.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let _ = self.daemon.wait();
         // The snapshotter's mounts die with their tasks; anything left is unmounted so
         // the temp dir can go.
@@ -97,17 +107,61 @@ fn containerd_shim_runs_tasks_through_berth_runtime() {
     let img = "docker.io/library/berth-busybox:test";
     let cg = |name: &str| format!("/berth/{}-{name}", c.namespace);
 
-    let out = c.ctr(&["run", "--rm", "--runc-binary", runtime, "--cgroup", &cg("echo"), img, "c-echo", "echo", "hello from containerd"]);
+    let out = c.ctr(&[
+        "run",
+        "--rm",
+        "--runc-binary",
+        runtime,
+        "--cgroup",
+        &cg("echo"),
+        img,
+        "c-echo",
+        "echo",
+        "hello from containerd",
+    ]);
     assert!(out.status.success(), "ctr run: {}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hello from containerd\n");
 
-    let out = c.ctr(&["run", "--rm", "--runc-binary", runtime, "--cgroup", &cg("exit"), img, "c-exit", "sh", "-c", "exit 3"]);
-    assert_eq!(out.status.code(), Some(3), "exit code through the shim: {}", text(&out.stderr));
+    let out = c.ctr(&[
+        "run",
+        "--rm",
+        "--runc-binary",
+        runtime,
+        "--cgroup",
+        &cg("exit"),
+        img,
+        "c-exit",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "exit code through the shim: {}",
+        text(&out.stderr)
+    );
 
-    let out = c.ctr(&["run", "-d", "--runc-binary", runtime, "--cgroup", &cg("detached"), img, "c-detached", "sleep", "1000"]);
+    let out = c.ctr(&[
+        "run",
+        "-d",
+        "--runc-binary",
+        runtime,
+        "--cgroup",
+        &cg("detached"),
+        img,
+        "c-detached",
+        "sleep",
+        "1000",
+    ]);
     assert!(out.status.success(), "ctr run -d: {}", text(&out.stderr));
     let tasks = text(&c.ctr(&["tasks", "ls"]).stdout);
-    assert!(tasks.lines().any(|l| l.starts_with("c-detached") && l.contains("RUNNING")), "tasks: {tasks}");
+    assert!(
+        tasks
+            .lines()
+            .any(|l| l.starts_with("c-detached") && l.contains("RUNNING")),
+        "tasks: {tasks}"
+    );
     // The shim asks berth-runtime for the state; containerd sees the real pid.
     let pid: i32 = tasks
         .lines()
@@ -116,16 +170,33 @@ fn containerd_shim_runs_tasks_through_berth_runtime() {
         .and_then(|p| p.parse().ok())
         .expect("task pid");
     assert!(std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p.ends_with("busybox")));
-    assert!(c.ctr(&["tasks", "kill", "--signal", "KILL", "c-detached"]).status.success());
+    assert!(
+        c.ctr(&["tasks", "kill", "--signal", "KILL", "c-detached"])
+            .status
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !text(&c.ctr(&["tasks", "ls"]).stdout).contains("STOPPED") {
         assert!(Instant::now() < deadline, "task never stopped");
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(c.ctr(&["tasks", "delete", "c-detached"]).status.success());
-    assert!(c.ctr(&["containers", "delete", "c-detached"]).status.success());
-    assert!(berth_tests::cgroup_dirs_named(&c.namespace).is_empty(), "cgroups left: {:?}", berth_tests::cgroup_dirs_named(&c.namespace));
+    assert!(
+        c.ctr(&["containers", "delete", "c-detached"])
+            .status
+            .success()
+    );
+    assert!(
+        berth_tests::cgroup_dirs_named(&c.namespace).is_empty(),
+        "cgroups left: {:?}",
+        berth_tests::cgroup_dirs_named(&c.namespace)
+    );
     let state_dir = Path::new("/run/containerd/runc").join(&c.namespace);
-    let left: Vec<_> = std::fs::read_dir(&state_dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(&state_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "runtime state left: {left:?}");
 }

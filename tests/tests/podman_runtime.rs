@@ -18,16 +18,30 @@ impl Podman {
             panic!("podman is not installed (scripts/install-deps.sh installs it)");
         }
         let p = Podman {
-            dir: tempfile::Builder::new().prefix("berth-podman-").tempdir_in("/var/tmp").expect("tempdir"),
+            dir: tempfile::Builder::new()
+                .prefix("berth-podman-")
+                .tempdir_in("/var/tmp")
+                .expect("tempdir"),
             cgroup_parent: format!("/berth/{}", unique_id("podman")),
             runtime: bin("berth-runtime"),
         };
         // Our own config: nothing from the host's containers.conf leaks into the test.
-        std::fs::write(p.dir.path().join("containers.conf"), "[engine]\nevents_logger = \"file\"\n")
-            .expect("containers.conf");
+        std::fs::write(
+            p.dir.path().join("containers.conf"),
+            "[engine]\nevents_logger = \"file\"\n",
+        )
+        .expect("containers.conf");
         let tar = busybox_fixture().join("rootfs.tar");
-        let out = p.podman(&["import", tar.to_str().expect("utf-8"), "localhost/berth-busybox:test"]);
-        assert!(out.status.success(), "podman import: {}", String::from_utf8_lossy(&out.stderr));
+        let out = p.podman(&[
+            "import",
+            tar.to_str().expect("utf-8"),
+            "localhost/berth-busybox:test",
+        ]);
+        assert!(
+            out.status.success(),
+            "podman import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Some(p)
     }
 
@@ -74,8 +88,14 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
         // conmon's cgroup and the parent podman made under our /berth/<name>.
-        for hierarchy in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            let parent = hierarchy.path().join(self.cgroup_parent.trim_start_matches('/'));
+        for hierarchy in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let parent = hierarchy
+                .path()
+                .join(self.cgroup_parent.trim_start_matches('/'));
             remove_cgroup_tree(&parent);
         }
         let _ = std::fs::remove_dir_all(self.dir.path().join("root"));
@@ -109,23 +129,40 @@ fn podman_runs_containers_through_berth_runtime() {
     assert_eq!(text(&out.stdout), "hello from podman\n");
 
     let out = p.run(&["--rm"], &["sh", "-c", "exit 5"]);
-    assert_eq!(out.status.code(), Some(5), "exit code through podman: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "exit code through podman: {}",
+        text(&out.stderr)
+    );
 
     // -t: podman's conmon hands berth a console socket.
     let out = p.run(&["--rm", "-t"], &["sh", "-c", "tty; echo tty-ok"]);
     assert!(out.status.success(), "podman run -t: {}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("/dev/pts/0") && text(&out.stdout).contains("tty-ok"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("/dev/pts/0") && text(&out.stdout).contains("tty-ok"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // -d, ps, stop (TERM ignored by a pid-1 sleep, then KILL), rm.
     let out = p.run(&["-d"], &["sleep", "1000"]);
     assert!(out.status.success(), "podman run -d: {}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_string();
     let ps = p.podman(&["ps", "--format", "{{.ID}} {{.Status}}"]);
-    assert!(text(&ps.stdout).contains(&id[..12]) && text(&ps.stdout).contains("Up"), "ps: {}", text(&ps.stdout));
+    assert!(
+        text(&ps.stdout).contains(&id[..12]) && text(&ps.stdout).contains("Up"),
+        "ps: {}",
+        text(&ps.stdout)
+    );
     let stop = p.podman(&["stop", "--time", "1", &id]);
     assert!(stop.status.success(), "podman stop: {}", text(&stop.stderr));
     let ps = p.podman(&["ps", "-a", "--format", "{{.ID}} {{.Status}}"]);
-    assert!(text(&ps.stdout).contains("Exited (137)"), "ps -a: {}", text(&ps.stdout));
+    assert!(
+        text(&ps.stdout).contains("Exited (137)"),
+        "ps -a: {}",
+        text(&ps.stdout)
+    );
     let rm = p.podman(&["rm", &id]);
     assert!(rm.status.success(), "podman rm: {}", text(&rm.stderr));
 

@@ -21,7 +21,11 @@ fn assert_fails(out: &std::process::Output, needles: &[&str]) {
 
 fn assert_nothing_left(rt: &Runtime, id: &str) {
     assert!(!rt.root.path().join(id).exists(), "state dir left for {id}");
-    assert!(cgroup_dirs_named(id).is_empty(), "cgroups left: {:?}", cgroup_dirs_named(id));
+    assert!(
+        cgroup_dirs_named(id).is_empty(),
+        "cgroups left: {:?}",
+        cgroup_dirs_named(id)
+    );
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!mountinfo.contains(id), "mount left for {id}");
 }
@@ -46,7 +50,11 @@ fn invalid_json() {
     let rt = Runtime::new();
     let id = unique_id("badjson");
     let b = TestBundle::busybox(&["true"]);
-    fs::write(b.path().join("config.json"), "{ \"ociVersion\": \"1.2.0\", ").expect("write");
+    fs::write(
+        b.path().join("config.json"),
+        "{ \"ociVersion\": \"1.2.0\", ",
+    )
+    .expect("write");
     let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
     assert_fails(&out, &["config.json", "EOF"]);
     assert_nothing_left(&rt, &id);
@@ -104,7 +112,11 @@ fn duplicate_id_keeps_the_first_container() {
     rt.ok(&["create", "--bundle", b.path_str(), &id]);
     let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
     assert_fails(&out, &[&id, "already exists"]);
-    assert_eq!(rt.state(&id)["status"], "created", "the first container was disturbed");
+    assert_eq!(
+        rt.state(&id)["status"],
+        "created",
+        "the first container was disturbed"
+    );
     rt.ok(&["delete", &id]);
     assert_nothing_left(&rt, &id);
 }
@@ -181,17 +193,25 @@ fn delete_force_after_create_was_killed_half_way() {
         assert!(Instant::now() < deadline, "prestart hook never ran");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(!cgroup_dirs_named(&id).is_empty(), "cgroup should exist mid-create");
+    assert!(
+        !cgroup_dirs_named(&id).is_empty(),
+        "cgroup should exist mid-create"
+    );
     create.kill().expect("SIGKILL create");
     let _ = create.wait();
     // The hook's shell was the killed create's child and lives outside the container's
     // cgroup: end it by pid.
     let needle = marker.display().to_string();
     for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmdline).contains(&needle) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 
@@ -209,11 +229,24 @@ fn errors_reach_the_json_log_as_containerd_reads_it() {
     let log_dir = tempfile::tempdir().expect("tempdir");
     let log = log_dir.path().join("log.json");
     let id = unique_id("jsonlog");
-    let out = rt.run(&["--log", log.to_str().expect("utf-8"), "--log-format", "json", "create", "--bundle", "/nonexistent", &id]);
+    let out = rt.run(&[
+        "--log",
+        log.to_str().expect("utf-8"),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        "/nonexistent",
+        &id,
+    ]);
     assert!(!out.status.success());
     let text = fs::read_to_string(&log).expect("log file");
-    let last: serde_json::Value = serde_json::from_str(text.lines().last().expect("a log line")).expect("JSON line");
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("a log line")).expect("JSON line");
     assert_eq!(last["level"], "error");
-    assert!(last["msg"].as_str().expect("msg").contains("/nonexistent"), "{last}");
+    assert!(
+        last["msg"].as_str().expect("msg").contains("/nonexistent"),
+        "{last}"
+    );
     assert!(last["time"].as_str().expect("time").contains('T'));
 }

@@ -407,7 +407,10 @@ fn device_rules_deny_and_allow_opening_nodes() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let open = run(None);
-    assert_eq!(open, "tun-open\nnull-open\n", "without rules every device opens");
+    assert_eq!(
+        open, "tun-open\nnull-open\n",
+        "without rules every device opens"
+    );
     let denied = run(Some(json!([
         {"allow": false, "access": "rwm"},
         {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}

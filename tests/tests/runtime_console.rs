@@ -15,7 +15,13 @@ fn receive_pty_master(listener: &UnixListener) -> (OwnedFd, String) {
     let mut name = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut name)];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).expect("recvmsg");
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
     let mut fd = None;
     for c in msg.cmsgs().expect("cmsgs") {
         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -25,7 +31,10 @@ fn receive_pty_master(listener: &UnixListener) -> (OwnedFd, String) {
     let n = msg.bytes;
     let name = String::from_utf8_lossy(&name[..n]).into_owned();
     // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
-    (unsafe { OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) }, name)
+    (
+        unsafe { OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) },
+        name,
+    )
 }
 
 #[test]
@@ -38,13 +47,24 @@ fn terminal_output_arrives_on_the_pty_master() {
     let sock_dir = tempfile::tempdir().expect("tempdir");
     let sock = sock_dir.path().join("console.sock");
     let listener = UnixListener::bind(&sock).expect("bind console socket");
-    let mut b = TestBundle::busybox(&["sh", "-c", "tty; test -t 0 && test -t 1 && echo stdio-is-a-tty; stty size"]);
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "tty; test -t 0 && test -t 1 && echo stdio-is-a-tty; stty size",
+    ]);
     b.edit(|c| {
         c["process"]["terminal"] = json!(true);
         c["process"]["consoleSize"] = json!({"height": 33, "width": 111});
     });
     let receiver = std::thread::spawn(move || receive_pty_master(&listener));
-    rt.ok(&["create", "--bundle", b.path_str(), "--console-socket", sock.to_str().expect("utf-8"), &id]);
+    rt.ok(&[
+        "create",
+        "--bundle",
+        b.path_str(),
+        "--console-socket",
+        sock.to_str().expect("utf-8"),
+        &id,
+    ]);
     let (master, name) = receiver.join().expect("receiver thread");
     assert!(name.starts_with("/dev/pts/"), "pty name {name}");
     rt.ok(&["start", &id]);

@@ -38,7 +38,12 @@ fn run_returns_the_containers_exit_code() {
     assert_eq!(code, 7, "stderr: {err}");
     // Without a pid namespace the shell is not a namespace init, so SIGKILL to itself works.
     let mut b = TestBundle::busybox(&["sh", "-c", "kill -KILL $$"]);
-    b.edit(|c| c["linux"]["namespaces"].as_array_mut().expect("namespaces").retain(|n| n["type"] != "pid"));
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .expect("namespaces")
+            .retain(|n| n["type"] != "pid")
+    });
     let (code, _, _) = run_output(&rt, &b, &unique_id("signaled"));
     assert_eq!(code, 128 + 9);
 }
@@ -58,7 +63,10 @@ fn run_removes_state_and_cgroups_after_exit() {
 }
 
 fn ns_inode(path: &str) -> String {
-    fs::read_link(path).expect("readlink ns").display().to_string()
+    fs::read_link(path)
+        .expect("readlink ns")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -68,7 +76,11 @@ fn every_namespace_is_new() {
     }
     let rt = Runtime::new();
     let kinds = ["pid", "mnt", "uts", "ipc", "net", "cgroup"];
-    let script = kinds.iter().map(|k| format!("readlink /proc/self/ns/{k}")).collect::<Vec<_>>().join(";");
+    let script = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}"))
+        .collect::<Vec<_>>()
+        .join(";");
     let b = TestBundle::busybox(&["sh", "-c", &script]);
     let (code, out, err) = run_output(&rt, &b, &unique_id("ns"));
     assert_eq!(code, 0, "stderr: {err}");
@@ -87,7 +99,11 @@ fn user_and_time_namespaces_with_mappings() {
         return;
     }
     let rt = Runtime::new();
-    let mut b = TestBundle::busybox(&["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user; readlink /proc/self/ns/time"]);
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user; readlink /proc/self/ns/time",
+    ]);
     b.edit(|c| {
         let ns = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
         ns.push(json!({"type": "user"}));
@@ -98,7 +114,11 @@ fn user_and_time_namespaces_with_mappings() {
     let (code, out, err) = run_output(&rt, &b, &unique_id("userns"));
     assert_eq!(code, 0, "stderr: {err}");
     let words: Vec<&str> = out.split_whitespace().collect();
-    assert_eq!(&words[..6], ["0", "200000", "65536", "0", "200000", "65536"], "output: {out}");
+    assert_eq!(
+        &words[..6],
+        ["0", "200000", "65536", "0", "200000", "65536"],
+        "output: {out}"
+    );
     assert_eq!(words[6], "0", "uid inside");
     assert_ne!(words[7], ns_inode("/proc/self/ns/user"));
     assert_ne!(words[8], ns_inode("/proc/self/ns/time"));
@@ -110,7 +130,10 @@ struct NetNs(String);
 impl NetNs {
     fn new() -> Self {
         let name = unique_id("berth-test-ns");
-        let st = std::process::Command::new("ip").args(["netns", "add", &name]).status().expect("ip");
+        let st = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip");
         assert!(st.success(), "ip netns add {name}");
         NetNs(name)
     }
@@ -121,7 +144,9 @@ impl NetNs {
 
 impl Drop for NetNs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
     }
 }
 
@@ -169,15 +194,23 @@ fn env_cwd_user_groups_and_umask() {
         return;
     }
     let rt = Runtime::new();
-    let mut b = TestBundle::busybox(&["sh", "-c", "echo $GREETING; pwd; id -u; id -g; id -G; umask"]);
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "echo $GREETING; pwd; id -u; id -g; id -G; umask",
+    ]);
     b.edit(|c| {
         c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "GREETING=hi there"]);
         c["process"]["cwd"] = json!("/home/user");
-        c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [5, 65534], "umask": 23});
+        c["process"]["user"] =
+            json!({"uid": 1000, "gid": 1000, "additionalGids": [5, 65534], "umask": 23});
     });
     let (code, out, err) = run_output(&rt, &b, &unique_id("user"));
     assert_eq!(code, 0, "stderr: {err}");
-    assert_eq!(out, "hi there\n/home/user\n1000\n1000\n1000 5 65534\n0027\n");
+    assert_eq!(
+        out,
+        "hi there\n/home/user\n1000\n1000\n1000 5 65534\n0027\n"
+    );
 }
 
 #[test]
@@ -187,7 +220,9 @@ fn rlimits_are_applied() {
     }
     let rt = Runtime::new();
     let mut b = TestBundle::busybox(&["sh", "-c", "ulimit -n; ulimit -Hn"]);
-    b.edit(|c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]));
+    b.edit(|c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}])
+    });
     let (code, out, err) = run_output(&rt, &b, &unique_id("rlimit"));
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out, "321\n654\n");
@@ -198,14 +233,21 @@ fn rlimit_above_the_hosts_hard_limit_is_a_clear_error() {
     if !require_root() {
         return;
     }
-    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).expect("getrlimit");
+    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .expect("getrlimit");
     let rt = Runtime::new();
     let id = unique_id("rlimit-high");
     let mut b = TestBundle::busybox(&["true"]);
-    b.edit(|c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": host_hard + 1}]));
+    b.edit(|c| {
+        c["process"]["rlimits"] =
+            json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": host_hard + 1}])
+    });
     let (code, _, err) = run_output(&rt, &b, &id);
     assert_ne!(code, 0);
-    assert!(err.contains("RLIMIT_NOFILE") && err.contains("hard limit"), "stderr: {err}");
+    assert!(
+        err.contains("RLIMIT_NOFILE") && err.contains("hard limit"),
+        "stderr: {err}"
+    );
     assert!(!rt.root.path().join(&id).exists());
 }
 
@@ -219,9 +261,19 @@ fn read_only_root_refuses_writes() {
     b.edit(|c| c["root"]["readonly"] = json!(true));
     let (code, out, err) = run_output(&rt, &b, &unique_id("ro"));
     assert_eq!(code, 0, "stderr: {err}");
-    assert!(out.contains("Read-only file system") && out.contains("rc=1"), "output: {out}");
-    let rootfs = b.config["root"]["path"].as_str().expect("root path").to_string();
-    assert!(!std::path::Path::new(&rootfs).join("should-not-exist").exists());
+    assert!(
+        out.contains("Read-only file system") && out.contains("rc=1"),
+        "output: {out}"
+    );
+    let rootfs = b.config["root"]["path"]
+        .as_str()
+        .expect("root path")
+        .to_string();
+    assert!(
+        !std::path::Path::new(&rootfs)
+            .join("should-not-exist")
+            .exists()
+    );
 }
 
 #[test]
@@ -232,7 +284,11 @@ fn bind_mount_appears_read_only() {
     let data = tempfile::tempdir().expect("tempdir");
     fs::write(data.path().join("file.txt"), "from the host\n").expect("write");
     let rt = Runtime::new();
-    let mut b = TestBundle::busybox(&["sh", "-c", "cat /mnt/data/file.txt; touch /mnt/data/x 2>/dev/null || echo read-only"]);
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "cat /mnt/data/file.txt; touch /mnt/data/x 2>/dev/null || echo read-only",
+    ]);
     let src = data.path().display().to_string();
     b.edit(|c| {
         c["mounts"].as_array_mut().expect("mounts").push(json!({
@@ -261,7 +317,10 @@ fn pivot_root_hides_the_host() {
     let (code, out, err) = run_output(&rt, &b, &unique_id("pivot"));
     assert_eq!(code, 0, "stderr: {err}");
     assert!(!out.contains("visible:"), "host path visible: {out}");
-    assert!(out.contains("bin") && !out.contains("work"), "root listing: {out}");
+    assert!(
+        out.contains("bin") && !out.contains("work"),
+        "root listing: {out}"
+    );
 }
 
 #[test]
@@ -271,8 +330,18 @@ fn no_pivot_also_runs_the_container() {
     }
     let rt = Runtime::new();
     let b = TestBundle::busybox(&["sh", "-c", "echo ok; cat /etc/hostname"]);
-    let out = rt.run(&["run", "--no-pivot", "--bundle", b.path_str(), &unique_id("nopivot")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = rt.run(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        b.path_str(),
+        &unique_id("nopivot"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\nberth-fixture\n");
 }
 
@@ -312,7 +381,10 @@ fn sysctl_is_set_inside_the_container_only() {
     let (code, out, err) = run_output(&rt, &b, &unique_id("sysctl"));
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out.trim(), want);
-    assert_eq!(fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("host sysctl"), host);
+    assert_eq!(
+        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("host sysctl"),
+        host
+    );
 }
 
 #[test]
@@ -325,5 +397,9 @@ fn the_container_starts_with_no_blocked_signals() {
     let b = TestBundle::busybox(&["grep", "SigBlk", "/proc/self/status"]);
     let (code, out, err) = run_output(&rt, &b, &unique_id("sigmask"));
     assert_eq!(code, 0, "stderr: {err}");
-    assert_eq!(out.split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
 }

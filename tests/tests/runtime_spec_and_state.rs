@@ -15,11 +15,18 @@ fn spec_writes_a_runc_like_default_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8");
     rt.ok(&["spec", "--bundle", d]);
-    let spec: Value = serde_json::from_slice(&fs::read(dir.path().join("config.json")).expect("config")).expect("json");
+    let spec: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("config.json")).expect("config"))
+            .expect("json");
     assert_eq!(spec["root"]["path"], "rootfs");
     assert_eq!(spec["process"]["terminal"], true);
     assert_eq!(spec["process"]["args"], json!(["sh"]));
-    let ns: Vec<&str> = spec["linux"]["namespaces"].as_array().expect("ns").iter().filter_map(|n| n["type"].as_str()).collect();
+    let ns: Vec<&str> = spec["linux"]["namespaces"]
+        .as_array()
+        .expect("ns")
+        .iter()
+        .filter_map(|n| n["type"].as_str())
+        .collect();
     for want in ["pid", "network", "ipc", "uts", "mount"] {
         assert!(ns.contains(&want), "default namespaces {ns:?} lack {want}");
     }
@@ -30,9 +37,22 @@ fn spec_writes_a_runc_like_default_and_refuses_to_overwrite() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
 
     let rootless = tempfile::tempdir().expect("tempdir");
-    rt.ok(&["spec", "--rootless", "--bundle", rootless.path().to_str().expect("utf-8")]);
-    let spec: Value = serde_json::from_slice(&fs::read(rootless.path().join("config.json")).expect("config")).expect("json");
-    assert!(spec["linux"]["namespaces"].as_array().expect("ns").iter().any(|n| n["type"] == "user"));
+    rt.ok(&[
+        "spec",
+        "--rootless",
+        "--bundle",
+        rootless.path().to_str().expect("utf-8"),
+    ]);
+    let spec: Value =
+        serde_json::from_slice(&fs::read(rootless.path().join("config.json")).expect("config"))
+            .expect("json");
+    assert!(
+        spec["linux"]["namespaces"]
+            .as_array()
+            .expect("ns")
+            .iter()
+            .any(|n| n["type"] == "user")
+    );
     assert_eq!(spec["linux"]["uidMappings"][0]["size"], 1);
 }
 
@@ -52,9 +72,21 @@ fn the_default_spec_runs_once_pointed_at_a_rootfs() {
     spec["process"]["terminal"] = json!(false);
     spec["process"]["args"] = json!(["sh", "-c", "echo default-spec-ok; hostname"]);
     fs::write(&path, serde_json::to_vec(&spec).expect("json")).expect("write");
-    let out = rt.run(&["run", "--bundle", dir.path().to_str().expect("utf-8"), &unique_id("defspec")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "default-spec-ok\nberth\n");
+    let out = rt.run(&[
+        "run",
+        "--bundle",
+        dir.path().to_str().expect("utf-8"),
+        &unique_id("defspec"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "default-spec-ok\nberth\n"
+    );
 }
 
 #[test]
@@ -63,14 +95,25 @@ fn oom_score_adj_and_spec_devices() {
         return;
     }
     let rt = Runtime::new();
-    let mut b = TestBundle::busybox(&["sh", "-c", "cat /proc/self/oom_score_adj; ls -l /dev/kmsg-copy | cut -c1-10; stat -c '%t:%T' /dev/kmsg-copy"]);
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "cat /proc/self/oom_score_adj; ls -l /dev/kmsg-copy | cut -c1-10; stat -c '%t:%T' /dev/kmsg-copy",
+    ]);
     b.edit(|c| {
         c["process"]["oomScoreAdj"] = json!(345);
         c["linux"]["devices"] = json!([{"path": "/dev/kmsg-copy", "type": "c", "major": 1, "minor": 11, "fileMode": 0o600, "uid": 0, "gid": 0}]);
     });
     let out = rt.run(&["run", "--bundle", b.path_str(), &unique_id("oomdev")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "345\ncrw-------\n1:b\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "345\ncrw-------\n1:b\n"
+    );
 }
 
 #[test]
@@ -82,9 +125,16 @@ fn rootfs_propagation_is_applied_to_the_container_root() {
     let mut b = TestBundle::busybox(&["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"]);
     b.edit(|c| c["linux"]["rootfsPropagation"] = json!("private"));
     let out = rt.run(&["run", "--bundle", b.path_str(), &unique_id("prop")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!line.contains("shared:") && !line.contains("master:"), "root is not private: {line}");
+    assert!(
+        !line.contains("shared:") && !line.contains("master:"),
+        "root is not private: {line}"
+    );
 
     let mut b = TestBundle::busybox(&["true"]);
     b.edit(|c| c["linux"]["rootfsPropagation"] = json!("sideways"));
@@ -109,7 +159,13 @@ fn concurrent_commands_on_one_container_do_not_corrupt_state() {
         let verb = if i % 6 == 0 { "start" } else { "state" };
         children.push((
             verb,
-            rt.cmd().args([verb, id.as_str()]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn"),
+            rt.cmd()
+                .args([verb, id.as_str()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn"),
         ));
     }
     let mut starts_ok = 0;
@@ -118,15 +174,25 @@ fn concurrent_commands_on_one_container_do_not_corrupt_state() {
         match verb {
             "start" => starts_ok += usize::from(out.status.success()),
             _ => {
-                assert!(out.status.success(), "state failed: {}", String::from_utf8_lossy(&out.stderr));
-                let st: Value = serde_json::from_slice(&out.stdout).expect("state output is whole JSON");
-                assert!(st["status"] == "created" || st["status"] == "running", "{st}");
+                assert!(
+                    out.status.success(),
+                    "state failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let st: Value =
+                    serde_json::from_slice(&out.stdout).expect("state output is whole JSON");
+                assert!(
+                    st["status"] == "created" || st["status"] == "running",
+                    "{st}"
+                );
             }
         }
     }
     assert_eq!(starts_ok, 1, "exactly one start may succeed");
-    let raw: Value = serde_json::from_slice(&fs::read(rt.root.path().join(&id).join("state.json")).expect("state.json"))
-        .expect("state.json is whole JSON");
+    let raw: Value = serde_json::from_slice(
+        &fs::read(rt.root.path().join(&id).join("state.json")).expect("state.json"),
+    )
+    .expect("state.json is whole JSON");
     assert_eq!(raw["status"], "running");
     rt.ok(&["delete", "--force", &id]);
 }

@@ -72,8 +72,14 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     crate::state::validate_id(&opts.id)?;
     let bundle = Bundle::load(&opts.bundle)?;
     let spec = &bundle.spec;
-    let process = spec.process().as_ref().ok_or_else(|| Error::InvalidArgument("process is missing".into()))?;
-    let linux = spec.linux().as_ref().ok_or_else(|| Error::InvalidArgument("linux is missing".into()))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("process is missing".into()))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("linux is missing".into()))?;
     process::check_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
     if let Some(caps) = process.capabilities() {
         capabilities::validate(caps)?;
@@ -82,10 +88,15 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
         hooks::validate(h)?;
     }
     let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
-    let cgroup_path = berth_cgroups::resolve_path(linux.cgroups_path().as_ref().and_then(|p| p.to_str()), &opts.id)?;
+    let cgroup_path = berth_cgroups::resolve_path(
+        linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
+        &opts.id,
+    )?;
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or_default())?;
-    let joins_userns =
-        plan.join.iter().any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
+    let joins_userns = plan
+        .join
+        .iter()
+        .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
     if !plan.new_user
         && !joins_userns
         && let Some(caps) = process.capabilities()
@@ -95,13 +106,20 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
         (true, Some(path)) => Some(console::connect(path)?),
         (true, None) => {
-            return Err(Error::InvalidArgument("terminal: true needs --console-socket".into()));
+            return Err(Error::InvalidArgument(
+                "terminal: true needs --console-socket".into(),
+            ));
         }
         (false, _) => None,
     };
 
     let dir = StateDir::create_new(root, &opts.id)?;
-    let mut rollback = Rollback { dir: &dir, cgroup: None, init_pid: None, armed: true };
+    let mut rollback = Rollback {
+        dir: &dir,
+        cgroup: None,
+        init_pid: None,
+        armed: true,
+    };
     // Held until create returns: `delete` waits for it rather than racing a half-made
     // container, and a crashed create releases it with its death.
     let _lock = dir.lock_exclusive()?;
@@ -121,7 +139,10 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
             .unwrap_or_else(BTreeMap::new),
         created: crate::time::now_rfc3339(),
         init_start_time: 0,
-        cgroup: CgroupPlacement { relative_path: cgroup_path.clone(), ..Default::default() },
+        cgroup: CgroupPlacement {
+            relative_path: cgroup_path.clone(),
+            ..Default::default()
+        },
         poststop_hooks: spec.hooks().as_ref().and_then(|h| h.poststop().clone()),
         own_pid_ns: plan.new_pid,
     };
@@ -204,7 +225,11 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
                             &state.to_oci_spec(),
                             filter.listener_metadata(),
                         )?;
-                        seccomp::send_to_listener(listener, std::os::fd::AsFd::as_fd(&fd), &process_state)?;
+                        seccomp::send_to_listener(
+                            listener,
+                            std::os::fd::AsFd::as_fd(&fd),
+                            &process_state,
+                        )?;
                     }
                 }
                 Some(Message::Ready) => return Ok(()),
@@ -228,9 +253,11 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
 
 fn make_exec_fifo(dir: &StateDir) -> Result<OwnedFd> {
     let path = dir.exec_fifo();
-    mkfifo(&path, Mode::from_bits_truncate(0o622)).map_err(sys_err("creating exec fifo", path.display().to_string()))?;
+    mkfifo(&path, Mode::from_bits_truncate(0o622))
+        .map_err(sys_err("creating exec fifo", path.display().to_string()))?;
     // mkfifo honours the umask; a non-root container user must be able to open it.
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o622)).map_err(io_err("chmod", &path))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o622))
+        .map_err(io_err("chmod", &path))?;
     open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(sys_err("opening exec fifo", path.display().to_string()))
 }

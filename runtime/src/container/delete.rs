@@ -31,7 +31,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         Status::Running | Status::Paused if !force => {
             return Err(Error::Container {
                 id: id.to_string(),
-                msg: format!("cannot delete a container that is {} (use --force)", state.status),
+                msg: format!(
+                    "cannot delete a container that is {} (use --force)",
+                    state.status
+                ),
             });
         }
         _ => {}
@@ -61,7 +64,11 @@ fn wait_until_gone(state: &crate::state::ContainerState) {
     let mut pause = Duration::from_micros(200);
     while Instant::now() < deadline {
         let init_gone = !state.init_alive();
-        let empty = state.cgroup.processes().map(|p| p.is_empty()).unwrap_or(true);
+        let empty = state
+            .cgroup
+            .processes()
+            .map(|p| p.is_empty())
+            .unwrap_or(true);
         if init_gone && empty {
             return;
         }

@@ -11,7 +11,10 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
     let mut state = dir.load()?;
     state.refresh_status(&dir);
     if matches!(state.status, Status::Stopped | Status::Creating) && !all {
-        return Err(Error::Container { id: id.to_string(), msg: "container not running".into() });
+        return Err(Error::Container {
+            id: id.to_string(),
+            msg: "container not running".into(),
+        });
     }
     if all {
         signal_all(&state, signal)
@@ -26,22 +29,38 @@ pub fn signal_init(state: &ContainerState, signal: i32) -> Result<()> {
     // SAFETY: pidfd_open takes a pid and flags, returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, state.pid, 0) };
     if fd < 0 {
-        return Err(Error::Container { id: state.id.clone(), msg: "container not running".into() });
+        return Err(Error::Container {
+            id: state.id.clone(),
+            msg: "container not running".into(),
+        });
     }
     // SAFETY: the fd was just returned to us and is owned by nothing else.
     let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
     if !state.init_alive() {
-        return Err(Error::Container { id: state.id.clone(), msg: "container not running".into() });
+        return Err(Error::Container {
+            id: state.id.clone(),
+            msg: "container not running".into(),
+        });
     }
     use std::os::fd::AsRawFd;
     // SAFETY: pidfd_send_signal on our pidfd with no siginfo.
     let r = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), signal, std::ptr::null::<libc::siginfo_t>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
     };
     if r < 0 {
         return Err(Error::Container {
             id: state.id.clone(),
-            msg: format!("sending signal {signal} to pid {}: {}", state.pid, std::io::Error::last_os_error()),
+            msg: format!(
+                "sending signal {signal} to pid {}: {}",
+                state.pid,
+                std::io::Error::last_os_error()
+            ),
         });
     }
     Ok(())

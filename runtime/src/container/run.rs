@@ -38,7 +38,8 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
     set.add(Signal::SIGCHLD);
     // Blocked before create: a signal arriving while the container is made must wait to
     // be forwarded, not kill the runtime. The init clears the mask before its execve.
-    set.thread_block().map_err(sys_err("blocking signals", "run"))?;
+    set.thread_block()
+        .map_err(sys_err("blocking signals", "run"))?;
     let state = create(root, opts)?;
     if let Err(e) = super::start(root, &opts.id) {
         let _ = super::delete(root, &opts.id, true);

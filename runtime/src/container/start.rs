@@ -26,7 +26,11 @@ pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
     state.status = Status::Running;
     dir.save(&state)?;
     if let Ok(bundle) = crate::config::Bundle::load(&state.bundle)
-        && let Some(h) = bundle.spec.hooks().as_ref().and_then(|h| h.poststart().clone())
+        && let Some(h) = bundle
+            .spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.poststart().clone())
         && let Err(e) = hooks::run(HookKind::Poststart, &h, &state.oci_json())
     {
         // The runtime spec: a failing poststart hook is logged, the container runs on.
@@ -39,8 +43,12 @@ pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
 /// byte it writes. Polls so that an init that died meanwhile is noticed, not waited on.
 fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
     let path = dir.exec_fifo();
-    let fifo = open(&path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(sys_err("opening exec fifo", path.display().to_string()))?;
+    let fifo = open(
+        &path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys_err("opening exec fifo", path.display().to_string()))?;
     loop {
         let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(100u16)) {
@@ -50,13 +58,22 @@ fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
                 match nix::unistd::read(&fifo, &mut buf) {
                     Ok(1) => break,
                     Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
-                    Err(e) => return Err(sys_err("reading exec fifo", path.display().to_string())(e)),
+                    Err(e) => {
+                        return Err(sys_err("reading exec fifo", path.display().to_string())(e));
+                    }
                 }
             }
-            Err(e) => return Err(sys_err("waiting on exec fifo", path.display().to_string())(e)),
+            Err(e) => {
+                return Err(sys_err("waiting on exec fifo", path.display().to_string())(
+                    e,
+                ));
+            }
         }
         if !state.init_alive() {
-            return Err(Error::Container { id: state.id.clone(), msg: "container init exited before start".into() });
+            return Err(Error::Container {
+                id: state.id.clone(),
+                msg: "container init exited before start".into(),
+            });
         }
     }
     std::fs::remove_file(&path).map_err(io_err("removing exec fifo", &path))

@@ -6,7 +6,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, recv, send, socketpair, MsgFlags};
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, sys_err};
@@ -56,8 +56,8 @@ impl std::os::fd::AsFd for Channel {
 
 impl Channel {
     pub fn send(&self, msg: &Message) -> Result<()> {
-        let data = serde_json::to_vec(msg)
-            .map_err(|e| Error::Init(format!("encoding message: {e}")))?;
+        let data =
+            serde_json::to_vec(msg).map_err(|e| Error::Init(format!("encoding message: {e}")))?;
         send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL)
             .map_err(sys_err("sending on init channel", "socketpair"))?;
         Ok(())

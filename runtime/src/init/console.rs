@@ -17,8 +17,12 @@ use crate::error::{Error, Result, sys_err};
 
 /// Connect to the caller's console socket (in the runtime, so a bad path fails early).
 pub fn connect(path: &Path) -> Result<UnixStream> {
-    UnixStream::connect(path)
-        .map_err(|e| Error::InvalidArgument(format!("connecting to console socket {}: {e}", path.display())))
+    UnixStream::connect(path).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "connecting to console socket {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Make the pty, send its master, and make the slave our controlling terminal and stdio.

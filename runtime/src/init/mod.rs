@@ -87,7 +87,12 @@ fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
         let _ = setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
     }
     if args.plan.new_time {
-        let offsets = args.bundle.spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref());
+        let offsets = args
+            .bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.time_offsets().as_ref());
         args.plan.unshare_time(offsets)?;
     }
     let flags = args.plan.clone_flags.bits() as libc::c_long | libc::SIGCHLD as libc::c_long;
@@ -111,7 +116,12 @@ fn stage2(args: &InitArgs, chan: &Channel) -> ! {
         Err(e) => e,
     };
     // Before Ready the runtime is listening; after it, only our stderr is left.
-    if chan.send(&Message::Error { msg: err.to_string() }).is_err() {
+    if chan
+        .send(&Message::Error {
+            msg: err.to_string(),
+        })
+        .is_err()
+    {
         eprintln!("berth-runtime init: {err}");
     }
     // SAFETY: see stage1.
@@ -124,7 +134,10 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         .process()
         .as_ref()
         .ok_or_else(|| Error::Init("process is missing".into()))?;
-    let linux = spec.linux().as_ref().ok_or_else(|| Error::Init("linux is missing".into()))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::Init("linux is missing".into()))?;
     setsid().map_err(sys_err("setsid", "init"))?;
     if args.plan.new_net {
         network::loopback_up()?;
@@ -137,7 +150,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         root: root_fd.as_fd(),
         rootfs,
         in_userns: args.plan.new_user
-            || args.plan.join.iter().any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User),
+            || args
+                .plan
+                .join
+                .iter()
+                .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User),
         new_cgroupns: args.plan.new_cgroup,
         cgroup: args.cgroup,
     };
@@ -155,8 +172,12 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
 
     // The exec fifo is reopened through the host's /proc after pivot_root, so the
     // container needs no /proc of its own for it and never sees the state dir.
-    let fd_dir = open("/proc/self/fd", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(sys_err("opening", "/proc/self/fd"))?;
+    let fd_dir = open(
+        "/proc/self/fd",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys_err("opening", "/proc/self/fd"))?;
     drop(root_fd);
     rootfs::switch_root(rootfs, args.no_pivot)?;
 
@@ -198,7 +219,8 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     // never land on a host directory (CVE-2024-21626). Done before the seccomp filter
     // can be loaded: the check calls getcwd(2), which a profile may deny.
     let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
-    safe_path::chdir_in_root(new_root.as_fd(), cwd).map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
+    safe_path::chdir_in_root(new_root.as_fd(), cwd)
+        .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
     drop(new_root);
     // CVE-2024-21626: every fd above stdio and the preserved ones is close-on-exec from
     // here on. Done before any seccomp filter is loaded, since the container's profile may
@@ -240,7 +262,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     drop(fd_dir);
     if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
         // `start` has been called: the container is "created" now, no longer "creating".
-        hooks::run(HookKind::StartContainer, h, &state_with_status(&state, "created"))?;
+        hooks::run(
+            HookKind::StartContainer,
+            h,
+            &state_with_status(&state, "created"),
+        )?;
     }
     // Only now does `start` learn that we are going: its poststart hooks must come after
     // the startContainer hooks, and a failed startContainer hook fails `start` (it sees
@@ -249,7 +275,9 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     // The caller's blocked signals (`run` blocks the ones it forwards) are not the
     // container's: it starts with an empty mask.
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
-    let err = nix::unistd::execve(&c_exe, &c_args, &c_env).err().unwrap_or(nix::errno::Errno::UnknownErrno);
+    let err = nix::unistd::execve(&c_exe, &c_args, &c_env)
+        .err()
+        .unwrap_or(nix::errno::Errno::UnknownErrno);
     Err(Error::Init(format!("exec {}: {err}", exe.display())))
 }
 
@@ -278,8 +306,13 @@ fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
 /// `start` go on once the startContainer hooks succeeded.
 fn wait_for_start(fd_dir: &OwnedFd, fifo: &OwnedFd) -> Result<OwnedFd> {
     let name = fifo.as_raw_fd().to_string();
-    openat(fd_dir, name.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(sys_err("opening", "exec fifo"))
+    openat(
+        fd_dir,
+        name.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(sys_err("opening", "exec fifo"))
 }
 
 /// A fresh session keyring per container, so containers never share the caller's keys.
@@ -287,10 +320,15 @@ fn wait_for_start(fd_dir: &OwnedFd, fifo: &OwnedFd) -> Result<OwnedFd> {
 /// namespace, which runc also tolerates.
 fn join_session_keyring(id: &str) {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    let Ok(name) = std::ffi::CString::new(format!("_ses.{id}")) else { return };
+    let Ok(name) = std::ffi::CString::new(format!("_ses.{id}")) else {
+        return;
+    };
     // SAFETY: keyctl with a valid NUL-terminated name that outlives the call.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
     if r < 0 {
-        tracing::debug!("joining session keyring: {}", std::io::Error::last_os_error());
+        tracing::debug!(
+            "joining session keyring: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }

@@ -70,7 +70,8 @@ impl NamespacePlan {
                 },
             }
         }
-        plan.join.sort_by_key(|(t, _, _)| *t != LinuxNamespaceType::User);
+        plan.join
+            .sort_by_key(|(t, _, _)| *t != LinuxNamespaceType::User);
         Ok(plan)
     }
 
@@ -88,9 +89,15 @@ impl NamespacePlan {
     }
 
     /// A new time namespace, with its offsets written before any process lives in it.
-    pub fn unshare_time(&self, offsets: Option<&std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>>) -> Result<()> {
-        unshare(clone_flag(LinuxNamespaceType::Time)).map_err(sys_err("creating namespace", "time"))?;
-        let Some(offsets) = offsets else { return Ok(()) };
+    pub fn unshare_time(
+        &self,
+        offsets: Option<&std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>>,
+    ) -> Result<()> {
+        unshare(clone_flag(LinuxNamespaceType::Time))
+            .map_err(sys_err("creating namespace", "time"))?;
+        let Some(offsets) = offsets else {
+            return Ok(());
+        };
         let mut text = String::new();
         for (clock, off) in offsets {
             text.push_str(&format!(
@@ -120,7 +127,10 @@ fn check_ns_kind(path: &Path, fd: &File, t: LinuxNamespaceType) -> Result<()> {
         )));
     }
     if got != clone_flag(t).bits() {
-        return Err(Error::InvalidArgument(format!("{} is not a {t} namespace", path.display())));
+        return Err(Error::InvalidArgument(format!(
+            "{} is not a {t} namespace",
+            path.display()
+        )));
     }
     Ok(())
 }

@@ -40,8 +40,12 @@ pub fn rlimit_resource(t: PosixRlimitType) -> Resource {
 /// CAP_SYS_RESOURCE a hard limit cannot go above the current one, and saying so up front
 /// beats an EPERM from deep inside the init.
 pub fn check_rlimits(rlimits: &[PosixRlimit]) -> Result<()> {
-    let can_raise = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE)
-        .unwrap_or(false);
+    let can_raise = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap_or(false);
     for r in rlimits {
         if r.soft() > r.hard() {
             return Err(Error::InvalidArgument(format!(
@@ -122,7 +126,9 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
             return Ok(candidate);
         }
     }
-    Err(Error::Init(format!("exec: {arg0:?}: executable file not found in $PATH")))
+    Err(Error::Init(format!(
+        "exec: {arg0:?}: executable file not found in $PATH"
+    )))
 }
 
 fn check_executable(p: &Path) -> Result<()> {
@@ -130,7 +136,10 @@ fn check_executable(p: &Path) -> Result<()> {
     if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
         Ok(())
     } else {
-        Err(Error::Init(format!("exec: {}: permission denied", p.display())))
+        Err(Error::Init(format!(
+            "exec: {}: permission denied",
+            p.display()
+        )))
     }
 }
 
@@ -154,7 +163,12 @@ pub fn seal_fds(preserve_fds: i32) -> Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags; no fd is closed under
     // anyone's feet.
     let r = unsafe {
-        libc::syscall(libc::SYS_close_range, first_closed, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+        libc::syscall(
+            libc::SYS_close_range,
+            first_closed,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
     };
     if r != 0 {
         return Err(Error::Init(format!(

@@ -3,10 +3,10 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::AtFlags;
 use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{Mode, SFlag, makedev, mknodat};
-use nix::fcntl::AtFlags;
 use nix::unistd::{Gid, Uid, fchownat};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 
@@ -45,7 +45,12 @@ pub fn cgroup_allow_rules(spec_devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgroup
         rule(LinuxDeviceType::B, None, None, "m"),
     ];
     for (_, major, minor) in default_devices() {
-        rules.push(rule(LinuxDeviceType::C, Some(major as i64), Some(minor as i64), "rwm"));
+        rules.push(rule(
+            LinuxDeviceType::C,
+            Some(major as i64),
+            Some(minor as i64),
+            "rwm",
+        ));
     }
     rules.push(rule(LinuxDeviceType::C, Some(5), Some(2), "rwm")); // /dev/ptmx
     rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm")); // /dev/pts/*
@@ -137,14 +142,23 @@ fn make_node(ctx: &MountContext, n: &Node) -> Result<()> {
         makedev(n.major, n.minor),
     )
     .map_err(sys_err("creating device", what.clone()))?;
-    fchownat(&dir, name, Some(Uid::from_raw(n.uid)), Some(Gid::from_raw(n.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
-        .map_err(sys_err("chowning device", what.clone()))?;
+    fchownat(
+        &dir,
+        name,
+        Some(Uid::from_raw(n.uid)),
+        Some(Gid::from_raw(n.gid)),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(sys_err("chowning device", what.clone()))?;
     // mknod obeys the umask; chmod makes the mode exactly the spec's.
     let fd = safe_path::open_in_root(ctx.root, &rel, OFlag::O_PATH)
         .map_err(|e| Error::Init(format!("reopening device: {e}")))?;
     let proc_path = safe_path::fd_path(fd.as_fd());
-    std::fs::set_permissions(&proc_path, std::os::unix::fs::PermissionsExt::from_mode(n.mode & 0o7777))
-        .map_err(|e| Error::Init(format!("chmod device {what}: {e}")))?;
+    std::fs::set_permissions(
+        &proc_path,
+        std::os::unix::fs::PermissionsExt::from_mode(n.mode & 0o7777),
+    )
+    .map_err(|e| Error::Init(format!("chmod device {what}: {e}")))?;
     Ok(())
 }
 
@@ -166,8 +180,9 @@ fn bind_host_device(ctx: &MountContext, n: &Node) -> Result<()> {
 
 /// /dev/fd, /dev/std{in,out,err} and /dev/ptmx, as every runtime provides.
 pub fn create_symlinks(ctx: &MountContext) -> Result<()> {
-    let dev = safe_path::mkdir_all_in_root(ctx.root, Path::new("/dev"), Mode::from_bits_truncate(0o755))
-        .map_err(|e| Error::Init(format!("creating /dev: {e}")))?;
+    let dev =
+        safe_path::mkdir_all_in_root(ctx.root, Path::new("/dev"), Mode::from_bits_truncate(0o755))
+            .map_err(|e| Error::Init(format!("creating /dev: {e}")))?;
     for (src, name) in [
         ("/proc/self/fd", "fd"),
         ("/proc/self/fd/0", "stdin"),

@@ -18,19 +18,28 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::Spec;
 
-pub use mounts::MountContext;
 use crate::error::{Error, Result, sys_err};
+pub use mounts::MountContext;
 
 /// Everything before pivot_root.
 pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
     for m in spec.mounts().as_deref().unwrap_or_default() {
         mounts::mount_one(ctx, m)?;
     }
-    let dev_is_bound = spec.mounts().as_deref().unwrap_or_default().iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && (m.typ().as_deref() == Some("bind")
-                || m.options().as_deref().unwrap_or_default().iter().any(|o| o == "bind" || o == "rbind"))
-    });
+    let dev_is_bound = spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|m| {
+            m.destination() == Path::new("/dev")
+                && (m.typ().as_deref() == Some("bind")
+                    || m.options()
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|o| o == "bind" || o == "rbind"))
+        });
     if !dev_is_bound {
         let devices = spec
             .linux()
@@ -46,10 +55,25 @@ pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
 /// Make the host's mounts invisible to propagation from us, then bind the rootfs onto
 /// itself so it is a mount point pivot_root accepts.
 pub fn isolate_and_bind(rootfs: &Path) -> Result<()> {
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys_err("making / rslave", "/"))?;
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys_err("binding rootfs onto itself", rootfs.display().to_string()))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys_err("making / rslave", "/"))?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys_err(
+        "binding rootfs onto itself",
+        rootfs.display().to_string(),
+    ))?;
     Ok(())
 }
 
@@ -59,18 +83,34 @@ pub fn switch_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
     let what = rootfs.display().to_string();
     if no_pivot {
         chdir(rootfs).map_err(sys_err("entering rootfs", what.clone()))?;
-        mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
-            .map_err(sys_err("moving rootfs to /", what.clone()))?;
+        mount(
+            Some(rootfs),
+            "/",
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )
+        .map_err(sys_err("moving rootfs to /", what.clone()))?;
         chroot(".").map_err(sys_err("chroot into", what.clone()))?;
     } else {
-        let fd = open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(sys_err("opening rootfs", what.clone()))?;
+        let fd = open(
+            rootfs,
+            OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(sys_err("opening rootfs", what.clone()))?;
         fchdir(fd.as_fd()).map_err(sys_err("entering rootfs", what.clone()))?;
         // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "."
         // then removes the old root without needing a directory for it in the image.
         pivot_root(".", ".").map_err(sys_err("pivot_root into", what.clone()))?;
-        mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-            .map_err(sys_err("making old root rslave", what.clone()))?;
+        mount(
+            None::<&str>,
+            ".",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(sys_err("making old root rslave", what.clone()))?;
         umount2(".", MntFlags::MNT_DETACH).map_err(sys_err("detaching old root", what.clone()))?;
     }
     chdir("/").map_err(sys_err("entering", "/"))?;
@@ -79,7 +119,11 @@ pub fn switch_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
 
 /// After pivot_root: `root.readonly` and `rootfsPropagation`.
 pub fn finish(spec: &Spec) -> Result<()> {
-    let readonly = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+    let readonly = spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false);
     if readonly {
         let locked = nix::sys::statvfs::statvfs("/")
             .map(|s| mounts::statvfs_to_ms(s.flags()))
@@ -93,7 +137,11 @@ pub fn finish(spec: &Spec) -> Result<()> {
         )
         .map_err(sys_err("remounting root read-only", "/"))?;
     }
-    if let Some(p) = spec.linux().as_ref().and_then(|l| l.rootfs_propagation().clone()) {
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().clone())
+    {
         let flag = mount_options::propagation_flag(&p)
             .ok_or_else(|| Error::Init(format!("unknown rootfsPropagation {p:?}")))?;
         mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)

@@ -112,8 +112,18 @@ mod tests {
 
     #[test]
     fn flags_data_and_propagation_are_separated() {
-        let o = parse(&v(&["nosuid", "noexec", "mode=755", "size=65536k", "rprivate", "ro"]));
-        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY);
+        let o = parse(&v(&[
+            "nosuid",
+            "noexec",
+            "mode=755",
+            "size=65536k",
+            "rprivate",
+            "ro",
+        ]));
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY
+        );
         assert_eq!(o.data, v(&["mode=755", "size=65536k"]));
         assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
         assert!(!o.bind);

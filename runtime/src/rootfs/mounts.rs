@@ -52,13 +52,20 @@ fn reopen(ctx: &MountContext, dest: &Path) -> Result<OwnedFd> {
 }
 
 fn data_string(o: &MountOptions) -> Option<String> {
-    if o.data.is_empty() { None } else { Some(o.data.join(",")) }
+    if o.data.is_empty() {
+        None
+    } else {
+        Some(o.data.join(","))
+    }
 }
 
 pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let dest = m.destination();
     let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
-    let typ = m.typ().as_deref().unwrap_or(if opts.bind { "bind" } else { "" });
+    let typ = m
+        .typ()
+        .as_deref()
+        .unwrap_or(if opts.bind { "bind" } else { "" });
     let what = format!("{} on {}", typ, dest.display());
     if opts.bind || typ == "bind" {
         bind(ctx, m, &opts)?;
@@ -69,8 +76,9 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         // any symlink on the way) is refused, as runc does, rather than letting the image
         // pick where the kernel's control files appear.
         if matches!(typ, "proc" | "sysfs")
-            && let Some(link) = safe_path::first_symlink_in_root(ctx.root, &Path::new("/").join(dest))
-                .map_err(safe_err("checking mount target"))?
+            && let Some(link) =
+                safe_path::first_symlink_in_root(ctx.root, &Path::new("/").join(dest))
+                    .map_err(safe_err("checking mount target"))?
         {
             return Err(Error::Init(format!(
                 "refusing to mount {typ} on {}: {} is a symlink in the image, not a directory",
@@ -83,14 +91,30 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = data_string(&opts);
         let flags = opts.flags & !MsFlags::MS_REMOUNT;
-        let res = mount(Some(&source), &target_path, Some(typ), flags, data.as_deref());
+        let res = mount(
+            Some(&source),
+            &target_path,
+            Some(typ),
+            flags,
+            data.as_deref(),
+        );
         match res {
             // Without owning the net/ipc namespace in this user namespace, sysfs and mqueue
             // cannot be mounted fresh: bind the host's, read-only, as runc does.
             Err(nix::errno::Errno::EPERM) if ctx.in_userns && matches!(typ, "sysfs" | "mqueue") => {
-                let host = if typ == "sysfs" { "/sys" } else { "/dev/mqueue" };
-                mount(Some(host), &target_path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                    .map_err(sys_err("binding", format!("{host} on {}", dest.display())))?;
+                let host = if typ == "sysfs" {
+                    "/sys"
+                } else {
+                    "/dev/mqueue"
+                };
+                mount(
+                    Some(host),
+                    &target_path,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(sys_err("binding", format!("{host} on {}", dest.display())))?;
             }
             other => other.map_err(sys_err("mounting", what.clone()))?,
         }
@@ -112,8 +136,14 @@ fn bind(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
         flags |= MsFlags::MS_REC;
     }
     let what = format!("{} on {}", source.display(), dest.display());
-    mount(Some(source), &safe_path::fd_path(target_fd.as_fd()), None::<&str>, flags, None::<&str>)
-        .map_err(sys_err("bind mounting", what.clone()))?;
+    mount(
+        Some(source),
+        &safe_path::fd_path(target_fd.as_fd()),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .map_err(sys_err("bind mounting", what.clone()))?;
     // A bind ignores other flags: they take a remount of the new mount point.
     let extra = opts.flags & !MsFlags::MS_REMOUNT;
     if !extra.is_empty() {
@@ -162,8 +192,17 @@ pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
 fn apply_propagation(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
     for p in &opts.propagation {
         let fd = reopen(ctx, dest)?;
-        mount(None::<&str>, &safe_path::fd_path(fd.as_fd()), None::<&str>, *p, None::<&str>)
-            .map_err(sys_err("setting propagation of", dest.display().to_string()))?;
+        mount(
+            None::<&str>,
+            &safe_path::fd_path(fd.as_fd()),
+            None::<&str>,
+            *p,
+            None::<&str>,
+        )
+        .map_err(sys_err(
+            "setting propagation of",
+            dest.display().to_string(),
+        ))?;
     }
     Ok(())
 }
@@ -171,28 +210,57 @@ fn apply_propagation(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Re
 /// A `cgroup` mount: the container's own cgroups. With a cgroup namespace the kernel shows
 /// the container's cgroup as the root of a fresh mount; without one we bind its dirs.
 fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
-    let ro = opts.flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    let ro = opts.flags
+        & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let pure_v2 = ctx.cgroup.v1_dirs.is_empty();
     if pure_v2 {
         let fd = target(ctx, dest, false)?;
         let path = safe_path::fd_path(fd.as_fd());
         if ctx.new_cgroupns {
-            mount(Some("cgroup2"), &path, Some("cgroup2"), base | ro, None::<&str>)
-                .map_err(sys_err("mounting", format!("cgroup2 on {}", dest.display())))?;
+            mount(
+                Some("cgroup2"),
+                &path,
+                Some("cgroup2"),
+                base | ro,
+                None::<&str>,
+            )
+            .map_err(sys_err(
+                "mounting",
+                format!("cgroup2 on {}", dest.display()),
+            ))?;
         } else if let Some(dir) = &ctx.cgroup.v2_dir {
-            mount(Some(dir), &path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(sys_err("binding", format!("{} on {}", dir.display(), dest.display())))?;
+            mount(
+                Some(dir),
+                &path,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(sys_err(
+                "binding",
+                format!("{} on {}", dir.display(), dest.display()),
+            ))?;
             remount(ctx, dest, base | ro, "cgroup2")?;
         }
         return Ok(());
     }
     // v1/hybrid: a tmpfs holding one mount per hierarchy, like the host's /sys/fs/cgroup.
     let fd = target(ctx, dest, false)?;
-    mount(Some("tmpfs"), &safe_path::fd_path(fd.as_fd()), Some("tmpfs"), base, Some("mode=755"))
-        .map_err(sys_err("mounting", format!("tmpfs on {}", dest.display())))?;
-    let mut hierarchies: Vec<(String, Option<PathBuf>)> =
-        ctx.cgroup.v1_dirs.iter().map(|(c, d)| (c.clone(), Some(d.clone()))).collect();
+    mount(
+        Some("tmpfs"),
+        &safe_path::fd_path(fd.as_fd()),
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )
+    .map_err(sys_err("mounting", format!("tmpfs on {}", dest.display())))?;
+    let mut hierarchies: Vec<(String, Option<PathBuf>)> = ctx
+        .cgroup
+        .v1_dirs
+        .iter()
+        .map(|(c, d)| (c.clone(), Some(d.clone())))
+        .collect();
     if let Some(v2) = &ctx.cgroup.v2_dir {
         hierarchies.push(("unified".to_string(), Some(v2.clone())));
     }
@@ -207,11 +275,23 @@ fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<(
                 "systemd" => ("cgroup", Some("none,name=systemd".to_string())),
                 c => ("cgroup", Some(c.to_string())),
             };
-            mount(Some(fstype), &path, Some(fstype), base | ro, data.as_deref())
-                .map_err(sys_err("mounting", what))?;
+            mount(
+                Some(fstype),
+                &path,
+                Some(fstype),
+                base | ro,
+                data.as_deref(),
+            )
+            .map_err(sys_err("mounting", what))?;
         } else if let Some(dir) = dir {
-            mount(Some(&dir), &path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(sys_err("binding", what.clone()))?;
+            mount(
+                Some(&dir),
+                &path,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(sys_err("binding", what.clone()))?;
             remount(ctx, &sub, base | ro, &what)?;
         }
     }
