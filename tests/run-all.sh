@@ -7,6 +7,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
 bash tests/fixtures.sh
 # The end-to-end tests run the workspace's binaries from the same target dir.
 cargo build --workspace --bins
