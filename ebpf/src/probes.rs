@@ -1,0 +1,140 @@
+//! [`Probes`]: every BPF program family loaded, attached and sharing one watch list.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use crate::net::{NetCounts, NetProbe};
+use crate::oom::OomProbe;
+use crate::process::{EventStream, ProcessCounts, ProcessProbe};
+use crate::signals::SignalProbe;
+use crate::syscalls::{SyscallProbe, SyscallStats};
+use crate::watchlist::{self, WatchKind};
+use crate::{Error, cgroup2};
+
+/// How to load the probes.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Where to attach the network programs: the root of the cgroup v2 hierarchy
+    /// (found in `/proc/self/mountinfo` when `None`).
+    pub cgroup2_root: Option<PathBuf>,
+    /// Count syscalls (attaches `raw_syscalls/sys_enter`, which puts every syscall of
+    /// the host on the traced path: see bench/metrics). On by default.
+    pub syscalls: bool,
+    /// Count failed syscalls (attaches `raw_syscalls/sys_exit` too, which roughly
+    /// doubles the fixed cost per syscall). On by default; needs `syscalls`.
+    pub syscall_errors: bool,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        Self {
+            cgroup2_root: None,
+            syscalls: true,
+            syscall_errors: true,
+        }
+    }
+}
+
+/// The loaded programs. Dropping it detaches and unloads them.
+pub struct Probes {
+    syscalls: SyscallProbe,
+    process: ProcessProbe,
+    net: NetProbe,
+    oom: OomProbe,
+    signals: SignalProbe,
+}
+
+impl Probes {
+    /// Loads and attaches every family (needs root: CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).
+    pub fn load(options: &ProbeOptions) -> Result<Self, Error> {
+        let cgroup2_root = match &options.cgroup2_root {
+            Some(root) => root.clone(),
+            None => cgroup2::mount_point()?,
+        };
+        let syscalls = SyscallProbe::load(options.syscalls, options.syscall_errors)?;
+        let shared = syscalls.watchlist_fd();
+        let process = ProcessProbe::load(shared)?;
+        let net = NetProbe::load(shared, &cgroup2_root)?;
+        let oom = OomProbe::load(shared)?;
+        let signals = SignalProbe::load(shared)?;
+        tracing::debug!(cgroup2_root = %cgroup2_root.display(), "BPF probes loaded and attached");
+        Ok(Self {
+            syscalls,
+            process,
+            net,
+            oom,
+            signals,
+        })
+    }
+
+    /// Starts counting the cgroup with v2 id `cgroup_id`.
+    pub fn watch(&self, cgroup_id: u64, kind: WatchKind) -> Result<(), Error> {
+        watchlist::insert(self.syscalls.watchlist(), cgroup_id, kind)
+    }
+
+    /// Stops counting `cgroup_id` (its counters stay until [`Probes::prune`]).
+    pub fn unwatch(&self, cgroup_id: u64) -> Result<(), Error> {
+        watchlist::remove(self.syscalls.watchlist(), cgroup_id)
+    }
+
+    /// The watch list.
+    pub fn watched(&self) -> Result<HashMap<u64, WatchKind>, Error> {
+        watchlist::list(self.syscalls.watchlist())
+    }
+
+    /// Syscalls per cgroup id.
+    pub fn syscall_stats(&self) -> Result<HashMap<u64, SyscallStats>, Error> {
+        self.syscalls.stats()
+    }
+
+    /// Execs, forks and exits per cgroup id.
+    pub fn process_counts(&self) -> Result<HashMap<u64, ProcessCounts>, Error> {
+        self.process.counts()
+    }
+
+    /// Network traffic per cgroup id.
+    pub fn net_counts(&self) -> Result<HashMap<u64, NetCounts>, Error> {
+        self.net.counts()
+    }
+
+    /// OOM kills per cgroup id.
+    pub fn oom_kills(&self) -> Result<HashMap<u64, u64>, Error> {
+        self.oom.kills()
+    }
+
+    /// Signals delivered per cgroup id, by signal number.
+    pub fn signals_delivered(&self) -> Result<HashMap<u64, BTreeMap<u32, u64>>, Error> {
+        self.signals.delivered()
+    }
+
+    /// A new subscription to process events.
+    pub fn process_events(&self) -> Result<EventStream, Error> {
+        self.process.events()
+    }
+
+    /// Process events dropped because the ring buffer was full.
+    pub fn events_lost(&self) -> Result<u64, Error> {
+        self.process.events_lost()
+    }
+
+    /// Deletes the counters of every cgroup `keep` rejects (removed containers).
+    /// Returns how many map entries were deleted.
+    pub fn prune(&self, keep: &dyn Fn(u64) -> bool) -> Result<usize, Error> {
+        Ok(self.syscalls.prune(keep)?
+            + self.process.prune(keep)?
+            + self.net.prune(keep)?
+            + self.oom.prune(keep)?
+            + self.signals.prune(keep)?)
+    }
+
+    /// How many entries each map holds, by map name.
+    pub fn map_entries(&self) -> Vec<(&'static str, usize)> {
+        let mut entries = Vec::new();
+        entries.extend(self.syscalls.entry_counts());
+        entries.extend(self.process.entry_counts());
+        entries.extend(self.net.entry_counts());
+        entries.extend(self.oom.entry_counts());
+        entries.extend(self.signals.entry_counts());
+        entries
+    }
+}

@@ -1,0 +1,197 @@
+//! The BPF programs count a real workload in a real cgroup, and only there.
+
+mod support;
+
+use std::time::Duration;
+
+use berth_ebpf::{ProbeOptions, Probes, ProcessEventKind, WatchKind};
+use support::{TestCgroup, Workload, WorkloadChild, require_root, tcp_sink};
+
+const CHILD: &str = "workload_child";
+
+#[test]
+fn workload_child() {
+    support::workload_child_main();
+}
+
+#[test]
+fn counts_syscalls_errors_execs_and_bytes_of_a_watched_cgroup_only() {
+    if !require_root() {
+        return;
+    }
+    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let mut events = probes
+        .process_events()
+        .expect("subscribing to process events");
+    let watched = TestCgroup::new("ebpf-watched", &[]);
+    let unwatched = TestCgroup::new("ebpf-unwatched", &[]);
+    probes
+        .watch(watched.id(), WatchKind::Container)
+        .expect("watch");
+
+    let (port, sink) = tcp_sink();
+    let workload = Workload {
+        getppid: 5000,
+        failures: 300,
+        execs: 7,
+        send_bytes: 200_000,
+        port,
+        ..Workload::default()
+    };
+    let mut child = WorkloadChild::spawn(CHILD, workload, &watched);
+    child.run();
+    let child_pid = child.pid();
+    assert!(child.finish().success());
+    assert_eq!(sink.join().expect("sink thread"), 200_000);
+
+    let mut other = WorkloadChild::spawn(
+        CHILD,
+        Workload {
+            getppid: 100,
+            ..Workload::default()
+        },
+        &unwatched,
+    );
+    other.run();
+    other.finish();
+
+    let stats = probes.syscall_stats().expect("syscall stats");
+    let ours = stats
+        .get(&watched.id())
+        .expect("the watched cgroup has syscall counts");
+    let getppid = u32::try_from(libc::SYS_getppid).expect("syscall number");
+    assert!(
+        ours.by_number.get(&getppid).copied().unwrap_or(0) >= 5000,
+        "{ours:?}"
+    );
+    assert!(ours.errors >= 300, "errors: {}", ours.errors);
+    assert!(
+        !stats.contains_key(&unwatched.id()),
+        "an unwatched cgroup was counted"
+    );
+
+    let process = probes.process_counts().expect("process counts");
+    let ours = process
+        .get(&watched.id())
+        .expect("process counts of the watched cgroup");
+    assert!(
+        ours.execs >= 7 && ours.forks >= 7 && ours.exits >= 8,
+        "{ours:?}"
+    );
+
+    let net = probes.net_counts().expect("net counts");
+    let ours = net
+        .get(&watched.id())
+        .expect("net counts of the watched cgroup");
+    assert!(ours.tx_bytes >= 200_000, "{ours:?}");
+    assert!(ours.tx_packets > 0 && ours.rx_packets > 0, "{ours:?}");
+
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        seen.extend(
+            events
+                .poll(Duration::from_millis(50))
+                .expect("polling events"),
+        );
+        if seen
+            .iter()
+            .any(|e| e.kind == ProcessEventKind::Exit && e.pid == child_pid)
+        {
+            break;
+        }
+    }
+    let execs: Vec<_> = seen
+        .iter()
+        .filter(|e| e.kind == ProcessEventKind::Exec && e.cgroup_id == watched.id())
+        .collect();
+    assert!(execs.len() >= 7, "exec events: {seen:?}");
+    assert!(
+        execs
+            .iter()
+            .any(|e| e.filename.as_deref() == Some("/bin/true"))
+    );
+    assert!(
+        seen.iter().all(|e| e.cgroup_id == watched.id()),
+        "events from elsewhere: {seen:?}"
+    );
+    assert_eq!(probes.events_lost().expect("events lost"), 0);
+
+    // Pruning a removed cgroup deletes its entries.
+    let gone = watched.id();
+    probes.unwatch(gone).expect("unwatch");
+    let deleted = probes.prune(&|id| id != gone).expect("prune");
+    assert!(deleted > 0);
+    assert!(!probes.syscall_stats().expect("stats").contains_key(&gone));
+    assert!(!probes.process_counts().expect("counts").contains_key(&gone));
+    assert!(!probes.watched().expect("watch list").contains_key(&gone));
+}
+
+#[test]
+fn a_subtree_watch_counts_new_cgroups_below_it_under_their_own_id() {
+    if !require_root() {
+        return;
+    }
+    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let parent = TestCgroup::new("ebpf-parent", &[]);
+    let child_dir = parent.v2_dir.join("inner");
+    std::fs::create_dir(&child_dir).expect("mkdir inner cgroup");
+    let inner_id = berth_ebpf::cgroup2::cgroup_id(&child_dir).expect("id");
+    probes
+        .watch(parent.id(), WatchKind::Subtree)
+        .expect("watch subtree");
+
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = std::process::Command::new(exe)
+        .args(["--exact", CHILD, "--nocapture", "--test-threads=1"])
+        .env(support::WORKLOAD_ENV, "1000 0 0 0 0 0 0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::fs::write(child_dir.join("cgroup.procs"), child.id().to_string()).expect("move child");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("go");
+    assert!(child.wait().expect("wait").success());
+
+    let stats = probes.syscall_stats().expect("stats");
+    let getppid = u32::try_from(libc::SYS_getppid).expect("nr");
+    let inner = stats
+        .get(&inner_id)
+        .expect("the inner cgroup is counted under its own id");
+    assert!(inner.by_number.get(&getppid).copied().unwrap_or(0) >= 1000);
+    assert!(!stats.contains_key(&parent.id()));
+    std::fs::remove_dir(&child_dir).expect("rmdir inner");
+}
+
+#[test]
+fn syscall_counting_can_be_switched_off_while_the_rest_still_counts() {
+    if !require_root() {
+        return;
+    }
+    let options = ProbeOptions {
+        syscalls: false,
+        ..ProbeOptions::default()
+    };
+    let probes = Probes::load(&options).expect("loading the BPF probes");
+    let cg = TestCgroup::new("ebpf-nosyscalls", &[]);
+    probes.watch(cg.id(), WatchKind::Container).expect("watch");
+    let workload = Workload {
+        getppid: 1000,
+        execs: 2,
+        ..Workload::default()
+    };
+    let mut child = WorkloadChild::spawn(CHILD, workload, &cg);
+    child.run();
+    assert!(child.finish().success());
+    assert!(probes.syscall_stats().expect("stats").is_empty());
+    let process = probes.process_counts().expect("process counts");
+    assert!(
+        process.get(&cg.id()).is_some_and(|p| p.execs >= 2),
+        "{process:?}"
+    );
+}

@@ -1,0 +1,54 @@
+//! berth-runtime's state: `<root>/<id>/state.json` (OCI state, camelCase, plus
+//! `created`, `initStartTime`, `rootfs` and the serialized `CgroupPlacement`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use berth_cgroups::CgroupPlacement;
+use serde::Deserialize;
+
+use super::{Container, DiscoveryError, DiscoveryOptions, complete_placement, identity};
+use crate::timestamp;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BerthState {
+    id: String,
+    #[serde(default)]
+    pid: Option<u32>,
+    #[serde(default)]
+    annotations: HashMap<String, String>,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    cgroup: CgroupPlacement,
+}
+
+/// Parses one berth state file; `Ok(None)` when its cgroups are gone.
+pub fn parse(
+    state_file: &Path,
+    text: &str,
+    options: &DiscoveryOptions,
+) -> Result<Option<Container>, DiscoveryError> {
+    let state: BerthState =
+        serde_json::from_str(text).map_err(|source| DiscoveryError::ParseState {
+            path: state_file.to_path_buf(),
+            source,
+        })?;
+    let pid = state.pid.filter(|&p| p > 0);
+    let Some(cgroup) = complete_placement(&state.id, state_file, state.cgroup, pid, options)?
+    else {
+        return Ok(None);
+    };
+    let who = identity::from_annotations(&state.id, &state.annotations, &options.label_allowlist);
+    Ok(Some(Container {
+        id: state.id,
+        runtime: "berth",
+        name: who.name,
+        image: who.image,
+        labels: who.labels,
+        pid,
+        created: state.created.as_deref().and_then(timestamp::parse_rfc3339),
+        cgroup,
+    }))
+}

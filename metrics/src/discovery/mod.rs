@@ -1,0 +1,232 @@
+//! Container discovery: runtime state directories to [`Container`]s, each with the
+//! cgroups it lives in and the identity its series carry.
+//!
+//! - [`berth`]: berth-runtime's `<root>/<id>/state.json`;
+//! - [`runc`]: runc's `<root>/<id>/state.json` (also containerd's runc roots, one
+//!   level deeper: `<root>/<namespace>/<id>/state.json`);
+//! - [`crun`]: crun's `<root>/<id>/status`;
+//! - [`identity`]: name, image and allow-listed labels from OCI annotations;
+//! - [`proc_cgroup`]: a process's cgroup v2 path from `/proc/<pid>/cgroup`.
+
+pub mod berth;
+pub mod crun;
+pub mod identity;
+pub mod proc_cgroup;
+pub mod runc;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use berth_cgroups::CgroupPlacement;
+
+/// Which runtime wrote a state directory, hence its file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateFormat {
+    Berth,
+    Runc,
+    Crun,
+}
+
+/// A runtime state directory to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    pub path: PathBuf,
+    pub format: StateFormat,
+}
+
+/// One container found in a state directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    /// The runtime's container id.
+    pub id: String,
+    /// Which runtime manages it (`berth`, `runc`, `crun`).
+    pub runtime: &'static str,
+    /// Human name (annotation), else the id.
+    pub name: String,
+    /// Image reference (annotation), else empty.
+    pub image: String,
+    /// Allow-listed annotations, by annotation key.
+    pub labels: BTreeMap<String, String>,
+    /// The container's init process, when it has one.
+    pub pid: Option<u32>,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: Option<f64>,
+    /// Where its cgroups are.
+    pub cgroup: CgroupPlacement,
+}
+
+impl Container {
+    /// The cgroup v2 id BPF programs key it by.
+    pub fn cgroup_id(&self) -> Option<u64> {
+        self.cgroup.v2_id
+    }
+
+    /// The cAdvisor `id` label: the cgroup path relative to the hierarchy root.
+    pub fn cgroup_path(&self) -> String {
+        self.cgroup.relative_path.display().to_string()
+    }
+}
+
+/// Something that went wrong while discovering; the rest of the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("reading state directory {path}: {source}")]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("reading container state {path}: {source}")]
+    ReadState {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("parsing container state {path}: {source}")]
+    ParseState {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("finding the cgroup of container {id} ({path}): {reason}")]
+    Cgroup {
+        id: String,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// What one scan found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub containers: Vec<Container>,
+    pub errors: Vec<DiscoveryError>,
+}
+
+/// How discovery resolves identities and cgroups.
+#[derive(Debug, Clone)]
+pub struct DiscoveryOptions {
+    /// Annotation keys exported as `container_label_*` labels.
+    pub label_allowlist: Vec<String>,
+    /// Mount point of the cgroup v2 hierarchy.
+    pub cgroup2_root: PathBuf,
+}
+
+/// Scans every state directory. A directory that does not exist is skipped silently
+/// (that runtime is not installed); every other failure is reported in `errors`.
+pub fn discover(dirs: &[StateDir], options: &DiscoveryOptions) -> Discovery {
+    let mut found = Discovery::default();
+    for dir in dirs {
+        let entries = match fs::read_dir(&dir.path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                found.errors.push(DiscoveryError::ReadDir {
+                    path: dir.path.clone(),
+                    source,
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                scan_container_dir(&path, dir.format, options, &mut found, 1);
+            }
+        }
+    }
+    found
+}
+
+/// `dir` is a container's state directory, or (containerd) a namespace holding them.
+fn scan_container_dir(
+    dir: &Path,
+    format: StateFormat,
+    options: &DiscoveryOptions,
+    found: &mut Discovery,
+    depth: u32,
+) {
+    let state_file = dir.join(match format {
+        StateFormat::Berth | StateFormat::Runc => "state.json",
+        StateFormat::Crun => "status",
+    });
+    if !state_file.exists() {
+        if depth == 1 && format == StateFormat::Runc {
+            // containerd keeps one runc root per namespace.
+            if let Ok(entries) = fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    if entry.path().is_dir() {
+                        scan_container_dir(&entry.path(), format, options, found, depth + 1);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let text = match fs::read_to_string(&state_file) {
+        Ok(text) => text,
+        // Deleted between listing and reading: the container is gone.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(source) => {
+            found.errors.push(DiscoveryError::ReadState {
+                path: state_file,
+                source,
+            });
+            return;
+        }
+    };
+    let container = match format {
+        StateFormat::Berth => berth::parse(&state_file, &text, options),
+        StateFormat::Runc => runc::parse(&state_file, &text, options),
+        StateFormat::Crun => crun::parse(dir, &state_file, &text, options),
+    };
+    match container {
+        Ok(Some(container)) => found.containers.push(container),
+        Ok(None) => {}
+        Err(e) => found.errors.push(e),
+    }
+}
+
+/// Fills in the cgroup v2 directory and id of a placement (from the init process
+/// when the runtime did not record them). `None` when the container's cgroups are
+/// gone: it has been deleted and is not reported.
+fn complete_placement(
+    id: &str,
+    state_file: &Path,
+    mut placement: CgroupPlacement,
+    pid: Option<u32>,
+    options: &DiscoveryOptions,
+) -> Result<Option<CgroupPlacement>, DiscoveryError> {
+    if placement.v2_dir.is_none() {
+        let relative = if !placement.relative_path.as_os_str().is_empty() {
+            Some(placement.relative_path.clone())
+        } else {
+            pid.and_then(|pid| proc_cgroup::v2_path(pid).ok())
+        };
+        if let Some(relative) = relative {
+            let dir = proc_cgroup::join(&options.cgroup2_root, &relative);
+            if dir.is_dir() {
+                placement.v2_dir = Some(dir);
+            }
+            if placement.relative_path.as_os_str().is_empty() {
+                placement.relative_path = relative;
+            }
+        }
+    }
+    let v2_exists = placement.v2_dir.as_deref().is_some_and(Path::is_dir);
+    let v1_exists = placement.v1_dirs.values().any(|d| d.is_dir());
+    if !v2_exists && !v1_exists {
+        tracing::debug!(container = id, state = %state_file.display(), "cgroups gone; not reported");
+        return Ok(None);
+    }
+    if placement.v2_id.is_none()
+        && let Some(dir) = placement.v2_dir.as_deref().filter(|_| v2_exists)
+    {
+        let id_of_dir =
+            berth_ebpf::cgroup2::cgroup_id(dir).map_err(|e| DiscoveryError::Cgroup {
+                id: id.to_string(),
+                path: state_file.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        placement.v2_id = Some(id_of_dir);
+    }
+    Ok(Some(placement))
+}

@@ -1,0 +1,101 @@
+//! The audit stream: BPF process events, enriched with the container's identity, as
+//! JSON lines.
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use berth_ebpf::{ProcessEvent, ProcessEventKind};
+use serde::Serialize;
+
+use crate::discovery::Container;
+
+/// One line of the audit stream.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord<'a> {
+    /// Wall-clock time, seconds since the Unix epoch.
+    pub time: f64,
+    pub kind: &'static str,
+    pub container_id: Option<&'a str>,
+    pub container_name: Option<&'a str>,
+    pub runtime: Option<&'static str>,
+    pub cgroup_id: u64,
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub comm: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+/// Converts `CLOCK_MONOTONIC` event times to wall-clock time.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Wall-clock seconds minus monotonic seconds, measured once.
+    offset: f64,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        Self {
+            offset: wall - monotonic_seconds(),
+        }
+    }
+
+    pub fn wall_seconds(&self, monotonic_ns: u64) -> f64 {
+        self.offset + monotonic_ns as f64 / 1e9
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn monotonic_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// Builds the record of `event`, attributed to `container` when known.
+pub fn record<'a>(
+    event: &'a ProcessEvent,
+    container: Option<&'a Container>,
+    clock: &Clock,
+) -> AuditRecord<'a> {
+    AuditRecord {
+        time: clock.wall_seconds(event.timestamp_ns),
+        kind: match event.kind {
+            ProcessEventKind::Exec => "exec",
+            ProcessEventKind::Fork => "fork",
+            ProcessEventKind::Exit => "exit",
+        },
+        container_id: container.map(|c| c.id.as_str()),
+        container_name: container.map(|c| c.name.as_str()),
+        runtime: container.map(|c| c.runtime),
+        cgroup_id: event.cgroup_id,
+        pid: event.pid,
+        ppid: event.ppid,
+        uid: event.uid,
+        comm: &event.comm,
+        filename: event.filename.as_deref(),
+        exit_status: event.exit_status,
+    }
+}
+
+/// Writes `record` as one JSON line.
+pub fn write_line(out: &mut dyn Write, record: &AuditRecord<'_>) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,151 @@
+//! berth-exporter: serves per-container metrics on /metrics (or prints one exposition
+//! with `--once`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use berth_ebpf::{ProbeOptions, Probes};
+use berth_metrics::discovery::identity::DEFAULT_LABEL_ALLOWLIST;
+use berth_metrics::discovery::{StateDir, StateFormat};
+use berth_metrics::{Exporter, ExporterOptions, Format, server};
+use clap::Parser;
+
+/// Per-container cgroup and eBPF metrics for Prometheus.
+#[derive(Debug, Parser)]
+#[command(name = "berth-exporter", version)]
+struct Args {
+    /// Address to serve /metrics on; binding beyond localhost is your explicit choice.
+    #[arg(long, env = "BERTH_EXPORTER_LISTEN", default_value = "127.0.0.1:9586")]
+    listen: SocketAddr,
+    /// Print one exposition (Prometheus text format) to stdout and exit.
+    #[arg(long)]
+    once: bool,
+    /// With --once: print OpenMetrics instead of the Prometheus text format.
+    #[arg(long, requires = "once")]
+    openmetrics: bool,
+    /// berth-runtime state roots (`<root>/<id>/state.json`).
+    #[arg(
+        long = "berth-root",
+        env = "BERTH_EXPORTER_BERTH_ROOTS",
+        value_delimiter = ',',
+        default_value = "/run/berth/runtime"
+    )]
+    berth_roots: Vec<PathBuf>,
+    /// runc state roots (containerd's `/run/containerd/runc` holds one per namespace).
+    #[arg(
+        long = "runc-root",
+        env = "BERTH_EXPORTER_RUNC_ROOTS",
+        value_delimiter = ',',
+        default_value = "/run/runc,/run/containerd/runc"
+    )]
+    runc_roots: Vec<PathBuf>,
+    /// crun state roots (`<root>/<id>/status`).
+    #[arg(
+        long = "crun-root",
+        env = "BERTH_EXPORTER_CRUN_ROOTS",
+        value_delimiter = ',',
+        default_value = "/run/crun"
+    )]
+    crun_roots: Vec<PathBuf>,
+    /// Do not label berth_container_syscalls_total by syscall (one series per container).
+    #[arg(long, env = "BERTH_EXPORTER_NO_SYSCALL_LABELS")]
+    no_syscall_labels: bool,
+    /// Annotation exported as a `container_label_*` label (repeat; replaces the defaults).
+    #[arg(long = "label", value_name = "ANNOTATION")]
+    labels: Vec<String>,
+    /// cgroup v2 mount point (found in /proc/self/mountinfo by default).
+    #[arg(long, env = "BERTH_EXPORTER_CGROUP2_ROOT")]
+    cgroup2_root: Option<PathBuf>,
+    /// Parent cgroups (relative to the v2 root) whose new children are counted before
+    /// they are discovered.
+    #[arg(long = "watch-subtree", value_delimiter = ',', default_value = "berth")]
+    watch_subtrees: Vec<PathBuf>,
+    /// Do not count syscalls at all (no raw_syscalls tracepoints: no per-syscall cost;
+    /// the berth_container_syscall* series disappear).
+    #[arg(long, env = "BERTH_EXPORTER_NO_SYSCALLS")]
+    no_syscalls: bool,
+    /// Do not count failed syscalls (saves the sys_exit tracepoint: about half of the
+    /// per-syscall overhead).
+    #[arg(long, env = "BERTH_EXPORTER_NO_SYSCALL_ERRORS")]
+    no_syscall_errors: bool,
+    /// Serve cgroup metrics only; do not load the BPF programs.
+    #[arg(long)]
+    no_bpf: bool,
+    /// Append process events (exec, fork, exit) as JSON lines to this file.
+    #[arg(long, env = "BERTH_EXPORTER_EVENTS_FILE")]
+    events_file: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let cgroup2_root = match args.cgroup2_root {
+        Some(root) => root,
+        None => berth_ebpf::cgroup2::mount_point().context("finding the cgroup v2 hierarchy")?,
+    };
+    let probes = if args.no_bpf {
+        None
+    } else {
+        let options = ProbeOptions {
+            cgroup2_root: Some(cgroup2_root.clone()),
+            syscalls: !args.no_syscalls,
+            syscall_errors: !args.no_syscall_errors,
+        };
+        Some(
+            Probes::load(&options)
+                .context("loading the BPF programs (root needed; --no-bpf to skip)")?,
+        )
+    };
+    let state_dirs = args
+        .berth_roots
+        .into_iter()
+        .map(|path| StateDir {
+            path,
+            format: StateFormat::Berth,
+        })
+        .chain(args.runc_roots.into_iter().map(|path| StateDir {
+            path,
+            format: StateFormat::Runc,
+        }))
+        .chain(args.crun_roots.into_iter().map(|path| StateDir {
+            path,
+            format: StateFormat::Crun,
+        }))
+        .collect();
+    let label_allowlist = if args.labels.is_empty() {
+        DEFAULT_LABEL_ALLOWLIST
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        args.labels
+    };
+    let options = ExporterOptions {
+        state_dirs,
+        per_syscall_labels: !args.no_syscall_labels,
+        label_allowlist,
+        cgroup2_root,
+        watch_subtrees: args.watch_subtrees,
+    };
+    let mut exporter = Exporter::new(options, probes);
+
+    if args.once {
+        let format = if args.openmetrics {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        };
+        print!("{}", exporter.scrape(format));
+        return Ok(());
+    }
+    server::serve(&mut exporter, args.listen, args.events_file)
+        .with_context(|| format!("serving metrics on {}", args.listen))
+}

@@ -1,0 +1,137 @@
+//! Helpers of the exporter tests: state files, exposition parsing, HTTP.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use berth_ebpf::{ProbeOptions, Probes};
+use berth_metrics::discovery::{StateDir, StateFormat};
+use berth_metrics::{Exporter, ExporterOptions};
+
+use crate::support::TestCgroup;
+
+/// Writes `<root>/<id>/state.json` as berth-runtime does, for a container in `cgroup`.
+pub fn write_berth_state(
+    root: &Path,
+    id: &str,
+    name: &str,
+    image: &str,
+    cgroup: &TestCgroup,
+    pid: u32,
+) {
+    let v1_dirs: serde_json::Map<String, serde_json::Value> = cgroup
+        .v1_dirs
+        .iter()
+        .map(|(c, d)| (c.clone(), serde_json::Value::from(d.display().to_string())))
+        .collect();
+    let state = serde_json::json!({
+        "ociVersion": "1.2.0",
+        "id": id,
+        "status": "running",
+        "pid": pid,
+        "bundle": "/nonexistent",
+        "annotations": { "berth.name": name, "berth.image": image },
+        "created": "2026-01-02T03:04:05Z",
+        "initStartTime": 0,
+        "rootfs": "/nonexistent",
+        "cgroup": {
+            "relativePath": format!("/berth/{}", cgroup.name),
+            "v2Dir": cgroup.v2_dir,
+            "v2Id": cgroup.id(),
+            "v1Dirs": v1_dirs,
+        }
+    });
+    let dir = root.join(id);
+    fs::create_dir_all(&dir).expect("mkdir state dir");
+    fs::write(dir.join("state.json"), state.to_string()).expect("writing state.json");
+}
+
+/// Exporter options reading berth state from `root` (and runc state from `runc_root`).
+pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
+    let mut state_dirs = vec![StateDir {
+        path: root.to_path_buf(),
+        format: StateFormat::Berth,
+    }];
+    if let Some(runc) = runc_root {
+        state_dirs.push(StateDir {
+            path: runc.to_path_buf(),
+            format: StateFormat::Runc,
+        });
+    }
+    ExporterOptions {
+        state_dirs,
+        per_syscall_labels: true,
+        label_allowlist: vec!["io.kubernetes.pod.name".to_string()],
+        cgroup2_root: berth_ebpf::cgroup2::mount_point().expect("cgroup2 mount"),
+        watch_subtrees: Vec::new(),
+    }
+}
+
+pub fn exporter_with_bpf(options: ExporterOptions) -> Exporter {
+    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    Exporter::new(options, Some(probes))
+}
+
+/// The value of the first sample of `metric` carrying every label in `labels`.
+pub fn sample(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(metric)?;
+        if !(rest.starts_with('{') || rest.starts_with(' ')) {
+            return None;
+        }
+        if !labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        {
+            return None;
+        }
+        rest.rsplit(' ').next()?.parse().ok()
+    })
+}
+
+/// Every line mentioning `needle`.
+pub fn lines_with<'a>(exposition: &'a str, needle: &str) -> Vec<&'a str> {
+    exposition.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1: (status line, headers+body).
+pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{accept}\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("finding a free port")
+}
+
+/// A process started by a test, killed and reaped on drop.
+pub struct Spawned(pub std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The exporter binary built with these tests.
+pub fn exporter_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_berth-exporter"))
+}

@@ -1,0 +1,226 @@
+//! The exporter binary as Prometheus sees it: `promtool check metrics` on a real scrape,
+//! and a real Prometheus server (Debian's `prometheus` package) scraping it.
+
+mod common;
+#[path = "../../ebpf/tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Spawned, exporter_binary, free_port, http_get, write_berth_state};
+use support::{TestCgroup, Workload, WorkloadChild, require_root, unique_name};
+
+const CHILD: &str = "workload_child";
+
+#[test]
+fn workload_child() {
+    support::workload_child_main();
+}
+
+fn require_tool(tool: &str) {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "`{tool}` not found: install Debian's prometheus package (apt-get install -y prometheus)"
+    );
+}
+
+/// Arguments pointing the exporter at `state` only.
+fn exporter_args(state: &Path, empty: &Path) -> Vec<String> {
+    vec![
+        "--berth-root".into(),
+        state.display().to_string(),
+        "--runc-root".into(),
+        empty.display().to_string(),
+        "--crun-root".into(),
+        empty.display().to_string(),
+    ]
+}
+
+#[test]
+fn promtool_check_metrics_passes_on_a_real_scrape() {
+    if !require_root() {
+        return;
+    }
+    require_tool("promtool");
+    let state = tempfile::tempdir().expect("state dir");
+    let empty = tempfile::tempdir().expect("empty dir");
+    let cg = TestCgroup::new("promtool", &["memory", "cpu", "cpuacct", "pids"]);
+    let id = unique_name("promtool");
+    write_berth_state(state.path(), &id, "linted", "busybox:1.36", &cg, 0);
+    let mut child = WorkloadChild::spawn(
+        CHILD,
+        Workload {
+            getppid: 10,
+            linger: true,
+            ..Workload::default()
+        },
+        &cg,
+    );
+    child.run();
+
+    let output = Command::new(exporter_binary())
+        .arg("--once")
+        .args(exporter_args(state.path(), empty.path()))
+        .output()
+        .expect("running berth-exporter --once");
+    assert!(
+        output.status.success(),
+        "berth-exporter --once: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("utf-8 exposition");
+    assert!(text.contains("name=\"linted\""), "{text}");
+
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting promtool");
+    promtool
+        .stdin
+        .take()
+        .expect("promtool stdin")
+        .write_all(text.as_bytes())
+        .expect("feeding promtool");
+    let verdict = promtool.wait_with_output().expect("promtool");
+    assert!(
+        verdict.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- exposition ---\n{text}",
+        String::from_utf8_lossy(&verdict.stdout),
+        String::from_utf8_lossy(&verdict.stderr)
+    );
+    child.finish();
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<String>) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn prometheus_scrapes_the_exporter_and_its_api_returns_the_container_series() {
+    if !require_root() {
+        return;
+    }
+    require_tool("prometheus");
+    let state = tempfile::tempdir().expect("state dir");
+    let empty = tempfile::tempdir().expect("empty dir");
+    let cg = TestCgroup::new("prom", &["memory", "pids"]);
+    let id = unique_name("prom");
+    let name = format!("scraped-{}", std::process::id());
+    write_berth_state(state.path(), &id, &name, "busybox:1.36", &cg, 0);
+
+    let exporter_port = free_port();
+    let _exporter = Spawned(
+        Command::new(exporter_binary())
+            .args(["--listen", &format!("127.0.0.1:{exporter_port}")])
+            .args(exporter_args(state.path(), empty.path()))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting berth-exporter"),
+    );
+    let plain = wait_for("the exporter to answer", Duration::from_secs(30), || {
+        http_get(exporter_port, "/metrics", None)
+            .ok()
+            .filter(|r| r.contains(&name))
+    });
+    assert!(plain.contains("text/plain; version=0.0.4"), "{plain}");
+    let om = http_get(
+        exporter_port,
+        "/metrics",
+        Some("application/openmetrics-text;version=1.0.0"),
+    )
+    .expect("OpenMetrics scrape");
+    assert!(
+        om.contains("application/openmetrics-text") && om.trim_end().ends_with("# EOF"),
+        "{om}"
+    );
+
+    let mut child = WorkloadChild::spawn(
+        CHILD,
+        Workload {
+            getppid: 5000,
+            linger: true,
+            ..Workload::default()
+        },
+        &cg,
+    );
+    child.run();
+
+    let data = tempfile::tempdir().expect("prometheus data dir");
+    let config = data.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: berth\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
+        ),
+    )
+    .expect("writing prometheus.yml");
+    let prometheus_port = free_port();
+    let _prometheus = Spawned(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                data.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting prometheus"),
+    );
+
+    let query = |q: &str| {
+        let path = format!("/api/v1/query?query={}", url_encode(q));
+        http_get(prometheus_port, &path, None)
+            .ok()
+            .filter(|r| r.contains("\"status\":\"success\"") && r.contains(&name))
+    };
+    let last_seen = wait_for(
+        "Prometheus to hold the container's series",
+        Duration::from_secs(60),
+        || query(&format!("container_last_seen{{name=\"{name}\"}}")),
+    );
+    assert!(
+        last_seen.contains("\"image\":\"busybox:1.36\""),
+        "{last_seen}"
+    );
+    let syscalls = wait_for(
+        "the container's getppid count",
+        Duration::from_secs(30),
+        || {
+            query(&format!(
+                "berth_container_syscalls_total{{name=\"{name}\",syscall=\"getppid\"}} >= 5000"
+            ))
+        },
+    );
+    assert!(syscalls.contains("getppid"), "{syscalls}");
+    child.finish();
+}
