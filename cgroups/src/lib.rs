@@ -48,6 +48,7 @@ pub use oom::{OomEvent, OomWatcher};
 pub use placement::join_current_process;
 pub use stats::{
     CgroupStats, CpuStats, HugetlbStats, IoEntry, IoStats, IoUnit, MemoryStats, PidsStats,
+    StatsScope,
 };
 pub use v2::devices::{DeviceFilter, attached_program_ids};
 

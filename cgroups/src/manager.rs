@@ -5,7 +5,7 @@
 
 use oci_spec::runtime::LinuxResources;
 
-use crate::{CgroupError, CgroupStats};
+use crate::{CgroupError, CgroupStats, StatsScope};
 
 /// The version-specific half of a container's cgroup.
 pub(crate) trait Manager {
@@ -17,6 +17,6 @@ pub(crate) trait Manager {
     fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError>;
     /// Whether the cgroup is frozen now.
     fn is_frozen(&self) -> Result<bool, CgroupError>;
-    /// Adds this version's counters to `stats`.
-    fn stats(&self, stats: &mut CgroupStats) -> Result<(), CgroupError>;
+    /// Adds this version's counters of the controllers in `scope` to `stats`.
+    fn stats(&self, stats: &mut CgroupStats, scope: StatsScope) -> Result<(), CgroupError>;
 }

@@ -12,7 +12,7 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::layout::{Hierarchies, check_cgroup_fs, hierarchies};
 use crate::manager::Manager;
-use crate::{CgroupError, CgroupPlacement, CgroupStats, cgroupfs, resources, v1, v2};
+use crate::{CgroupError, CgroupPlacement, CgroupStats, StatsScope, cgroupfs, resources, v1, v2};
 
 impl CgroupPlacement {
     /// Creates the cgroup `relative_path` (as from [`crate::resolve_path`]) on every v1
@@ -212,8 +212,13 @@ impl CgroupPlacement {
 
     /// Reads cpu, memory, pids, io and hugetlb counters.
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        self.stats_of(StatsScope::ALL)
+    }
+
+    /// Reads the counters of the controllers in `scope`; the others stay zero.
+    pub fn stats_of(&self, scope: StatsScope) -> Result<CgroupStats, CgroupError> {
         let mut stats = CgroupStats::default();
-        self.manager()?.stats(&mut stats)?;
+        self.manager()?.stats(&mut stats, scope)?;
         Ok(stats)
     }
 

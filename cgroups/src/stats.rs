@@ -17,6 +17,28 @@ pub struct CgroupStats {
     pub hugetlb: BTreeMap<String, HugetlbStats>,
 }
 
+/// Which controllers' counters to read. Each costs file reads per container (hugetlb one
+/// per page size and counter, blkio one per device table), so a caller that exports only
+/// some of them (the exporter, on every scrape) asks for just those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsScope {
+    pub cpu: bool,
+    pub memory: bool,
+    pub pids: bool,
+    pub io: bool,
+    pub hugetlb: bool,
+}
+
+impl StatsScope {
+    pub const ALL: Self = Self {
+        cpu: true,
+        memory: true,
+        pids: true,
+        io: true,
+        hugetlb: true,
+    };
+}
+
 /// CPU time and throttling.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,6 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::cgroup_limits;
 use crate::discovery::{self, Container, DiscoveryOptions, StateDir};
 use crate::exposition::{self, Format};
 use crate::families::{Families, Labels};
@@ -364,7 +363,13 @@ const MAX_COLLECTOR_THREADS: usize = 4;
 /// One container's cgroup series; failures are described into `failures`.
 fn collect_container_cgroups(c: &Container, f: &Families, now: f64, failures: &mut Vec<String>) {
     let labels = container_labels(c);
-    let stats = match c.cgroup.stats() {
+    // Only what the exposition has: io and hugetlb files would double the reads per scrape.
+    let scope = berth_cgroups::StatsScope {
+        io: false,
+        hugetlb: false,
+        ..berth_cgroups::StatsScope::ALL
+    };
+    let stats = match c.cgroup.stats_of(scope) {
         Ok(stats) => stats,
         Err(e) => {
             failures.push(format!(
@@ -404,7 +409,7 @@ fn collect_container_cgroups(c: &Container, f: &Families, now: f64, failures: &m
     f.spec_memory_limit
         .get_or_create(&labels)
         .set(m.limit.map_or(0.0, |l| l as f64));
-    if let Some(quota) = cgroup_limits::cpu_quota_us(&c.cgroup) {
+    if let Some(quota) = stats.cpu.quota_us {
         f.spec_cpu_quota.get_or_create(&labels).set(quota as f64);
     }
     match c.cgroup.processes() {

@@ -4,13 +4,11 @@
 //! - [`discovery`]: runtime state directories to containers (berth, runc, crun, containerd);
 //! - [`exporter`]: [`Exporter`]: watch list upkeep and one scrape;
 //! - [`families`]: every metric's name, type and help;
-//! - [`cgroup_limits`]: the CPU quota (not in berth-cgroups' stats);
 //! - [`exposition`]: OpenMetrics and Prometheus text formats;
 //! - [`events`]: the audit stream of process events as JSON lines;
 //! - [`server`]: the HTTP loop;
 //! - [`timestamp`]: RFC 3339 to Unix seconds.
 
-pub mod cgroup_limits;
 pub mod discovery;
 pub mod events;
 pub mod exporter;

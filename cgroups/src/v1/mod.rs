@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 
 use crate::manager::Manager;
-use crate::{CgroupError, CgroupStats, v2};
+use crate::{CgroupError, CgroupStats, StatsScope, v2};
 
 /// A container's v1 directories (and, on hybrid hosts, its v2 directory, used for the
 /// controllers that only the v2 hierarchy has, such as hugetlb here).
@@ -158,26 +158,36 @@ impl Manager for V1Manager<'_> {
         }
     }
 
-    fn stats(&self, s: &mut CgroupStats) -> Result<(), CgroupError> {
-        if let Some(dir) = self.dirs.get("cpuacct") {
-            cpuacct::stats(dir, &mut s.cpu)?;
+    fn stats(&self, s: &mut CgroupStats, scope: StatsScope) -> Result<(), CgroupError> {
+        if scope.cpu {
+            if let Some(dir) = self.dirs.get("cpuacct") {
+                cpuacct::stats(dir, &mut s.cpu)?;
+            }
+            if let Some(dir) = self.dirs.get("cpu") {
+                cpu::stats(dir, &mut s.cpu)?;
+            }
         }
-        if let Some(dir) = self.dirs.get("cpu") {
-            cpu::stats(dir, &mut s.cpu)?;
-        }
-        if let Some(dir) = self.dirs.get("memory") {
+        if scope.memory
+            && let Some(dir) = self.dirs.get("memory")
+        {
             memory::stats(dir, &mut s.memory)?;
         }
-        if let Some(dir) = self.dirs.get("pids") {
+        if scope.pids
+            && let Some(dir) = self.dirs.get("pids")
+        {
             pids::stats(dir, &mut s.pids)?;
         }
-        if let Some(dir) = self.dirs.get("blkio") {
+        if scope.io
+            && let Some(dir) = self.dirs.get("blkio")
+        {
             blkio::stats(dir, &mut s.io)?;
         }
-        if let Some(dir) = self.dirs.get("hugetlb") {
-            hugetlb::stats(dir, &mut s.hugetlb)?;
-        } else if let Some(dir) = self.hugetlb_v2_dir() {
-            v2::hugetlb::stats(dir, &mut s.hugetlb)?;
+        if scope.hugetlb {
+            if let Some(dir) = self.dirs.get("hugetlb") {
+                hugetlb::stats(dir, &mut s.hugetlb)?;
+            } else if let Some(dir) = self.hugetlb_v2_dir() {
+                v2::hugetlb::stats(dir, &mut s.hugetlb)?;
+            }
         }
         Ok(())
     }

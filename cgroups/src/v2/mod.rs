@@ -16,7 +16,7 @@ use std::path::Path;
 use oci_spec::runtime::LinuxResources;
 
 use crate::manager::Manager;
-use crate::{CgroupError, CgroupStats, cgroupfs};
+use crate::{CgroupError, CgroupStats, StatsScope, cgroupfs};
 
 /// A container's v2 directory on a pure v2 host.
 pub(crate) struct V2Manager<'a> {
@@ -128,20 +128,22 @@ impl Manager for V2Manager<'_> {
         freezer::is_frozen(self.dir)
     }
 
-    fn stats(&self, s: &mut CgroupStats) -> Result<(), CgroupError> {
-        cpu::stats(self.dir, &mut s.cpu)?;
+    fn stats(&self, s: &mut CgroupStats, scope: StatsScope) -> Result<(), CgroupError> {
+        if scope.cpu {
+            cpu::stats(self.dir, &mut s.cpu)?;
+        }
         let enabled = controllers(self.dir)?;
         let has = |c: &str| enabled.iter().any(|e| e == c);
-        if has("memory") {
+        if scope.memory && has("memory") {
             memory::stats(self.dir, &mut s.memory)?;
         }
-        if has("pids") {
+        if scope.pids && has("pids") {
             pids::stats(self.dir, &mut s.pids)?;
         }
-        if has("io") {
+        if scope.io && has("io") {
             io::stats(self.dir, &mut s.io)?;
         }
-        if has("hugetlb") {
+        if scope.hugetlb && has("hugetlb") {
             hugetlb::stats(self.dir, &mut s.hugetlb)?;
         }
         Ok(())

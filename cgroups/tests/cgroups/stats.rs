@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use berth_cgroups::{Layout, detect_layout};
+use berth_cgroups::{Layout, StatsScope, detect_layout};
 
 use crate::harness::{TestCgroup, read, root_or_skip};
 
@@ -60,4 +60,37 @@ fn stats_match_the_cgroup_files() {
     assert_eq!(runc["pids"]["limit"], 50);
     let json = serde_json::to_value(&s).expect("serializing stats");
     assert!(json["memory"]["workingSet"].is_u64(), "{json}");
+}
+
+#[test]
+fn scoped_stats_read_only_the_controllers_asked_for() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut cg = TestCgroup::new("scope");
+    cg.apply(r#"{"memory":{"limit":67108864},"pids":{"limit":50}}"#)
+        .expect("applying");
+    cg.spawn("sleep 60");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while cg.placement.stats().expect("stats").pids.current < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sleeper never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let only_pids = StatsScope {
+        cpu: false,
+        memory: false,
+        pids: true,
+        io: false,
+        hugetlb: false,
+    };
+    let s = cg.placement.stats_of(only_pids).expect("scoped stats");
+    assert!(s.pids.current >= 1);
+    assert_eq!(s.pids.limit, Some(50));
+    assert_eq!(s.memory.limit, None, "memory was read though not asked for");
+    assert_eq!(s.memory.usage, 0);
+    let all = cg.placement.stats_of(StatsScope::ALL).expect("all stats");
+    assert_eq!(all.memory.limit, Some(64 << 20));
 }
