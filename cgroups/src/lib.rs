@@ -11,6 +11,7 @@
 //! - `layout`: which hierarchies the host has ([`detect_layout`]);
 //! - `placement`: create, join, list, freeze, kill, remove (the [`CgroupPlacement`] methods);
 //! - `resources`: range checks on `linux.resources` common to v1 and v2;
+//! - `cpuset_sets`: cpuset.cpus/mems checked against the parent and written (v1 and v2);
 //! - `manager`: the trait behind limits, freezing and stats, implemented by
 //! - `v1` (one file per v1 controller) and `v2` (one file per v2 controller, the eBPF
 //!   device filter under `v2/devices/`);
@@ -22,6 +23,7 @@
 
 mod cgroupfs;
 mod cgroups_path;
+mod cpuset_sets;
 mod error;
 mod features;
 mod layout;

@@ -26,8 +26,14 @@ pub fn connect(path: &Path) -> Result<UnixStream> {
 }
 
 /// Make the pty, send its master, and make the slave our controlling terminal and stdio.
-/// Runs after pivot_root so the pty belongs to the container's devpts.
-pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
+/// Runs after pivot_root so the pty belongs to the container's devpts. The init also
+/// makes the slave `/dev/console` (`bind_dev_console`); an exec'd process leaves that to
+/// the init.
+pub fn setup(
+    socket: &UnixStream,
+    size: Option<&ConsoleSize>,
+    bind_dev_console: bool,
+) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .map_err(sys_err("opening", "/dev/ptmx"))?;
     grantpt(&master).map_err(sys_err("grantpt", "/dev/ptmx"))?;
@@ -49,7 +55,9 @@ pub fn setup(socket: &UnixStream, size: Option<&ConsoleSize>) -> Result<()> {
         // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
         unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
-    bind_console(&slave, &slave_name)?;
+    if bind_dev_console {
+        bind_console(&slave, &slave_name)?;
+    }
     let fds = [master.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [IoSlice::new(slave_name.as_bytes())];

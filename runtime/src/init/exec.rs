@@ -11,17 +11,13 @@
 //! The channel is close-on-exec: the runtime reads end-of-file once the process has
 //! exec'd, or an error message if setting it up failed.
 
-use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use berth_cgroups::CgroupPlacement;
-use nix::fcntl::OFlag;
-use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sched::{CloneFlags, setns};
-use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
-use nix::unistd::{ForkResult, dup2_raw, fork, setsid};
+use nix::unistd::{ForkResult, fork, setsid};
 use oci_spec::runtime::Process;
 
 use super::channel::{Channel, Message};
@@ -110,7 +106,7 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
         let socket = setup
             .console
             .ok_or_else(|| Error::Init("terminal: true needs --console-socket".into()))?;
-        open_pty(socket, p.console_size().as_ref())?;
+        super::console::setup(socket, p.console_size().as_ref(), false)?;
     }
     process::apply_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
     if let Some(adj) = p.oom_score_adj() {
@@ -128,7 +124,7 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     let no_new_privs = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading needs CAP_SYS_ADMIN, which may be about to go.
     if !no_new_privs && let Some(f) = setup.seccomp {
-        load_seccomp(f, chan)?;
+        super::load_seccomp(f, chan)?;
     }
     let setgroups_allowed = process::setgroups_allowed();
     if p.user().uid() != 0 {
@@ -152,66 +148,10 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     let c_args = process::cstrings(argv.iter().map(String::as_str))?;
     let c_env = process::cstrings(env.iter().map(String::as_str))?;
     if no_new_privs && let Some(f) = setup.seccomp {
-        load_seccomp(f, chan)?;
+        super::load_seccomp(f, chan)?;
     }
     let err = nix::unistd::execve(&c_exe, &c_args, &c_env)
         .err()
         .unwrap_or(nix::errno::Errno::UnknownErrno);
     Err(Error::Init(format!("exec {}: {err}", exe.display())))
-}
-
-fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
-    if let Some(fd) = filter.load()? {
-        chan.send(&Message::SeccompNotifyFd)?;
-        crate::seccomp::send_fd(chan.as_fd(), fd.as_fd())?;
-    }
-    Ok(())
-}
-
-/// A pty in the container's devpts, its master sent over the console socket, its slave
-/// our stdio and controlling terminal. Unlike the init's console, /dev/console is left
-/// alone: it belongs to the init.
-fn open_pty(socket: &UnixStream, size: Option<&oci_spec::runtime::Box>) -> Result<()> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(sys_err("opening", "/dev/ptmx"))?;
-    grantpt(&master).map_err(sys_err("grantpt", "/dev/ptmx"))?;
-    unlockpt(&master).map_err(sys_err("unlockpt", "/dev/ptmx"))?;
-    let slave_name = ptsname_r(&master).map_err(sys_err("ptsname", "/dev/ptmx"))?;
-    let slave: OwnedFd = nix::fcntl::open(
-        slave_name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(sys_err("opening pty", slave_name.clone()))?;
-    if let Some(size) = size {
-        let ws = libc::winsize {
-            ws_row: u16::try_from(size.height()).unwrap_or(u16::MAX),
-            ws_col: u16::try_from(size.width()).unwrap_or(u16::MAX),
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-    }
-    let fds = [master.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let iov = [IoSlice::new(slave_name.as_bytes())];
-    sendmsg::<()>(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None)
-        .map_err(sys_err("sending pty master to", "console socket"))?;
-    drop(master);
-    for target in 0..=2 as RawFd {
-        // SAFETY: dup2 onto the standard fds, which this process owns as its stdio.
-        let stdio = unsafe { dup2_raw(slave.as_fd(), target) }
-            .map_err(sys_err("dup2 pty to", target.to_string()))?;
-        // nix hands the new fd back as an OwnedFd: dropping it would close our stdio.
-        let _ = stdio.into_raw_fd();
-    }
-    // SAFETY: TIOCSCTTY on our own fd 0; setsid made us a session leader without a tty.
-    if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
-        return Err(Error::Init(format!(
-            "making {slave_name} the controlling terminal: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
 }

@@ -204,7 +204,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         let socket = args
             .console
             .ok_or_else(|| Error::Init("terminal: true needs --console-socket".into()))?;
-        console::setup(socket, process.console_size().as_ref())?;
+        console::setup(socket, process.console_size().as_ref(), true)?;
     }
     if !args.no_new_keyring {
         join_session_keyring(args.id);
@@ -294,7 +294,7 @@ fn state_with_status(state: &str, status: &str) -> Vec<u8> {
 
 /// Load the filter; a notify listener fd goes to the runtime, which hands it to the agent
 /// at `listenerPath` (unreachable from inside the container after pivot_root).
-fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
+pub(crate) fn load_seccomp(filter: &SeccompFilter, chan: &Channel) -> Result<()> {
     if let Some(fd) = filter.load()? {
         chan.send(&Message::SeccompNotifyFd)?;
         crate::seccomp::send_fd(chan.as_fd(), fd.as_fd())?;
