@@ -243,3 +243,47 @@ fn absolute_cgroups_path_is_honoured() {
     rt.ok(&["delete", &id]);
     assert!(cgroup_dirs_named(&name).is_empty());
 }
+
+#[test]
+fn foreground_run_forwards_signals_to_the_container() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("fwd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; touch /mnt/ready; while true; do sleep 0.05; done",
+    ]);
+    let src = dir.path().display().to_string();
+    b.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .push(serde_json::json!({
+                "destination": "/mnt", "type": "bind", "source": src, "options": ["rbind"]
+            }))
+    });
+    let mut child = rt
+        .cmd()
+        .args(["run", "--bundle", b.path_str(), &id])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "container never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("signal run");
+    let status = child.wait().expect("wait run");
+    assert_eq!(status.code(), Some(42), "the container's trap did not run");
+    assert!(!rt.root.path().join(&id).exists(), "state left after run");
+}

@@ -8,8 +8,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::signal::SigmaskHow;
+use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork};
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
@@ -46,18 +46,6 @@ pub struct ExecOptions {
 /// Namespaces in the order they are joined: user first (it decides what we may join
 /// next), mount last (after it, host paths are gone).
 const NAMESPACES: [&str; 8] = ["user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"];
-
-/// Signals a foreground `exec` passes on to the process instead of dying of them.
-const FORWARDED: [Signal; 8] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGCONT,
-];
 
 /// Returns the exit code for the runtime's own exit: 0 when detached, else the process's.
 pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
@@ -119,7 +107,15 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
     if opts.detach {
         return Ok(0);
     }
-    wait_forwarding_signals(&state, Pid::from_raw(pid))
+    let pid = Pid::from_raw(pid);
+    super::foreground::wait(pid, "exec", |sig| {
+        if let Err(e) = nix::sys::signal::kill(pid, sig) {
+            tracing::debug!(
+                "forwarding {sig} to exec process {pid} of {}: {e}",
+                state.id
+            );
+        }
+    })
 }
 
 fn not_running(state: &ContainerState, status: &str) -> Error {
@@ -311,7 +307,7 @@ fn start_process(
         nix::sys::prctl::set_child_subreaper(true)
             .map_err(sys_err("becoming subreaper", "exec"))?;
         caller_mask = Some(
-            forwarded_set()
+            super::foreground::signals()
                 .thread_swap_mask(SigmaskHow::SIG_BLOCK)
                 .map_err(sys_err("blocking signals", "exec"))?,
         );
@@ -388,48 +384,4 @@ fn forward_notify_fd(
         seccomp::send_to_listener(listener, fd.as_fd(), &process_state)?;
     }
     Ok(())
-}
-
-/// The signals a foreground exec forwards, plus SIGCHLD to notice the exit.
-fn forwarded_set() -> SigSet {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(s);
-    }
-    set.add(Signal::SIGCHLD);
-    set
-}
-
-/// Signals have been blocked since before the fork (see `start_process`).
-fn wait_forwarding_signals(state: &ContainerState, pid: Pid) -> Result<i32> {
-    let set = forwarded_set();
-    loop {
-        if let Some(code) = reap(pid) {
-            return Ok(code);
-        }
-        let sig = set.wait().map_err(sys_err("waiting for signals", "exec"))?;
-        if sig != Signal::SIGCHLD
-            && let Err(e) = nix::sys::signal::kill(pid, sig)
-        {
-            tracing::debug!(
-                "forwarding {sig} to exec process {pid} of {}: {e}",
-                state.id
-            );
-        }
-    }
-}
-
-/// Reap every exited child; the process's exit status if it was among them.
-fn reap(target: Pid) -> Option<i32> {
-    let mut result = None;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == target => result = Some(code),
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == target => {
-                result = Some(128 + sig as i32)
-            }
-            Ok(WaitStatus::StillAlive) | Err(_) => return result,
-            Ok(_) => {}
-        }
-    }
 }

@@ -5,6 +5,7 @@ pub mod delete;
 pub mod events;
 pub mod exec;
 pub mod features;
+pub mod foreground;
 pub mod kill;
 pub mod list;
 pub mod pause;
