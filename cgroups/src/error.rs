@@ -16,6 +16,15 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
+    /// The cgroup exists and holds processes or child cgroups: it belongs to someone else,
+    /// and a container placed there would kill and remove them on delete.
+    #[error("cgroup {} is in use: {reason}", path.display())]
+    InUse {
+        /// The directory found in use.
+        path: PathBuf,
+        /// What was found in it.
+        reason: String,
+    },
     /// A `cgroupsPath` that berth does not accept.
     #[error("invalid cgroupsPath {path:?}: {reason}")]
     InvalidPath {

@@ -17,10 +17,13 @@ use crate::{CgroupError, CgroupPlacement, CgroupStats, StatsScope, cgroupfs, res
 impl CgroupPlacement {
     /// Creates the cgroup `relative_path` (as from [`crate::resolve_path`]) on every v1
     /// hierarchy and on the v2 one (on hybrid hosts `/sys/fs/cgroup/unified/...`), and
-    /// records the v2 directory's inode as `v2_id`. Existing directories are reused.
+    /// records the v2 directory's inode as `v2_id`. An existing directory is reused only
+    /// when it is empty (no processes, no child cgroups): one in use belongs to someone
+    /// else, and the container's delete would kill and remove what is in it.
     pub fn create(relative_path: &Path) -> Result<Self, CgroupError> {
         let rel = relative_inside(relative_path)?;
         let h = hierarchies()?;
+        refuse_in_use(h, &rel)?;
         let mut placement = CgroupPlacement {
             relative_path: Path::new("/").join(&rel),
             ..Default::default()
@@ -330,6 +333,43 @@ pub fn join_current_process(procs_files: &[CString]) -> std::io::Result<()> {
         unsafe { libc::close(fd) };
         if written != 1 {
             return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `rel` where it already exists with processes or child cgroups in it, on any
+/// hierarchy. Checked before anything is created, so nothing needs undoing.
+fn refuse_in_use(h: &Hierarchies, rel: &Path) -> Result<(), CgroupError> {
+    let roots = h.v1.iter().map(|m| &m.root).chain(h.v2_root.as_ref());
+    for root in roots {
+        let dir = root.join(rel);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(CgroupError::Io {
+                    op: "reading cgroup",
+                    path: dir,
+                    source,
+                });
+            }
+        };
+        if let Some(child) = entries
+            .flatten()
+            .find(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        {
+            return Err(CgroupError::InUse {
+                reason: format!("it has a child cgroup {:?}", child.file_name()),
+                path: dir,
+            });
+        }
+        let procs = cgroupfs::read(&dir, "cgroup.procs")?;
+        if let Some(pid) = procs.split_whitespace().next() {
+            return Err(CgroupError::InUse {
+                reason: format!("process {pid} is in it"),
+                path: dir,
+            });
         }
     }
     Ok(())

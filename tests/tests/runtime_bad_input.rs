@@ -250,3 +250,30 @@ fn errors_reach_the_json_log_as_containerd_reads_it() {
     );
     assert!(last["time"].as_str().expect("time").contains('T'));
 }
+
+/// A cgroupsPath naming a cgroup in use (here another container's) is refused: the new
+/// container's delete would otherwise kill and remove what lives there.
+#[test]
+fn a_cgroup_in_use_cannot_be_taken_over() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let first = unique_id("owner");
+    let b = TestBundle::busybox(&["sleep", "100"]);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &first]);
+    let thief = unique_id("thief");
+    let mut t = TestBundle::busybox(&["true"]);
+    let path = format!("/berth/{first}");
+    t.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let out = rt.run(&["create", "--bundle", t.path_str(), &thief]);
+    assert_fails(&out, &["in use", &first]);
+    assert!(!rt.root.path().join(&thief).exists());
+    assert_eq!(
+        rt.state(&first)["status"],
+        "running",
+        "the owner was disturbed"
+    );
+    rt.ok(&["delete", "--force", &first]);
+    assert_nothing_left(&rt, &first);
+}
