@@ -184,6 +184,22 @@ pub fn last_cap() -> Result<u8, CapabilityError> {
 /// Checks the sets before anything starts: every capability is known to the running
 /// kernel; effective ⊆ permitted (capset refuses otherwise); ambient ⊆ permitted ∩
 /// inheritable (the kernel refuses to raise anything else); inheritable ⊆ bounding (after
+/// No capability in any set: what a process gets when its spec names none (as runc does),
+/// rather than keeping the runtime's full set.
+pub fn none() -> LinuxCapabilities {
+    let mut c = LinuxCapabilities::default();
+    for set in [
+        LinuxCapabilities::set_bounding,
+        LinuxCapabilities::set_effective,
+        LinuxCapabilities::set_permitted,
+        LinuxCapabilities::set_inheritable,
+        LinuxCapabilities::set_ambient,
+    ] {
+        set(&mut c, None);
+    }
+    c
+}
+
 /// the bounding drop the kernel refuses to add inheritable bits outside it).
 pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
     let last = last_cap()?;

@@ -403,3 +403,24 @@ fn the_container_starts_with_no_blocked_signals() {
         "{out}"
     );
 }
+
+#[test]
+fn a_process_without_capabilities_gets_none() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut b = TestBundle::busybox(&["grep", "-E", "^Cap(Eff|Prm|Bnd)", "/proc/self/status"]);
+    b.edit(|c| {
+        c["process"]
+            .as_object_mut()
+            .expect("process")
+            .remove("capabilities");
+    });
+    let (code, out, err) = run_output(&rt, &b, &unique_id("nocaps"));
+    assert_eq!(code, 0, "stderr: {err}");
+    for line in out.lines() {
+        assert!(line.ends_with("0000000000000000"), "not empty: {line}");
+    }
+    assert_eq!(out.lines().count(), 3, "{out}");
+}

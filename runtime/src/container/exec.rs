@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::signal::SigmaskHow;
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork};
-use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
+use oci_spec::runtime::{Capability, Process};
 
 use super::create::write_pid_file;
 use crate::config::Bundle;
@@ -150,7 +150,7 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
         p.set_cwd(cwd.clone());
     }
     if !opts.caps.is_empty() {
-        let mut caps = p.capabilities().clone().unwrap_or_else(empty_caps);
+        let mut caps = p.capabilities().clone().unwrap_or_else(capabilities::none);
         for name in &opts.caps {
             let cap = parse_cap(name)?;
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
@@ -192,20 +192,6 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
     }
     p.set_user(user);
     Ok(p)
-}
-
-fn empty_caps() -> LinuxCapabilities {
-    let mut c = LinuxCapabilities::default();
-    for set in [
-        LinuxCapabilities::set_bounding,
-        LinuxCapabilities::set_effective,
-        LinuxCapabilities::set_permitted,
-        LinuxCapabilities::set_inheritable,
-        LinuxCapabilities::set_ambient,
-    ] {
-        set(&mut c, None);
-    }
-    c
 }
 
 fn parse_cap(name: &str) -> Result<Capability> {

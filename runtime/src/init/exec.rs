@@ -131,9 +131,9 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
         capabilities::keep_across_uid_switch()?;
     }
     process::switch_user(p, setgroups_allowed)?;
-    if let Some(caps) = p.capabilities() {
-        capabilities::apply(caps)?;
-    }
+    // A process without capabilities gets none, never the runtime's full set.
+    let no_caps = capabilities::none();
+    capabilities::apply(p.capabilities().as_ref().unwrap_or(&no_caps))?;
     if no_new_privs {
         nix::sys::prctl::set_no_new_privs()
             .map_err(sys_err("setting no_new_privs", "exec process"))?;

@@ -238,9 +238,9 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         capabilities::keep_across_uid_switch()?;
     }
     process::switch_user(process, setgroups_allowed)?;
-    if let Some(caps) = process.capabilities() {
-        capabilities::apply(caps)?;
-    }
+    // A process without capabilities gets none, never the runtime's full set.
+    let no_caps = capabilities::none();
+    capabilities::apply(process.capabilities().as_ref().unwrap_or(&no_caps))?;
     if no_new_privs {
         nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", "init"))?;
     }
