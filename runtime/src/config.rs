@@ -21,7 +21,7 @@ impl Bundle {
         let dir = fs::canonicalize(dir).map_err(io_err("opening bundle", dir))?;
         let path = dir.join("config.json");
         let data = fs::read(&path).map_err(io_err("reading", &path))?;
-        let spec: Spec = serde_json::from_slice(&data).map_err(|e| Error::Config {
+        let mut spec: Spec = serde_json::from_slice(&data).map_err(|e| Error::Config {
             path: path.clone(),
             msg: e.to_string(),
         })?;
@@ -38,7 +38,30 @@ impl Bundle {
             ));
         }
         validate(&spec, &path)?;
+        anchor_bind_sources(&mut spec, &dir);
         Ok(Self { dir, spec, rootfs })
+    }
+}
+
+/// Relative bind sources are relative to the bundle (runtime-spec config.md), not to
+/// wherever the runtime happened to be started.
+fn anchor_bind_sources(spec: &mut Spec, bundle: &Path) {
+    let Some(mounts) = spec.mounts_mut() else {
+        return;
+    };
+    for m in mounts.iter_mut() {
+        let is_bind = m.typ().as_deref() == Some("bind")
+            || m.options()
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|o| o == "bind" || o == "rbind");
+        if let Some(src) = m.source().clone()
+            && is_bind
+            && src.is_relative()
+        {
+            m.set_source(Some(bundle.join(src)));
+        }
     }
 }
 

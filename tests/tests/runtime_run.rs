@@ -424,3 +424,35 @@ fn a_process_without_capabilities_gets_none() {
     }
     assert_eq!(out.lines().count(), 3, "{out}");
 }
+
+#[test]
+fn relative_bind_sources_are_relative_to_the_bundle() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut b = TestBundle::busybox(&["cat", "/mnt/data/file.txt"]);
+    fs::create_dir(b.path().join("data")).expect("mkdir");
+    fs::write(b.path().join("data/file.txt"), "next to config.json\n").expect("write");
+    b.edit(|c| {
+        c["mounts"].as_array_mut().expect("mounts").push(json!({
+            "destination": "/mnt/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]
+        }));
+    });
+    // Started from / so a cwd-relative lookup would find the host's /data, not the bundle's.
+    let out = rt
+        .cmd()
+        .current_dir("/")
+        .args(["run", "--bundle", b.path_str(), &unique_id("relbind")])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "next to config.json\n"
+    );
+}
