@@ -40,6 +40,31 @@ impl CgroupPlacement {
         Ok(placement)
     }
 
+    /// The directories of `relative_path` that exist and are empty, for cleaning up after a
+    /// runtime that died between creating them and recording them. In-use directories are
+    /// left out: they cannot be ours (nothing joined before the placement was recorded).
+    pub fn locate_unused(relative_path: &Path) -> Result<Self, CgroupError> {
+        let rel = relative_inside(relative_path)?;
+        let h = hierarchies()?;
+        let mut placement = CgroupPlacement {
+            relative_path: Path::new("/").join(&rel),
+            ..Default::default()
+        };
+        let empty = |root: &Path| {
+            let dir = root.join(&rel);
+            (dir.is_dir() && refuse_in_use_at(root, &rel).is_ok()).then_some(dir)
+        };
+        for mount in &h.v1 {
+            if let Some(dir) = empty(&mount.root) {
+                for c in &mount.controllers {
+                    placement.v1_dirs.insert(c.clone(), dir.clone());
+                }
+            }
+        }
+        placement.v2_dir = h.v2_root.as_deref().and_then(empty);
+        Ok(placement)
+    }
+
     fn create_on(&mut self, h: &Hierarchies, rel: &Path) -> Result<(), CgroupError> {
         for mount in &h.v1 {
             check_cgroup_fs(&mount.root, false)?;
@@ -343,34 +368,39 @@ pub fn join_current_process(procs_files: &[CString]) -> std::io::Result<()> {
 fn refuse_in_use(h: &Hierarchies, rel: &Path) -> Result<(), CgroupError> {
     let roots = h.v1.iter().map(|m| &m.root).chain(h.v2_root.as_ref());
     for root in roots {
-        let dir = root.join(rel);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(CgroupError::Io {
-                    op: "reading cgroup",
-                    path: dir,
-                    source,
-                });
-            }
-        };
-        if let Some(child) = entries
-            .flatten()
-            .find(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        {
-            return Err(CgroupError::InUse {
-                reason: format!("it has a child cgroup {:?}", child.file_name()),
+        refuse_in_use_at(root, rel)?;
+    }
+    Ok(())
+}
+
+fn refuse_in_use_at(root: &Path, rel: &Path) -> Result<(), CgroupError> {
+    let dir = root.join(rel);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CgroupError::Io {
+                op: "reading cgroup",
                 path: dir,
+                source,
             });
         }
-        let procs = cgroupfs::read(&dir, "cgroup.procs")?;
-        if let Some(pid) = procs.split_whitespace().next() {
-            return Err(CgroupError::InUse {
-                reason: format!("process {pid} is in it"),
-                path: dir,
-            });
-        }
+    };
+    if let Some(child) = entries
+        .flatten()
+        .find(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+    {
+        return Err(CgroupError::InUse {
+            reason: format!("it has a child cgroup {:?}", child.file_name()),
+            path: dir,
+        });
+    }
+    let procs = cgroupfs::read(&dir, "cgroup.procs")?;
+    if let Some(pid) = procs.split_whitespace().next() {
+        return Err(CgroupError::InUse {
+            reason: format!("process {pid} is in it"),
+            path: dir,
+        });
     }
     Ok(())
 }

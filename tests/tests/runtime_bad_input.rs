@@ -277,3 +277,43 @@ fn a_cgroup_in_use_cannot_be_taken_over() {
     rt.ok(&["delete", "--force", &first]);
     assert_nothing_left(&rt, &first);
 }
+
+/// A create that died right after making its cgroup directories and before recording them
+/// (state.json then holds only the planned path): `delete --force` still removes them.
+#[test]
+fn delete_force_finds_cgroups_a_crashed_create_did_not_record() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("unrecorded");
+    let dir = rt.root.path().join(&id);
+    fs::create_dir_all(&dir).expect("state dir");
+    let state = json!({
+        "ociVersion": "1.2.0", "id": id, "status": "creating", "pid": 0,
+        "bundle": "/nonexistent", "created": "2026-01-01T00:00:00Z",
+        "cgroup": {"relativePath": format!("/berth/{id}")}
+    });
+    fs::write(dir.join("state.json"), state.to_string()).expect("state.json");
+    // What CgroupPlacement::create makes: the directory on every cgroup hierarchy.
+    let mut made = Vec::new();
+    for h in fs::read_dir("/sys/fs/cgroup")
+        .expect("cgroup root")
+        .flatten()
+    {
+        let is_cgroup_fs = nix::sys::statfs::statfs(&h.path()).is_ok_and(|s| {
+            s.filesystem_type() == nix::sys::statfs::CGROUP_SUPER_MAGIC
+                || s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC
+        });
+        if is_cgroup_fs && h.path().join("berth").is_dir() {
+            let d = h.path().join("berth").join(&id);
+            fs::create_dir(&d).expect("mkdir cgroup");
+            made.push(d);
+        }
+    }
+    assert!(!made.is_empty());
+    rt.ok(&["delete", "--force", &id]);
+    let left: Vec<_> = made.iter().filter(|d| d.exists()).collect();
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    assert_nothing_left(&rt, &id);
+}

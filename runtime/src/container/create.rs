@@ -20,7 +20,7 @@ use crate::hooks::{self, HookKind};
 use crate::init::channel::{self, Message};
 use crate::init::namespaces::{NamespacePlan, write_id_maps};
 use crate::init::{self, InitArgs, console, process};
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, StateDir, StateLock, Status};
 use crate::{capabilities, process_info, seccomp};
 
 pub const OCI_VERSION: &str = "1.2.0";
@@ -42,6 +42,10 @@ struct Rollback<'a> {
     cgroup: Option<CgroupPlacement>,
     init_pid: Option<i32>,
     armed: bool,
+    /// Held until create returns, and through a rollback (fields drop after `drop`):
+    /// `delete` waits for it rather than racing a half-made container, and a crashed
+    /// create releases it with its death.
+    _lock: StateLock,
 }
 
 impl Drop for Rollback<'_> {
@@ -114,15 +118,16 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     };
 
     let dir = StateDir::create_new(root, &opts.id)?;
+    let lock = dir.lock_exclusive().inspect_err(|_| {
+        let _ = dir.remove();
+    })?;
     let mut rollback = Rollback {
         dir: &dir,
         cgroup: None,
         init_pid: None,
         armed: true,
+        _lock: lock,
     };
-    // Held until create returns: `delete` waits for it rather than racing a half-made
-    // container, and a crashed create releases it with its death.
-    let _lock = dir.lock_exclusive()?;
     let fifo = make_exec_fifo(&dir)?;
 
     let mut state = ContainerState {

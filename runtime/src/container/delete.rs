@@ -39,15 +39,24 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         }
         _ => {}
     }
-    if state.status == Status::Paused {
-        let _ = state.cgroup.thaw();
+    if state.cgroup.dirs().is_empty() && !state.cgroup.relative_path.as_os_str().is_empty() {
+        // A create that died between making its cgroup and recording it: take what exists
+        // there and is empty (nothing can have joined an unrecorded cgroup).
+        state.cgroup = berth_cgroups::CgroupPlacement::locate_unused(&state.cgroup.relative_path)?;
+    }
+    if state.status == Status::Paused
+        && let Err(e) = state.cgroup.thaw()
+    {
+        tracing::warn!("thawing {id} before killing it: {e}");
     }
     if alive_init {
         let _ = super::kill::signal_init(&state, libc::SIGKILL);
     }
     // Every process, also the half-made init of a crashed create and the children of a
     // container that shares the host's pid namespace.
-    let _ = state.cgroup.kill_all(libc::SIGKILL);
+    if let Err(e) = state.cgroup.kill_all(libc::SIGKILL) {
+        tracing::warn!("killing the processes of {id}: {e}");
+    }
     wait_until_gone(&state);
     state.cgroup.remove()?;
     if let Some(h) = &state.poststop_hooks

@@ -41,6 +41,13 @@ pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
 
 /// Open the fifo for reading (which lets the init's blocking open return) and read the
 /// byte it writes. Polls so that an init that died meanwhile is noticed, not waited on.
+///
+/// After the byte we keep reading until end-of-file: the init's write end is O_CLOEXEC,
+/// so it closes only when the execve of the container process has passed its point of
+/// no return (or the init died). The runtime-spec wants poststart hooks "after the
+/// user-specified process is executed"; without this wait they raced the init's execve
+/// (runtime-tools' poststart case failed about half the time). runc does the same: it
+/// reads its exec fifo to EOF.
 fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
     let path = dir.exec_fifo();
     let fifo = open(
@@ -49,6 +56,7 @@ fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
         Mode::empty(),
     )
     .map_err(sys_err("opening exec fifo", path.display().to_string()))?;
+    let mut released = false;
     loop {
         let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(100u16)) {
@@ -56,7 +64,10 @@ fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
             Ok(_) => {
                 let mut buf = [0u8; 1];
                 match nix::unistd::read(&fifo, &mut buf) {
-                    Ok(1) => break,
+                    Ok(1) => released = true,
+                    // No writer left: the init has exec'd (or died). Only an EOF after
+                    // the byte counts; before it, the init is checked below.
+                    Ok(0) if released => break,
                     Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
                     Err(e) => {
                         return Err(sys_err("reading exec fifo", path.display().to_string())(e));
@@ -68,6 +79,10 @@ fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
                     e,
                 ));
             }
+        }
+        if released && !state.init_alive() {
+            // It exited right after the byte; its write end is gone with it.
+            break;
         }
         if !state.init_alive() {
             return Err(Error::Container {
