@@ -72,6 +72,9 @@ pub struct ContainerState {
     pub init_start_time: u64,
     #[serde(default)]
     pub cgroup: CgroupPlacement,
+    /// The config's `hooks.poststart`, kept so that `start` need not parse the bundle again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poststart_hooks: Option<Vec<oci_spec::runtime::Hook>>,
     /// The config's `hooks.poststop`, kept because `delete` runs them after the bundle may
     /// be gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -422,3 +422,31 @@ fn device_rules_deny_and_allow_opening_nodes() {
     ])));
     assert_eq!(allowed, "tun-open\nnull-open\n");
 }
+
+#[test]
+fn update_leaves_device_rules_as_create_set_them() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("upd-dev");
+    let b = TestBundle::busybox(&["sleep", "100"]);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
+    let res = b.path().join("resources.json");
+    std::fs::write(
+        &res,
+        r#"{"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 99}}"#,
+    )
+    .expect("resources.json");
+    rt.ok(&["update", "-r", res.to_str().expect("utf-8"), &id]);
+    let out = rt.run(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "echo x > /dev/null && echo null-ok",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "null-ok\n");
+    delete_and_check_clean(&rt, &id);
+}

@@ -148,6 +148,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
             relative_path: cgroup_path.clone(),
             ..Default::default()
         },
+        poststart_hooks: spec.hooks().as_ref().and_then(|h| h.poststart().clone()),
         poststop_hooks: spec.hooks().as_ref().and_then(|h| h.poststop().clone()),
         own_pid_ns: plan.new_pid,
     };

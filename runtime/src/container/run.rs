@@ -12,7 +12,10 @@ use crate::error::{Result, sys_err};
 pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
     if detach {
         create(root, opts)?;
-        super::start(root, &opts.id)?;
+        if let Err(e) = super::start(root, &opts.id) {
+            let _ = super::delete(root, &opts.id, true);
+            return Err(e);
+        }
         return Ok(0);
     }
     // The init is the grandchild of this process: as subreaper we inherit and reap it.
@@ -27,9 +30,10 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
         let _ = super::delete(root, &opts.id, true);
         return Err(e);
     }
-    let code = super::foreground::wait(Pid::from_raw(state.pid), "run", |sig| {
+    let waited = super::foreground::wait(Pid::from_raw(state.pid), "run", |sig| {
         let _ = super::kill::signal_init(&state, sig as i32);
-    })?;
+    });
+    // Deleted also when waiting failed: `run` owns the container it made.
     super::delete(root, &opts.id, true)?;
-    Ok(code)
+    waited
 }

@@ -25,13 +25,8 @@ pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
     release_init(&dir, &state)?;
     state.status = Status::Running;
     dir.save(&state)?;
-    if let Ok(bundle) = crate::config::Bundle::load(&state.bundle)
-        && let Some(h) = bundle
-            .spec
-            .hooks()
-            .as_ref()
-            .and_then(|h| h.poststart().clone())
-        && let Err(e) = hooks::run(HookKind::Poststart, &h, &state.oci_json())
+    if let Some(h) = &state.poststart_hooks
+        && let Err(e) = hooks::run(HookKind::Poststart, h, &state.oci_json())
     {
         // The runtime spec: a failing poststart hook is logged, the container runs on.
         tracing::warn!("poststart hook of {id}: {e}");

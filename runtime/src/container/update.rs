@@ -75,6 +75,12 @@ fn read_resources(path: &Path) -> Result<LinuxResources> {
         Error::InvalidArgument(format!("parsing resources {}: {e}", path.display()))
     })?;
     drop_kernel_memory(&mut r);
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        // As runc: device rules are fixed at create. Replacing them here would also drop
+        // the defaults create adds (/dev/null, ptys, the spec's devices).
+        tracing::warn!("update: ignoring devices; device rules are set at create");
+        r.set_devices(None);
+    }
     Ok(r)
 }
 
