@@ -447,10 +447,14 @@ fn container_labels(c: &Container) -> Labels {
         ("image".to_string(), c.image.clone()),
     ];
     for (key, value) in &c.labels {
-        labels.push((
-            format!("container_label_{}", sanitize_label_name(key)),
-            value.clone(),
-        ));
+        let name = format!("container_label_{}", sanitize_label_name(key));
+        // `a.b` and `a-b` both become `a_b`: a series with one label twice would make
+        // Prometheus reject the whole scrape, so the first (sorted) annotation wins.
+        if labels.iter().any(|(n, _)| *n == name) {
+            tracing::debug!(container = %c.id, annotation = %key, "label name taken; skipped");
+            continue;
+        }
+        labels.push((name, value.clone()));
     }
     labels
 }
@@ -520,5 +524,29 @@ mod tests {
         );
         assert_eq!(signal_name(9), "SIGKILL");
         assert_eq!(signal_name(40), "40");
+    }
+
+    #[test]
+    fn annotations_that_sanitize_alike_give_one_label() {
+        let c = Container {
+            id: "c1".into(),
+            runtime: "berth",
+            name: "web".into(),
+            image: String::new(),
+            labels: [("a-b", "first"), ("a.b", "second")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            pid: None,
+            created: None,
+            cgroup: berth_cgroups::CgroupPlacement::default(),
+        };
+        let labels = container_labels(&c);
+        let named: Vec<_> = labels
+            .iter()
+            .filter(|(n, _)| n == "container_label_a_b")
+            .collect();
+        assert_eq!(named.len(), 1, "{labels:?}");
+        assert_eq!(named[0].1, "first");
     }
 }

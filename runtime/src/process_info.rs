@@ -7,7 +7,7 @@ use std::fs;
 fn stat_fields(pid: i32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     // `rest` starts at field 3, so field 22 is the 20th from here (index 19).
@@ -23,6 +23,12 @@ pub fn start_time(pid: i32) -> Option<u64> {
 /// Whether `pid` has exited but not been reaped (or is dead).
 pub fn is_zombie(pid: i32) -> bool {
     matches!(stat_fields(pid), Some(('Z' | 'X', _)) | None)
+}
+
+/// Whether `pid` is alive (not a zombie) and started at `start_time`: the same process,
+/// not a recycled pid. One read of /proc.
+pub fn is_live_process(pid: i32, start_time: u64) -> bool {
+    matches!(stat_fields(pid), Some((state, t)) if t == start_time && !matches!(state, 'Z' | 'X'))
 }
 
 #[cfg(test)]

@@ -154,9 +154,7 @@ impl ContainerState {
 
     /// Whether the recorded init is still the same live process.
     pub fn init_alive(&self) -> bool {
-        self.pid > 0
-            && process_info::start_time(self.pid).is_some_and(|t| t == self.init_start_time)
-            && !process_info::is_zombie(self.pid)
+        self.pid > 0 && process_info::is_live_process(self.pid, self.init_start_time)
     }
 
     /// Derive the live status from the kernel: the recorded one may be stale because the

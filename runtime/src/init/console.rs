@@ -47,8 +47,8 @@ pub fn setup(
     .map_err(sys_err("opening pty", slave_name.clone()))?;
     if let Some(size) = size {
         let ws = libc::winsize {
-            ws_row: size.height() as u16,
-            ws_col: size.width() as u16,
+            ws_row: u16::try_from(size.height()).unwrap_or(u16::MAX),
+            ws_col: u16::try_from(size.width()).unwrap_or(u16::MAX),
             ws_xpixel: 0,
             ws_ypixel: 0,
         };

@@ -209,7 +209,7 @@ fn add_rule(
     // same index twice mean (runc does the same).
     let mut seen = [0u8; MAX_ARG_INDEX + 1];
     for arg in rule.args().as_deref().unwrap_or_default() {
-        seen[arg.index()] += 1;
+        seen[arg.index()] = seen[arg.index()].saturating_add(1);
     }
     let split = seen.iter().any(|n| *n > 1);
     for name in rule.names() {
