@@ -26,7 +26,7 @@
 //!    of the container process resets it, as it should.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
@@ -41,7 +41,6 @@ fn sys(op: &'static str, what: &'static str) -> impl FnOnce(Errno) -> Error {
 }
 
 // From <linux/mount.h>; defined here because not every libc release exports them.
-const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_NODEV: u64 = 0x4;
@@ -180,23 +179,8 @@ fn clone_read_only_view() -> Result<OwnedFd> {
 
 /// `open_tree(OPEN_TREE_CLONE)` of what `fd` refers to, made read-only, nosuid, nodev.
 fn read_only_clone(fd: &OwnedFd) -> Result<OwnedFd> {
-    // SAFETY: open_tree on a valid fd with an empty, NUL-terminated path; it returns a new
-    // fd or -1 and touches no other memory.
-    let raw = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint,
-        )
-    };
-    if raw < 0 {
-        return Err(sys("cloning a mount of", "the runtime binary")(
-            Errno::last(),
-        ));
-    }
-    // SAFETY: open_tree returned a fresh fd that nothing else owns.
-    let tree = unsafe { OwnedFd::from_raw_fd(raw as libc::c_int) };
+    let tree = crate::mount_api::clone_tree(fd.as_fd())
+        .map_err(sys("cloning a mount of", "the runtime binary"))?;
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
         attr_clr: 0,

@@ -7,6 +7,7 @@
 //! - [`state`]: per-container state on disk, locked and atomically replaced;
 //! - [`init`]: the forked stages that become the container (namespaces, console, process);
 //! - [`rootfs`]: mounts, devices, pivot_root; [`safe_path`]: resolving paths inside it;
+//!   [`mount_api`]: open_tree/move_mount by fd;
 //! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`], [`exe_seal`]: the security
 //!   pieces;
 //! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
@@ -22,6 +23,7 @@ pub mod hooks;
 pub mod init;
 pub mod logging;
 pub mod masked_paths;
+pub mod mount_api;
 pub mod process_info;
 pub mod rootfs;
 pub mod safe_path;

@@ -219,7 +219,7 @@ fn seccomp() -> Seccomp {
     s.set_supported_flags(Some(
         SECCOMP_FLAGS
             .iter()
-            .filter(|(_, bit)| kernel_has_seccomp_flag(*bit))
+            .filter(|(_, bit)| crate::seccomp::filter_flag_supported(*bit))
             .map(|(n, _)| n.to_string())
             .collect(),
     ));
@@ -229,21 +229,6 @@ fn seccomp() -> Seccomp {
 /// A spec enum from its config.json name.
 fn parse_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
-}
-
-/// Probe a filter flag: with a NULL program the kernel checks the flags first and
-/// answers EFAULT for a known flag, EINVAL for an unknown one. Nothing is loaded.
-fn kernel_has_seccomp_flag(bit: libc::c_ulong) -> bool {
-    // SAFETY: the NULL program pointer is never dereferenced (see above).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            bit,
-            std::ptr::null::<libc::sock_fprog>(),
-        )
-    };
-    rc == -1 && nix::errno::Errno::last() == nix::errno::Errno::EFAULT
 }
 
 /// berth's own facts, named like runc's `org.opencontainers.runc.*` annotations.

@@ -2,7 +2,7 @@
 //! `--console-socket` with SCM_RIGHTS (as runc does), its slave the process's stdio.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -110,43 +110,9 @@ fn bind_console(slave: &OwnedFd, name: &str) -> Result<()> {
         Mode::from_bits_truncate(0o600),
     )
     .map_err(init_err)?;
-    // SAFETY: open_tree on our own slave fd with an empty NUL-terminated path; returns a
-    // new fd or -1.
-    let tree = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            slave.as_raw_fd(),
-            c"".as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint,
-        )
-    };
-    if tree < 0 {
-        return Err(sys_err("cloning a mount of", name.to_string())(
-            nix::errno::Errno::last(),
-        ));
-    }
-    // SAFETY: open_tree returned a fresh fd nothing else owns.
-    let tree = unsafe { OwnedFd::from_raw_fd(tree as RawFd) };
-    // SAFETY: move_mount with two valid fds and empty NUL-terminated paths.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    if r != 0 {
-        return Err(sys_err("binding pty to", "/dev/console")(
-            nix::errno::Errno::last(),
-        ));
-    }
+    let tree = crate::mount_api::clone_tree(slave.as_fd())
+        .map_err(sys_err("cloning a mount of", name.to_string()))?;
+    crate::mount_api::move_onto(tree.as_fd(), target.as_fd())
+        .map_err(sys_err("binding pty to", "/dev/console"))?;
     Ok(())
 }
-
-// From <linux/mount.h>.
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;

@@ -314,18 +314,7 @@ fn filter_flags(
                     | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
             }
         };
-        // SAFETY: a NULL program pointer is never dereferenced: the kernel checks the
-        // flags first and fails with EFAULT (flags fine) or EINVAL (unsupported).
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                bit,
-                std::ptr::null::<libc::sock_fprog>(),
-            )
-        };
-        let errno = Errno::last();
-        if rc != -1 || errno != Errno::EFAULT {
+        if let Err(errno) = probe_filter_flag(bit) {
             return Err(SeccompError::Unsupported {
                 what: format!("filter flag {flag} ({errno})"),
             });
@@ -380,4 +369,25 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
         })
         .collect();
     Ok(program)
+}
+
+/// Whether the running kernel knows filter flag `bit`: with a NULL program the kernel
+/// checks the flags first and fails with EFAULT for known ones, EINVAL for others.
+/// Nothing is loaded.
+pub fn probe_filter_flag(bit: libc::c_ulong) -> Result<(), Errno> {
+    // SAFETY: the NULL program pointer is never dereferenced (see above).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            bit,
+            std::ptr::null::<libc::sock_fprog>(),
+        )
+    };
+    let errno = Errno::last();
+    if rc == -1 && errno == Errno::EFAULT {
+        Ok(())
+    } else {
+        Err(errno)
+    }
 }

@@ -26,6 +26,11 @@ mod notify;
 use std::path::{Path, PathBuf};
 
 pub use compile::compile;
+
+/// Whether the running kernel supports seccomp filter flag `bit` (for `features`).
+pub fn filter_flag_supported(bit: libc::c_ulong) -> bool {
+    compile::probe_filter_flag(bit).is_ok()
+}
 pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile, default_profile_for};
 pub use notify::{
     SECCOMP_FD_NAME, container_process_state, recv_fd, recv_fd_with_data, send_fd, send_to_listener,
