@@ -13,7 +13,6 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 use berth_cgroups::CgroupPlacement;
 use nix::sched::{CloneFlags, setns};
@@ -21,10 +20,8 @@ use nix::unistd::{ForkResult, fork, setsid};
 use oci_spec::runtime::Process;
 
 use super::channel::{Channel, Message};
-use super::process;
 use crate::error::{Error, Result, sys_err};
 use crate::seccomp::SeccompFilter;
-use crate::{capabilities, safe_path};
 
 /// Everything the exec stages need, prepared and validated by the runtime before forking.
 pub struct ExecSetup<'a> {
@@ -108,50 +105,8 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
             .ok_or_else(|| Error::Init("terminal: true needs --console-socket".into()))?;
         super::console::setup(socket, p.console_size().as_ref(), false)?;
     }
-    process::apply_rlimits(p.rlimits().as_deref().unwrap_or_default())?;
-    if let Some(adj) = p.oom_score_adj() {
-        process::set_oom_score_adj(adj)?;
-    }
-    // setns into the mount namespace made its root our root; the cwd is still resolved
-    // without following magic links out of it (CVE-2024-21626). Before seccomp: the
-    // check calls getcwd(2), which a profile may deny.
-    let root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
-    safe_path::chdir_in_root(root.as_fd(), p.cwd())
-        .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
-    drop(root);
-    // Before any filter: close_range may not be in the profile.
-    process::seal_fds(setup.preserve_fds)?;
-    let no_new_privs = p.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs, loading needs CAP_SYS_ADMIN, which may be about to go.
-    if !no_new_privs && let Some(f) = setup.seccomp {
-        super::load_seccomp(f, chan)?;
-    }
-    let setgroups_allowed = process::setgroups_allowed();
-    if p.user().uid() != 0 {
-        capabilities::keep_across_uid_switch()?;
-    }
-    process::switch_user(p, setgroups_allowed)?;
-    // A process without capabilities gets none, never the runtime's full set.
-    let no_caps = capabilities::none();
-    capabilities::apply(p.capabilities().as_ref().unwrap_or(&no_caps))?;
-    if no_new_privs {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(sys_err("setting no_new_privs", "exec process"))?;
-    }
-    let argv = p.args().as_deref().unwrap_or_default();
-    let env = p.env().as_deref().unwrap_or_default();
-    let arg0 = argv
-        .first()
-        .ok_or_else(|| Error::Init("process.args is empty".into()))?;
-    let exe = process::find_executable(arg0, env)?;
-    let c_exe = process::path_cstring(&exe)?;
-    let c_args = process::cstrings(argv.iter().map(String::as_str))?;
-    let c_env = process::cstrings(env.iter().map(String::as_str))?;
-    if no_new_privs && let Some(f) = setup.seccomp {
-        super::load_seccomp(f, chan)?;
-    }
-    let err = nix::unistd::execve(&c_exe, &c_args, &c_env)
-        .err()
-        .unwrap_or(nix::errno::Errno::UnknownErrno);
-    Err(Error::Init(format!("exec {}: {err}", exe.display())))
+    let execution =
+        super::become_process::prepare(p, setup.preserve_fds, setup.seccomp, chan, "exec process")?;
+    execution.load_late_seccomp(setup.seccomp, chan)?;
+    Err(execution.exec())
 }

@@ -13,6 +13,7 @@
 //! Both stages run in a copy of the runtime's memory (fork), so they read the parsed spec
 //! directly; the runtime is single-threaded, so forking it is sound.
 
+pub mod become_process;
 pub mod channel;
 pub mod console;
 pub mod exec;
@@ -31,6 +32,7 @@ use nix::fcntl::{OFlag, open, openat};
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid, setresgid, setresuid, setsid};
 
+use self::become_process::prepare as become_process;
 use self::channel::{Channel, Message};
 use self::namespaces::NamespacePlan;
 use crate::config::Bundle;
@@ -38,7 +40,7 @@ use crate::error::{Error, Result, io_err, sys_err};
 use crate::hooks::{self, HookKind};
 use crate::rootfs::{self, MountContext};
 use crate::seccomp::SeccompFilter;
-use crate::{capabilities, masked_paths, safe_path};
+use crate::{masked_paths, safe_path};
 
 /// Everything the forked stages need, prepared and validated by the runtime.
 pub struct InitArgs<'a> {
@@ -209,54 +211,11 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     if !args.no_new_keyring {
         join_session_keyring(args.id);
     }
-    process::apply_rlimits(process.rlimits().as_deref().unwrap_or_default())?;
-    if let Some(adj) = process.oom_score_adj() {
-        process::set_oom_score_adj(adj)?;
-    }
-
-    let cwd = process.cwd();
-    // Resolved inside the root with magic links refused: a cwd like /proc/self/fd/N must
-    // never land on a host directory (CVE-2024-21626). Done before the seccomp filter
-    // can be loaded: the check calls getcwd(2), which a profile may deny.
-    let new_root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
-    safe_path::chdir_in_root(new_root.as_fd(), cwd)
-        .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
-    drop(new_root);
-    // CVE-2024-21626: every fd above stdio and the preserved ones is close-on-exec from
-    // here on. Done before any seccomp filter is loaded, since the container's profile may
-    // not allow close_range (profiles older than Linux 5.9 do not); every fd the init
-    // opens after this point is opened O_CLOEXEC.
-    process::seal_fds(args.preserve_fds)?;
-    let no_new_privs = process.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may
-    // be about to drop: load it now, as runc does.
-    if !no_new_privs && let Some(f) = args.seccomp {
-        load_seccomp(f, chan)?;
-    }
-    let setgroups_allowed = process::setgroups_allowed();
-    if process.user().uid() != 0 {
-        capabilities::keep_across_uid_switch()?;
-    }
-    process::switch_user(process, setgroups_allowed)?;
-    // A process without capabilities gets none, never the runtime's full set.
-    let no_caps = capabilities::none();
-    capabilities::apply(process.capabilities().as_ref().unwrap_or(&no_caps))?;
-    if no_new_privs {
-        nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", "init"))?;
-    }
-    let argv = process.args().as_deref().unwrap_or_default();
-    let env = process.env().as_deref().unwrap_or_default();
-    let exe = process::find_executable(&argv[0], env)?;
-    let c_exe = process::path_cstring(&exe)?;
-    let c_args = process::cstrings(argv.iter().map(String::as_str))?;
-    let c_env = process::cstrings(env.iter().map(String::as_str))?;
-
+    let execution = become_process(process, args.preserve_fds, args.seccomp, chan, "init")?;
     // With no_new_privs the filter goes on as late as possible while the runtime still
-    // listens (it forwards a notify fd to the agent): the fifo wait, startContainer hooks
-    // and execve are all that run under it before the container process.
-    if no_new_privs && let Some(f) = args.seccomp {
-        load_seccomp(f, chan)?;
-    }
+    // listens: the fifo wait, startContainer hooks and execve are all that run under it
+    // before the container process.
+    execution.load_late_seccomp(args.seccomp, chan)?;
     chan.send(&Message::Ready)?;
     let fifo = wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
@@ -272,13 +231,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     // the startContainer hooks, and a failed startContainer hook fails `start` (it sees
     // the init exit instead of the byte).
     nix::unistd::write(&fifo, b"0").map_err(sys_err("writing", "exec fifo"))?;
-    // The caller's blocked signals (`run` blocks the ones it forwards) are not the
-    // container's: it starts with an empty mask.
-    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
-    let err = nix::unistd::execve(&c_exe, &c_args, &c_env)
-        .err()
-        .unwrap_or(nix::errno::Errno::UnknownErrno);
-    Err(Error::Init(format!("exec {}: {err}", exe.display())))
+    Err(execution.exec())
 }
 
 /// The OCI state JSON the runtime sent, with `status` replaced.
