@@ -313,3 +313,81 @@ fn failing_start_container_hook_fails_start_before_the_process_runs() {
     rt.ok(&["delete", "--force", &id]);
     assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
 }
+
+/// Hold a traced process at the entry of its next `execve` for `hold`, then let it go.
+/// Runs on its own thread: ptrace requests must come from the tracing thread. `ready`
+/// is told once the process is traced.
+#[cfg(target_arch = "x86_64")]
+fn hold_at_execve(pid: libc::pid_t, hold: Duration, ready: std::sync::mpsc::Sender<()>) {
+    // SAFETY: plain ptrace/waitpid calls on a pid we own (the container init); the regs
+    // struct is a local the kernel fills in.
+    unsafe {
+        let opts = libc::PTRACE_O_TRACESYSGOOD as usize;
+        assert_eq!(
+            libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, opts),
+            0,
+            "PTRACE_SEIZE: {}",
+            std::io::Error::last_os_error()
+        );
+        assert_eq!(libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize), 0);
+        let _ = ready.send(());
+        loop {
+            let mut status = 0;
+            assert_eq!(libc::waitpid(pid, &mut status, libc::__WALL), pid);
+            assert!(libc::WIFSTOPPED(status), "init ended: {status:#x}");
+            let sig = libc::WSTOPSIG(status);
+            let mut inject = 0usize;
+            if sig == libc::SIGTRAP | 0x80 {
+                let mut regs: libc::user_regs_struct = std::mem::zeroed();
+                libc::ptrace(libc::PTRACE_GETREGS, pid, 0usize, &mut regs);
+                if regs.orig_rax == libc::SYS_execve as u64 {
+                    std::thread::sleep(hold);
+                    libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize);
+                    return;
+                }
+            } else if sig != libc::SIGTRAP {
+                // A real signal: hand it on.
+                inject = sig as usize;
+            }
+            libc::ptrace(libc::PTRACE_SYSCALL, pid, 0usize, inject);
+        }
+    }
+}
+
+/// runtime-tools' poststart case: poststart hooks run "after the user-specified process
+/// is executed". `start` used to run them as soon as the init wrote its fifo byte, racing
+/// the init's `execve`; the init is held at that `execve` here so a hook that ran early
+/// would see the runtime's binary (`/berth-runtime`) instead of the container's.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn poststart_hooks_run_after_the_process_is_executed() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = tempfile::tempdir().expect("hook output dir");
+    let exe_file = out.path().join("exe");
+    let id = unique_id("poststart-after-exec");
+    let mut b = TestBundle::busybox(&["sleep", "30"]);
+    let script = format!(
+        "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); readlink /proc/$pid/exe > {}",
+        exe_file.display()
+    );
+    b.edit(|c| {
+        c["hooks"] = json!({"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]})
+    });
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let pid = rt.state(&id)["pid"].as_i64().expect("pid") as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tracer = std::thread::spawn(move || hold_at_execve(pid, Duration::from_millis(500), tx));
+    rx.recv().expect("tracer attached");
+    rt.ok(&["start", &id]);
+    tracer.join().expect("tracer thread");
+    let exe = read(out.path(), "exe");
+    assert_eq!(
+        exe.trim(),
+        "/bin/busybox",
+        "poststart ran before the container process was executed"
+    );
+    rt.ok(&["delete", "--force", &id]);
+}
