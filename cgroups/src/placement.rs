@@ -216,11 +216,34 @@ impl CgroupPlacement {
             if let Err(e) = remove_tree(dir, deadline) {
                 tracing::warn!(error = %e, "removing cgroup");
                 first_error.get_or_insert(e);
+            } else {
+                self.remove_empty_parents(dir);
             }
         }
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// A relative cgroupsPath `a/b` made `berth/a` as well: remove such intermediate
+    /// directories when nothing else is in them. Only below `berth/` (never `berth/`
+    /// itself): directories elsewhere belong to whoever chose the path.
+    fn remove_empty_parents(&self, dir: &Path) {
+        let mut rel = self.relative_path.as_path();
+        let mut dir = dir;
+        while let (Some(parent_rel), Some(parent_dir)) = (rel.parent(), dir.parent()) {
+            if !parent_rel.starts_with(crate::BERTH_PARENT)
+                || parent_rel == Path::new(crate::BERTH_PARENT)
+            {
+                return;
+            }
+            // rmdir refuses a cgroup with children or tasks: then it is someone's, stop.
+            if std::fs::remove_dir(parent_dir).is_err() {
+                return;
+            }
+            rel = parent_rel;
+            dir = parent_dir;
         }
     }
 

@@ -287,3 +287,27 @@ fn foreground_run_forwards_signals_to_the_container() {
     assert_eq!(status.code(), Some(42), "the container's trap did not run");
     assert!(!rt.root.path().join(&id).exists(), "state left after run");
 }
+
+#[test]
+fn a_relative_cgroups_path_leaves_no_parent_behind() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("relcg");
+    let parent = unique_id("nest");
+    let mut b = TestBundle::busybox(&["true"]);
+    let path = format!("{parent}/leaf");
+    b.edit(|c| c["linux"]["cgroupsPath"] = serde_json::json!(path));
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    assert!(
+        !cgroup_dirs_named(&parent).is_empty(),
+        "no cgroup under berth/{parent}"
+    );
+    rt.ok(&["delete", &id]);
+    assert!(
+        cgroup_dirs_named(&parent).is_empty(),
+        "left: {:?}",
+        cgroup_dirs_named(&parent)
+    );
+}
