@@ -19,7 +19,7 @@ use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{FileStat, SFlag, fstat};
 use nix::sys::statfs::{TMPFS_MAGIC, fstatfs};
-use nix::sys::statvfs::{FsFlags, fstatvfs};
+use nix::sys::statvfs::fstatvfs;
 
 use crate::safe_path::{self, SafePathError, fd_path, open_in_root, open_root};
 
@@ -148,8 +148,10 @@ pub fn make_readonly(root: &Path, path: &str) -> Result<(), MaskError> {
         return Err(verify_err(OP, path, "mount id unchanged after bind"));
     }
     let vfs = fstatvfs(&now).map_err(|source| mount_err(OP, path, source))?;
-    let flags =
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | kept_flags(vfs.flags());
+    let flags = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | crate::rootfs::mounts::statvfs_to_ms(vfs.flags());
     mount(
         None::<&str>,
         &fd_path(now.as_fd()),
@@ -211,22 +213,6 @@ fn check_null_device(st: &FileStat) -> Result<(), String> {
 
 fn kind(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
-}
-
-/// The per-mount flags a read-only remount must repeat so it does not clear them.
-fn kept_flags(vfs: FsFlags) -> MsFlags {
-    let pairs = [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ];
-    pairs
-        .iter()
-        .filter(|(st, _)| vfs.contains(*st))
-        .fold(MsFlags::empty(), |acc, (_, ms)| acc | *ms)
 }
 
 /// The mount id of the mount `fd` lives on (statx `STATX_MNT_ID`, Linux 5.8+), or None
@@ -320,6 +306,7 @@ mod tests {
     use crate::safe_path::test_support::{in_child, require_root};
     use nix::mount::MsFlags;
     use nix::sched::{CloneFlags, unshare};
+    use nix::sys::statvfs::FsFlags;
     use std::os::unix::fs::symlink;
 
     /// Enters a private mount namespace so every mount made by the test vanishes with

@@ -75,11 +75,13 @@ fn release_init(dir: &StateDir, state: &ContainerState) -> Result<()> {
                 ));
             }
         }
-        if released && !state.init_alive() {
-            // It exited right after the byte; its write end is gone with it.
-            break;
-        }
+        // One liveness check per round: two could see it alive, then dead, and call an
+        // init that exited right after its byte (a short-lived process) a failed start.
         if !state.init_alive() {
+            if released {
+                // It exited right after the byte; its write end is gone with it.
+                break;
+            }
             return Err(Error::Container {
                 id: state.id.clone(),
                 msg: "container init exited before start".into(),

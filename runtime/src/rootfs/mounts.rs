@@ -170,6 +170,8 @@ pub fn remount(ctx: &MountContext, dest: &Path, flags: MsFlags, what: &str) -> R
     .map_err(sys_err("remounting", what.to_string()))
 }
 
+/// The per-mount flags a remount must repeat: the kernel refuses (in a user namespace) or
+/// silently clears (elsewhere) the ones a bind remount leaves out.
 pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
     use nix::sys::statvfs::FsFlags as F;
     let mut m = MsFlags::empty();
