@@ -5,6 +5,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# Idempotent: on a fresh machine this installs the packages the tests drive.
+bash scripts/install-deps.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 echo "== format and lints"
