@@ -229,3 +229,34 @@ fn read_back(f: &mut std::fs::File) -> Vec<u8> {
     f.read_to_end(&mut buf).expect("read");
     buf
 }
+
+/// Accept one connection on a console socket and take what runc-style runtimes send: the
+/// pty master with SCM_RIGHTS, and the pty's name as the data.
+pub fn receive_pty_master(
+    listener: &std::os::unix::net::UnixListener,
+) -> (std::os::fd::OwnedFd, String) {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let (conn, _) = listener.accept().expect("console socket accept");
+    let mut name = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg");
+    let mut fd = None;
+    for c in msg.cmsgs().expect("cmsgs") {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            fd = fds.first().copied();
+        }
+    }
+    let n = msg.bytes;
+    let name = String::from_utf8_lossy(&name[..n]).into_owned();
+    // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) };
+    (fd, name)
+}

@@ -1,41 +1,11 @@
 //! `terminal: true`: the pty master arrives over --console-socket, as with runc.
 
-use std::io::{IoSliceMut, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, require_root, unique_id};
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+use berth_tests::{Runtime, TestBundle, receive_pty_master, require_root, unique_id};
 use serde_json::json;
-
-/// Accept one connection and receive the fd runc-style clients send with SCM_RIGHTS.
-fn receive_pty_master(listener: &UnixListener) -> (OwnedFd, String) {
-    let (conn, _) = listener.accept().expect("console socket accept");
-    let mut name = [0u8; 4096];
-    let mut iov = [IoSliceMut::new(&mut name)];
-    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    let mut fd = None;
-    for c in msg.cmsgs().expect("cmsgs") {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            fd = fds.first().copied();
-        }
-    }
-    let n = msg.bytes;
-    let name = String::from_utf8_lossy(&name[..n]).into_owned();
-    // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
-    (
-        unsafe { OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) },
-        name,
-    )
-}
 
 #[test]
 fn terminal_output_arrives_on_the_pty_master() {

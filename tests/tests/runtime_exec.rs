@@ -1,13 +1,13 @@
 //! `exec`, `ps`, `pause`/`resume` on running containers, as with runc.
 
-use std::io::{IoSliceMut, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+use berth_tests::{
+    Runtime, TestBundle, cgroup_dirs_named, receive_pty_master, require_root, unique_id,
+};
 use serde_json::{Value, json};
 
 fn wait_for_status(rt: &Runtime, id: &str, want: &str) -> Value {
@@ -166,29 +166,6 @@ fn exec_applies_user_cwd_env_and_process_json() {
     delete_and_check_clean(&rt, &id);
 }
 
-/// Accept one connection and receive the fd sent with SCM_RIGHTS.
-fn receive_pty_master(listener: &UnixListener) -> OwnedFd {
-    let (conn, _) = listener.accept().expect("console socket accept");
-    let mut name = [0u8; 4096];
-    let mut iov = [IoSliceMut::new(&mut name)];
-    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    let mut fd = None;
-    for c in msg.cmsgs().expect("cmsgs") {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            fd = fds.first().copied();
-        }
-    }
-    // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
-    unsafe { OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) }
-}
-
 #[test]
 fn exec_tty_sends_the_pty_master_to_the_console_socket() {
     if !require_root() {
@@ -217,7 +194,7 @@ fn exec_tty_sends_the_pty_master_to_the_console_socket() {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawning exec");
-    let mut master = std::fs::File::from(receive_pty_master(&listener));
+    let mut master = std::fs::File::from(receive_pty_master(&listener).0);
     let mut out = Vec::new();
     let mut buf = [0u8; 1024];
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -667,31 +667,6 @@ fn bind_destination_through_a_symlink_stays_in_the_rootfs() {
     assert!(!rootfs.join("etc").join(&marker_name).exists());
 }
 
-/// Accept one console-socket connection and take the pty master sent with SCM_RIGHTS.
-fn receive_pty_master(listener: &std::os::unix::net::UnixListener) -> std::os::fd::OwnedFd {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    use std::os::fd::FromRawFd;
-    let (conn, _) = listener.accept().expect("console socket accept");
-    let mut name = [0u8; 4096];
-    let mut iov = [std::io::IoSliceMut::new(&mut name)];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg");
-    let mut fd = None;
-    for c in msg.cmsgs().expect("cmsgs") {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            fd = fds.first().copied();
-        }
-    }
-    // SAFETY: the fd came to us through SCM_RIGHTS and nothing else owns it.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) }
-}
-
 /// CVE-2025-52565: the image's `/dev/console` is a symlink to a host file and the
 /// container has a terminal. The runtime must bind the pty over a fresh file, never over
 /// (or through) the symlink; the container writes to /dev/console and the host file
@@ -724,7 +699,7 @@ fn dev_console_symlink_is_replaced_by_the_pty() {
             .expect("mounts")
             .retain(|m| m["destination"] != "/dev");
     });
-    let receiver = std::thread::spawn(move || receive_pty_master(&listener));
+    let receiver = std::thread::spawn(move || berth_tests::receive_pty_master(&listener).0);
     let sock_str = sock.to_str().expect("utf-8");
     rt.ok(&[
         "create",
