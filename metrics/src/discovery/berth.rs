@@ -7,8 +7,7 @@ use std::path::Path;
 use berth_cgroups::CgroupPlacement;
 use serde::Deserialize;
 
-use super::{Container, DiscoveryError, DiscoveryOptions, complete_placement, identity};
-use crate::timestamp;
+use super::{Container, DiscoveryError, DiscoveryOptions, Found};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,19 +35,13 @@ pub fn parse(
             source,
         })?;
     let pid = state.pid.filter(|&p| p > 0);
-    let Some(cgroup) = complete_placement(&state.id, state_file, state.cgroup, pid, options)?
-    else {
-        return Ok(None);
-    };
-    let who = identity::from_annotations(&state.id, &state.annotations, &options.label_allowlist);
-    Ok(Some(Container {
+    Found {
         id: state.id,
         runtime: "berth",
-        name: who.name,
-        image: who.image,
-        labels: who.labels,
+        annotations: &state.annotations,
         pid,
-        created: state.created.as_deref().and_then(timestamp::parse_rfc3339),
-        cgroup,
-    }))
+        created: state.created.as_deref(),
+        placement: state.cgroup,
+    }
+    .into_container(state_file, options)
 }

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use berth_cgroups::CgroupPlacement;
 use serde::Deserialize;
 
-use super::{Container, DiscoveryError, DiscoveryOptions, complete_placement, identity};
-use crate::timestamp;
+use super::{Container, DiscoveryError, DiscoveryOptions, Found};
 
 #[derive(Debug, Deserialize)]
 struct CrunStatus {
@@ -50,24 +49,19 @@ pub fn parse(
         relative_path: status.cgroup_path.unwrap_or_default(),
         ..CgroupPlacement::default()
     };
-    let Some(cgroup) = complete_placement(&id, state_file, placement, pid, options)? else {
-        return Ok(None);
-    };
     let annotations = status
         .bundle
         .and_then(|b| fs::read_to_string(b.join("config.json")).ok())
         .and_then(|t| serde_json::from_str::<BundleConfig>(&t).ok())
         .unwrap_or_default()
         .annotations;
-    let who = identity::from_annotations(&id, &annotations, &options.label_allowlist);
-    Ok(Some(Container {
+    Found {
         id,
         runtime: "crun",
-        name: who.name,
-        image: who.image,
-        labels: who.labels,
+        annotations: &annotations,
         pid,
-        created: status.created.as_deref().and_then(timestamp::parse_rfc3339),
-        cgroup,
-    }))
+        created: status.created.as_deref(),
+        placement,
+    }
+    .into_container(state_file, options)
 }

@@ -14,7 +14,7 @@ pub mod identity;
 pub mod proc_cgroup;
 pub mod runc;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -65,6 +65,44 @@ impl Container {
     /// The cAdvisor `id` label: the cgroup path relative to the hierarchy root.
     pub fn cgroup_path(&self) -> String {
         self.cgroup.relative_path.display().to_string()
+    }
+}
+
+/// What every runtime's state file yields; [`Found::into_container`] turns it into a
+/// [`Container`] the same way for all of them.
+pub(crate) struct Found<'a> {
+    pub id: String,
+    pub runtime: &'static str,
+    pub annotations: &'a HashMap<String, String>,
+    pub pid: Option<u32>,
+    pub created: Option<&'a str>,
+    pub placement: CgroupPlacement,
+}
+
+impl Found<'_> {
+    /// Completes the cgroup placement and resolves the identity; `Ok(None)` when the
+    /// container's cgroups are gone.
+    pub(crate) fn into_container(
+        self,
+        state_file: &Path,
+        options: &DiscoveryOptions,
+    ) -> Result<Option<Container>, DiscoveryError> {
+        let Some(cgroup) =
+            complete_placement(&self.id, state_file, self.placement, self.pid, options)?
+        else {
+            return Ok(None);
+        };
+        let who = identity::from_annotations(&self.id, self.annotations, &options.label_allowlist);
+        Ok(Some(Container {
+            id: self.id,
+            runtime: self.runtime,
+            name: who.name,
+            image: who.image,
+            labels: who.labels,
+            pid: self.pid,
+            created: self.created.and_then(crate::timestamp::parse_rfc3339),
+            cgroup,
+        }))
     }
 }
 

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use berth_cgroups::CgroupPlacement;
 use serde::Deserialize;
 
-use super::{Container, DiscoveryError, DiscoveryOptions, complete_placement, identity};
-use crate::timestamp;
+use super::{Container, DiscoveryError, DiscoveryOptions, Found, identity};
 
 #[derive(Debug, Deserialize)]
 struct RuncState {
@@ -52,19 +51,14 @@ pub fn parse(
         }
     }
     placement.v1_dirs = v1_dirs;
-    let Some(cgroup) = complete_placement(&state.id, state_file, placement, pid, options)? else {
-        return Ok(None);
-    };
     let annotations = identity::from_key_values(&state.config.labels);
-    let who = identity::from_annotations(&state.id, &annotations, &options.label_allowlist);
-    Ok(Some(Container {
+    Found {
         id: state.id,
         runtime: "runc",
-        name: who.name,
-        image: who.image,
-        labels: who.labels,
+        annotations: &annotations,
         pid,
-        created: state.created.as_deref().and_then(timestamp::parse_rfc3339),
-        cgroup,
-    }))
+        created: state.created.as_deref(),
+        placement,
+    }
+    .into_container(state_file, options)
 }
