@@ -2,14 +2,32 @@
 # setup-vm.sh [DIR]  -- one-time: fetch a Debian kernel + build a busybox initramfs into DIR
 # (berth's copy of shared/vm/setup-vm.sh: adds virtio_blk, for the scratch disk of vmrun.sh)
 # (default: directory of this script). Needs root for apt; touches nothing outside DIR except
-# installing the Debian packages below.
+# installing the Debian packages below (busybox-static, cpio, kmod, python3 and the shared
+# libraries qemu links; never a qemu package).
 set -euo pipefail
 DIR=$(realpath -m "${1:-$(dirname "$0")}"); mkdir -p "$DIR"; cd "$DIR"
 # A fresh machine may have no package lists yet (apt-cache below needs them too).
 apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' \
   || apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null
-apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 \
-  qemu-system-x86 busybox-static cpio kmod python3 >/dev/null
+apt-get install -y --no-install-recommends --no-remove -o DPkg::Lock::Timeout=600 \
+  busybox-static cpio kmod python3 >/dev/null
+# qemu: the lane's own copy of Debian 12's qemu-system-x86, unpacked into DIR/qemu and
+# never installed, so it cannot conflict with a qemu the machine ships (a backported
+# qemu-utils 10 Breaks Debian 12's qemu-system-common). Only its shared libraries are
+# installed from apt (plain libraries, no qemu package); vmrun.sh runs DIR/qemu.
+QEMU_PKGS=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
+QVER=$(apt-cache policy qemu-system-x86 | awk '/Candidate:/{print $2}')
+if [ "$(cat qemu/version 2>/dev/null)" != "$QVER" ]; then
+  # the binary's own libraries (qemu-system-common's are for helpers and UI modules not used)
+  mapfile -t QLIBS < <(apt-cache depends qemu-system-x86 | awk '/^  Depends: lib/{print $2}' | sort -u)
+  apt-get install -y --no-install-recommends --no-remove -o DPkg::Lock::Timeout=600 "${QLIBS[@]}" >/dev/null
+  rm -rf qemu qemu.dl && mkdir -p qemu.dl
+  (cd qemu.dl && apt-get download -o APT::Sandbox::User=root "${QEMU_PKGS[@]}" >/dev/null)
+  for deb in qemu.dl/*.deb; do dpkg-deb -x "$deb" qemu; done
+  rm -rf qemu.dl
+  QEMU_MODULE_DIR=$DIR/qemu/usr/lib/x86_64-linux-gnu/qemu qemu/usr/bin/qemu-system-x86_64 -accel help | grep -q tcg
+  echo "$QVER" > qemu/version
+fi
 # Debian kernel, extracted (not installed): generic flavour has 9p, virtiofs, overlay, veth, bridge as modules
 PKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 KVER=${PKG#linux-image-}
