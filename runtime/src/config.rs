@@ -147,11 +147,7 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
         return Err(config_err(path, format!("unknown rootfsPropagation {p:?}")));
     }
     if let Some(sysctl) = linux.sysctl() {
-        for key in sysctl.keys() {
-            if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
-                return Err(config_err(path, format!("invalid sysctl name {key:?}")));
-            }
-        }
+        crate::sysctl::validate(sysctl, namespaces).map_err(|e| config_err(path, e.to_string()))?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //!   [`mount_api`]: open_tree/move_mount by fd;
 //! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`], [`exe_seal`]: the security
 //!   pieces;
+//! - [`sysctl`]: which kernel settings a container may set, and setting them;
 //! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
 pub use oci_spec;
 
@@ -31,6 +32,7 @@ pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -22,7 +22,6 @@ pub mod network;
 pub mod process;
 
 use std::convert::Infallible;
-use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -36,7 +35,7 @@ use self::become_process::prepare as become_process;
 use self::channel::{Channel, Message};
 use self::namespaces::NamespacePlan;
 use crate::config::Bundle;
-use crate::error::{Error, Result, io_err, sys_err};
+use crate::error::{Error, Result, sys_err};
 use crate::hooks::{self, HookKind};
 use crate::rootfs::{self, MountContext};
 use crate::seccomp::SeccompFilter;
@@ -185,10 +184,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
 
     // Before /proc/sys becomes read-only (it is in every default readonlyPaths).
     if let Some(sysctl) = linux.sysctl() {
-        for (key, value) in sysctl {
-            let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-            fs::write(&path, value).map_err(io_err("setting sysctl", &path))?;
-        }
+        crate::sysctl::apply(sysctl).map_err(|e| Error::Init(e.to_string()))?;
     }
     masked_paths::apply(
         Path::new("/"),
