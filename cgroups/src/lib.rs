@@ -10,6 +10,7 @@
 //! - `cgroups_path`: `linux.cgroupsPath` to a cgroup path ([`resolve_path`]);
 //! - `layout`: which hierarchies the host has ([`detect_layout`]);
 //! - `placement`: create, join, list, freeze, kill, remove (the [`CgroupPlacement`] methods);
+//! - `unset_values`: the zeros clients send for "not set", removed before any check;
 //! - `resources`: range checks on `linux.resources` common to v1 and v2;
 //! - `cpuset_sets`: cpuset.cpus/mems checked against the parent and written (v1 and v2);
 //! - `manager`: the trait behind limits, freezing and stats, implemented by
@@ -31,6 +32,7 @@ mod manager;
 mod oom;
 mod placement;
 mod resources;
+mod unset_values;
 mod runc_stats;
 mod stats;
 mod v1;

@@ -12,7 +12,10 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::layout::{Hierarchies, check_cgroup_fs, hierarchies};
 use crate::manager::Manager;
-use crate::{CgroupError, CgroupPlacement, CgroupStats, StatsScope, cgroupfs, resources, v1, v2};
+use crate::{
+    CgroupError, CgroupPlacement, CgroupStats, StatsScope, cgroupfs, resources, unset_values, v1,
+    v2,
+};
 
 impl CgroupPlacement {
     /// Creates the cgroup `relative_path` (as from [`crate::resolve_path`]) on every v1
@@ -125,7 +128,10 @@ impl CgroupPlacement {
 
     /// Validates `resources` completely, then applies them. On a validation error nothing
     /// was changed; a kernel refusal half-way (rare once validated) is reported as is.
+    /// The zeros clients send for "not set" (`cpu.period: 0`, `blockIO.weight: 0`, ...)
+    /// change nothing, as with runc.
     pub fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        let resources = &unset_values::drop_unset(resources);
         resources::validate(resources)?;
         let manager = self.manager()?;
         manager.validate(resources)?;

@@ -1,7 +1,9 @@
 //! Checks on `linux.resources` that hold whatever the cgroup version: ranges and syntax.
 //! Version-specific checks (is the controller there, is the CPU online) are in v1/ and v2/.
+//! The "not set" zeros are gone by now ([`crate::unset_values`]): every value here is one
+//! the user asked for.
 
-use oci_spec::runtime::{LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
 use crate::CgroupError;
 
@@ -13,6 +15,10 @@ pub(crate) const PERIOD_MIN_US: u64 = 1_000;
 pub(crate) const PERIOD_MAX_US: u64 = 1_000_000;
 /// The smallest CFS quota in microseconds.
 pub(crate) const QUOTA_MIN_US: i64 = 1_000;
+/// blkio weight range: BFQ's `blkio.bfq.weight`/`io.bfq.weight` (the only v1 weight since
+/// CFQ left the kernel in 5.0); runc leaves the range to the kernel the same way.
+const BLKIO_WEIGHT_MIN: u16 = 1;
+const BLKIO_WEIGHT_MAX: u16 = 1000;
 
 /// Range and syntax checks on every field berth knows. Changes nothing.
 pub(crate) fn validate(r: &LinuxResources) -> Result<(), CgroupError> {
@@ -54,7 +60,6 @@ pub(crate) fn validate(r: &LinuxResources) -> Result<(), CgroupError> {
     }
     if let Some(c) = r.cpu() {
         if let Some(s) = c.shares()
-            && s != 0
             && !(SHARES_MIN..=SHARES_MAX).contains(&s)
         {
             return Err(CgroupError::invalid(
@@ -70,8 +75,10 @@ pub(crate) fn validate(r: &LinuxResources) -> Result<(), CgroupError> {
                 format!("{p} µs is outside {PERIOD_MIN_US}..={PERIOD_MAX_US}"),
             ));
         }
+        // Any negative quota is unlimited (the kernel's rule, which runc passes on).
         if let Some(q) = c.quota()
-            && (q < -1 || (q > 0 && q < QUOTA_MIN_US))
+            && q > 0
+            && q < QUOTA_MIN_US
         {
             return Err(CgroupError::invalid(
                 "cpu.quota",
@@ -110,14 +117,6 @@ pub(crate) fn validate(r: &LinuxResources) -> Result<(), CgroupError> {
         if let Some(mems) = c.mems() {
             parse_cpu_list(mems).map_err(|e| CgroupError::invalid("cpu.mems", e))?;
         }
-    }
-    if let Some(p) = r.pids()
-        && p.limit() < -1
-    {
-        return Err(CgroupError::invalid(
-            "pids.limit",
-            format!("{} is negative (use -1 or 0 for unlimited)", p.limit()),
-        ));
     }
     if let Some(b) = r.block_io() {
         if let Some(w) = b.weight() {
@@ -165,43 +164,19 @@ pub(crate) fn validate(r: &LinuxResources) -> Result<(), CgroupError> {
             ));
         }
     }
-    for d in r.devices().iter().flatten() {
-        let typ = d.typ().unwrap_or(LinuxDeviceType::A);
-        if !matches!(
-            typ,
-            LinuxDeviceType::A | LinuxDeviceType::B | LinuxDeviceType::C
-        ) {
-            return Err(CgroupError::invalid(
-                "devices.type",
-                format!("{:?}: only a, b and c can be filtered", typ.as_str()),
-            ));
-        }
-        for (field, v) in [("devices.major", d.major()), ("devices.minor", d.minor())] {
-            if let Some(v) = v
-                && (v < -1 || v > i64::from(u32::MAX))
-            {
-                return Err(CgroupError::invalid(field, format!("{v} is out of range")));
-            }
-        }
-        if let Some(access) = d.access()
-            && let Some(bad) = access.chars().find(|c| !matches!(c, 'r' | 'w' | 'm'))
-        {
-            return Err(CgroupError::invalid(
-                "devices.access",
-                format!("{access:?}: {bad:?} is not one of r, w, m"),
-            ));
-        }
+    if let Some(devices) = r.devices() {
+        crate::device_rules::DeviceRules::from_spec(devices)?;
     }
     Ok(())
 }
 
 fn check_blkio_weight(field: &str, w: u16) -> Result<(), CgroupError> {
-    if (10..=1000).contains(&w) {
+    if (BLKIO_WEIGHT_MIN..=BLKIO_WEIGHT_MAX).contains(&w) {
         Ok(())
     } else {
         Err(CgroupError::invalid(
             field,
-            format!("{w} is outside 10..=1000"),
+            format!("{w} is outside {BLKIO_WEIGHT_MIN}..={BLKIO_WEIGHT_MAX}"),
         ))
     }
 }
@@ -309,10 +284,11 @@ pub(crate) fn check_hugepage_sizes_exist(r: &LinuxResources) -> Result<(), Cgrou
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn res(json: &str) -> LinuxResources {
+    /// `linux.resources` from JSON, for tests.
+    pub(crate) fn res(json: &str) -> LinuxResources {
         match serde_json::from_str(json) {
             Ok(r) => r,
             Err(e) => panic!("{json}: {e}"),
@@ -344,9 +320,9 @@ mod tests {
             r#"{"cpu":{"period":10}}"#,
             r#"{"cpu":{"quota":5}}"#,
             r#"{"cpu":{"cpus":"1-0"}}"#,
-            r#"{"pids":{"limit":-5}}"#,
             r#"{"blockIO":{"weight":5000}}"#,
-            r#"{"devices":[{"allow":true,"type":"c","access":"rwx"}]}"#,
+            r#"{"devices":[{"allow":true,"type":"c","access":""}]}"#,
+            r#"{"devices":[{"allow":true,"type":"c","major":1,"access":"x"}]}"#,
             r#"{"hugepageLimits":[{"pageSize":"3XB","limit":1}]}"#,
         ] {
             assert!(validate(&res(bad)).is_err(), "{bad} accepted");
@@ -360,5 +336,18 @@ mod tests {
             "pids":{"limit":10},"blockIO":{"weight":500},
             "devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]}"#;
         assert!(validate(&res(ok)).is_ok());
+    }
+
+    #[test]
+    fn accepts_what_runc_passes_to_the_kernel() {
+        // runc 1.1 runs these on this host: any negative pids limit or quota is unlimited,
+        // and BFQ (the only blkio weight left) takes weights from 1.
+        for ok in [
+            r#"{"pids":{"limit":-5}}"#,
+            r#"{"cpu":{"quota":-5}}"#,
+            r#"{"blockIO":{"weight":5}}"#,
+        ] {
+            assert!(validate(&res(ok)).is_ok(), "{ok} refused");
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Resource limits end to end: memory (OOM kill reported by `events`), pids, cpu quota,
 //! cpuset, `update` of a running container, `events --stats`, `features`, and bad input.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
@@ -187,7 +190,6 @@ fn bad_update_input_is_refused_and_changes_nothing() {
         (vec!["--cpu-share", "-1"], "--cpu-share"),
         (vec!["--cpu-share", "999999999"], "cpu.shares"),
         (vec!["--cpu-quota", "10"], "cpu.quota"),
-        (vec!["--pids-limit", "-7"], "pids.limit"),
         (vec!["--blkio-weight", "5000"], "blockIO.weight"),
         // A valid memory value with an invalid one: the valid one must not be applied.
         (vec!["--memory", "128m", "--cpu-period", "5"], "cpu.period"),
@@ -448,5 +450,157 @@ fn update_leaves_device_rules_as_create_set_them() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "null-ok\n");
+    delete_and_check_clean(&rt, &id);
+}
+
+/// The v1 directory of container `id` for `controller`, or None on a host without the v1
+/// memory controller (the zero-value tests below read v1 files, as on this hybrid host).
+fn v1_dir(id: &str, controller: &str) -> Option<PathBuf> {
+    if !Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
+        eprintln!("skipping: no cgroup v1 memory controller here");
+        return None;
+    }
+    let dir = Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join("berth")
+        .join(id);
+    assert!(dir.is_dir(), "{} missing", dir.display());
+    Some(dir)
+}
+
+fn read_value(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.join(file).display()))
+        .trim()
+        .to_owned()
+}
+
+/// The limit files a Go client's zeros could touch, by controller.
+const ZERO_SENSITIVE_FILES: [(&str, &str); 8] = [
+    ("memory", "memory.limit_in_bytes"),
+    ("memory", "memory.soft_limit_in_bytes"),
+    ("memory", "memory.memsw.limit_in_bytes"),
+    ("memory", "memory.oom_control"),
+    ("cpu", "cpu.shares"),
+    ("cpu", "cpu.cfs_period_us"),
+    ("cpu", "cpu.cfs_quota_us"),
+    ("cpu", "cpu.rt_period_us"),
+];
+
+/// Values of [`ZERO_SENSITIVE_FILES`] (and the blkio weight, where BFQ gives one) of `id`.
+fn limit_files(id: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (controller, file) in ZERO_SENSITIVE_FILES {
+        let dir = v1_dir(id, controller)?;
+        let mut value = read_value(&dir, file);
+        if file == "memory.oom_control" {
+            // Only the setting; the counters below it move on their own.
+            value = value.lines().next().unwrap_or_default().to_owned();
+        }
+        out.push((file.to_owned(), value));
+    }
+    let blkio = v1_dir(id, "blkio")?;
+    if blkio.join("blkio.bfq.weight").exists() {
+        out.push((
+            "blkio.bfq.weight".into(),
+            read_value(&blkio, "blkio.bfq.weight"),
+        ));
+    }
+    Some(out)
+}
+
+#[test]
+fn docker_20_10_zero_resources_run_and_change_nothing() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    // What dockerd 20.10 writes for a container without limits: Go zero values that mean
+    // "not set" (runc 1.1 runs it; berth refused `blockIO.weight: 0` before).
+    let docker = json!({
+        "devices": [{"allow": false, "access": "rwm"}],
+        "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0,
+                   "disableOOMKiller": false},
+        "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0,
+                "realtimePeriod": 0, "cpus": "", "mems": ""},
+        "blockIO": {"weight": 0, "leafWeight": 0},
+        "pids": {"limit": 0},
+        "network": {"classID": 0},
+    });
+    let (id, _b) = run_with(&rt, "docker-zero", &["sleep", "1000"], docker);
+    assert_eq!(rt.state(&id)["status"], "running");
+    let (plain, _p) = run_with(&rt, "no-res", &["sleep", "1000"], json!({}));
+    let (Some(got), Some(want)) = (limit_files(&id), limit_files(&plain)) else {
+        return;
+    };
+    assert_eq!(
+        got, want,
+        "the zeros changed limits a container without resources does not have"
+    );
+    assert_eq!(
+        read_value(&v1_dir(&id, "pids").expect("pids dir"), "pids.max"),
+        "max"
+    );
+    delete_and_check_clean(&rt, &id);
+    delete_and_check_clean(&rt, &plain);
+}
+
+#[test]
+fn docker_update_memory_applies_the_limit_and_leaves_the_zeros_alone() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let (id, _b) = run_with(
+        &rt,
+        "docker-upd",
+        &["sleep", "1000"],
+        json!({"cpu": {"shares": 512, "quota": 20000, "period": 50000}, "pids": {"limit": 50}}),
+    );
+    let Some(before) = limit_files(&id) else {
+        return;
+    };
+    // Exactly what `docker update --memory 64m --memory-swap 128m` (20.10) sends.
+    let request = r#"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0}}"#;
+    let mut child = rt
+        .cmd()
+        .args(["update", "--resources", "-", &id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning update");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.as_bytes())
+        .expect("writing the request");
+    let out = child.wait_with_output().expect("update");
+    assert!(out.status.success(), "update: {}", stderr(&out));
+
+    let memory = v1_dir(&id, "memory").expect("memory dir");
+    assert_eq!(read_value(&memory, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(
+        read_value(&memory, "memory.memsw.limit_in_bytes"),
+        "134217728"
+    );
+    let after = limit_files(&id).expect("limit files");
+    for ((file, old), (_, new)) in before.iter().zip(&after) {
+        if !file.starts_with("memory.limit") && !file.starts_with("memory.memsw") {
+            assert_eq!(old, new, "{file} changed by a zero that means 'not set'");
+        }
+    }
+    let cpu = v1_dir(&id, "cpu").expect("cpu dir");
+    assert_eq!(read_value(&cpu, "cpu.shares"), "512");
+    assert_eq!(read_value(&cpu, "cpu.cfs_quota_us"), "20000");
+    assert_eq!(read_value(&cpu, "cpu.cfs_period_us"), "50000");
+
+    // runc writes `max` for any negative pids limit; 0 leaves the limit as it is.
+    let pids = v1_dir(&id, "pids").expect("pids dir");
+    rt.ok(&["update", "--pids-limit", "0", &id]);
+    assert_eq!(read_value(&pids, "pids.max"), "50");
+    rt.ok(&["update", "--pids-limit", "-7", &id]);
+    assert_eq!(read_value(&pids, "pids.max"), "max");
     delete_and_check_clean(&rt, &id);
 }

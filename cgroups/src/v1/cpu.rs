@@ -28,14 +28,19 @@ pub(super) fn validate(dir: Option<&Path>, c: &LinuxCpu) -> Result<(), CgroupErr
         }
         return Ok(());
     };
+    // A burst or idle of 0 is the kernel's default: a kernel without the file has it.
     for (field, set, file) in [
-        ("cpu.burst", c.burst().is_some(), "cpu.cfs_burst_us"),
+        (
+            "cpu.burst",
+            c.burst().is_some_and(|v| v != 0),
+            "cpu.cfs_burst_us",
+        ),
         (
             "cpu.realtimeRuntime",
             c.realtime_runtime().is_some_and(|v| v != 0),
             "cpu.rt_runtime_us",
         ),
-        ("cpu.idle", c.idle().is_some(), "cpu.idle"),
+        ("cpu.idle", c.idle().is_some_and(|v| v != 0), "cpu.idle"),
     ] {
         if set && !dir.join(file).exists() {
             return Err(CgroupError::unsupported(
@@ -65,7 +70,9 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
             },
         )?;
     }
-    if let Some(b) = c.burst() {
+    if let Some(b) = c.burst()
+        && (b != 0 || dir.join("cpu.cfs_burst_us").exists())
+    {
         cgroupfs::write(dir, "cpu.cfs_burst_us", b.to_string())?;
     }
     if let Some(p) = c.realtime_period() {
@@ -79,7 +86,9 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         reserve_rt_in_ancestors(dir, r as u64, period)?;
         cgroupfs::write(dir, "cpu.rt_runtime_us", r.to_string())?;
     }
-    if let Some(i) = c.idle() {
+    if let Some(i) = c.idle()
+        && (i != 0 || dir.join("cpu.idle").exists())
+    {
         cgroupfs::write(dir, "cpu.idle", i.to_string())?;
     }
     Ok(())

@@ -29,11 +29,12 @@ pub(super) fn validate(dir: &Path, m: &LinuxMemory) -> Result<(), CgroupError> {
             "this kernel has no swap accounting (memory.memsw.* missing; boot with swapaccount=1)",
         ));
     }
+    // runc ignores useHierarchy; the kernel has refused to turn it off since 5.x. Say so,
+    // but run: hierarchical accounting only ever counts more, never less.
     if m.use_hierarchy() == Some(false) && read_u64(dir, "memory.use_hierarchy")? == 1 {
-        return Err(CgroupError::unsupported(
-            "memory.useHierarchy",
-            "false: this kernel always accounts memory hierarchically",
-        ));
+        tracing::warn!(
+            "linux.resources.memory.useHierarchy false is ignored: this kernel always accounts memory hierarchically"
+        );
     }
     if m.kernel_tcp().is_some_and(|v| v != 0)
         && !dir.join("memory.kmem.tcp.limit_in_bytes").exists()

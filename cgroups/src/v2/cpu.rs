@@ -33,9 +33,14 @@ pub(super) fn validate(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
             "cgroup v2 has no realtime CPU bandwidth control",
         ));
     }
+    // A burst or idle of 0 is the kernel's default: a kernel without the file has it.
     for (field, set, file) in [
-        ("cpu.burst", c.burst().is_some(), "cpu.max.burst"),
-        ("cpu.idle", c.idle().is_some(), "cpu.idle"),
+        (
+            "cpu.burst",
+            c.burst().is_some_and(|v| v != 0),
+            "cpu.max.burst",
+        ),
+        ("cpu.idle", c.idle().is_some_and(|v| v != 0), "cpu.idle"),
     ] {
         if set && !dir.join(file).exists() {
             return Err(CgroupError::unsupported(
@@ -68,10 +73,14 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         let period = c.period().unwrap_or(cur_period);
         cgroupfs::write(dir, "cpu.max", format!("{quota} {period}"))?;
     }
-    if let Some(b) = c.burst() {
+    if let Some(b) = c.burst()
+        && (b != 0 || dir.join("cpu.max.burst").exists())
+    {
         cgroupfs::write(dir, "cpu.max.burst", b.to_string())?;
     }
-    if let Some(i) = c.idle() {
+    if let Some(i) = c.idle()
+        && (i != 0 || dir.join("cpu.idle").exists())
+    {
         cgroupfs::write(dir, "cpu.idle", i.to_string())?;
     }
     Ok(())

@@ -8,7 +8,8 @@ use crate::CgroupError;
 use crate::cgroupfs;
 use crate::stats::{IoEntry, IoStats, IoUnit};
 
-/// blkio weight (10..=1000) to io.weight (1..=10000), as runc converts.
+/// blkio weight (10..=1000) to io.weight (1..=10000), as runc converts; BFQ's 1..=9,
+/// below the old CFQ range, become the smallest io.weight.
 fn blkio_to_io_weight(w: u16) -> u64 {
     1 + (u64::from(w).saturating_sub(10) * 9999) / 990
 }
@@ -33,11 +34,12 @@ pub(super) fn validate(dir: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> 
             format!("{} has neither io.weight nor io.bfq.weight", dir.display()),
         ));
     }
+    // runc's fs2 ignores leaf weights: cgroup v2 has none. A warning, not a refusal, so a
+    // spec written for v1 still runs here (the weight itself is applied).
     if b.leaf_weight().is_some() {
-        return Err(CgroupError::unsupported(
-            "blockIO.leafWeight",
-            "cgroup v2 has no leaf weight",
-        ));
+        tracing::warn!(
+            "linux.resources.blockIO.leafWeight is ignored: cgroup v2 has no leaf weight"
+        );
     }
     Ok(())
 }

@@ -175,13 +175,12 @@ fn resources_from_flags(o: &UpdateOptions) -> Result<LinuxResources> {
         pids.set_limit(parse_num::<i64>("--pids-limit", v)?);
         r.set_pids(Some(pids));
     }
-    // runc: 0 means "not given" for the weight.
+    // 0 means "not given", here as in a resources file: the cgroups crate drops it.
     if let Some(w) = o
         .blkio_weight
         .as_deref()
         .map(|v| parse_num::<u16>("--blkio-weight", v))
         .transpose()?
-        && w != 0
     {
         let mut b = LinuxBlockIo::default();
         b.set_weight(Some(w));
