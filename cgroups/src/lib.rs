@@ -13,6 +13,8 @@
 //! - `unset_values`: the zeros clients send for "not set", removed before any check;
 //! - `resources`: range checks on `linux.resources` common to v1 and v2;
 //! - `cpuset_sets`: cpuset.cpus/mems checked against the parent and written (v1 and v2);
+//! - `device_rules`: `linux.resources.devices` reduced as the v1 controller holds them,
+//!   for both v1's lists and v2's filter;
 //! - `manager`: the trait behind limits, freezing and stats, implemented by
 //! - `v1` (one file per v1 controller) and `v2` (one file per v2 controller, the eBPF
 //!   device filter under `v2/devices/`);
@@ -25,6 +27,7 @@
 mod cgroupfs;
 mod cgroups_path;
 mod cpuset_sets;
+mod device_rules;
 mod error;
 mod features;
 mod layout;

@@ -192,11 +192,3 @@ impl Manager for V1Manager<'_> {
         Ok(())
     }
 }
-
-/// `major:minor` with `*` for a wildcard (-1 or absent), as v1 devices and blkio files take.
-pub(crate) fn dev_number(v: Option<i64>) -> String {
-    match v {
-        Some(n) if n >= 0 => n.to_string(),
-        _ => "*".to_owned(),
-    }
-}

@@ -2,12 +2,13 @@
 //!
 //! The program sees `struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }`
 //! where `access_type = (access << 16) | type`. It returns 1 to allow, 0 to deny.
-//! Layout: load type/access/major/minor into r2..r5, then one block per rule, last rule
-//! first (the first block that matches returns), then the default verdict.
+//! Layout: load type/access/major/minor into r2..r5, then one block per exception of the
+//! reduced rule list (`device_rules`), then the default verdict.
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::LinuxDeviceCgroup;
 
 use crate::CgroupError;
+use crate::device_rules::{Access, DevType, DeviceMatch, DeviceRules};
 
 /// One eBPF instruction (`struct bpf_insn`).
 #[repr(C)]
@@ -89,76 +90,38 @@ fn exit() -> Insn {
     insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 }
 
-/// One rule, normalised: `None` for wildcards.
+/// One exception of the reduced rule list, with the verdict it gives when it matches.
 #[derive(Debug, Clone, Copy)]
 struct Rule {
     allow: bool,
-    typ: Option<i32>,
+    typ: i32,
     major: Option<u32>,
     minor: Option<u32>,
     access: i32,
 }
 
 impl Rule {
-    fn from_spec(r: &LinuxDeviceCgroup) -> Result<Self, CgroupError> {
-        let typ = match r.typ().unwrap_or(LinuxDeviceType::A) {
-            LinuxDeviceType::A => None,
-            LinuxDeviceType::B => Some(DEV_BLOCK),
-            LinuxDeviceType::C => Some(DEV_CHAR),
-            other => {
-                return Err(CgroupError::invalid(
-                    "devices.type",
-                    format!("{:?}: only a, b and c can be filtered", other.as_str()),
-                ));
-            }
-        };
-        let number = |field: &str, v: Option<i64>| -> Result<Option<u32>, CgroupError> {
-            match v {
-                None | Some(-1) => Ok(None),
-                Some(n) => u32::try_from(n)
-                    .map(Some)
-                    .map_err(|_| CgroupError::invalid(field, format!("{n} is out of range"))),
-            }
-        };
-        let access_str = r
-            .access()
-            .as_deref()
-            .filter(|a| !a.is_empty())
-            .unwrap_or("rwm");
-        let mut access = 0;
-        for c in access_str.chars() {
-            access |= match c {
-                'r' => ACC_READ,
-                'w' => ACC_WRITE,
-                'm' => ACC_MKNOD,
-                other => {
-                    return Err(CgroupError::invalid(
-                        "devices.access",
-                        format!("{access_str:?}: {other:?} is not one of r, w, m"),
-                    ));
-                }
-            };
+    fn new(allow: bool, dev: &DeviceMatch, access: Access) -> Self {
+        let bit = |a: Access, b: i32| if access.contains(a) { b } else { 0 };
+        Self {
+            allow,
+            typ: match dev.typ {
+                DevType::Block => DEV_BLOCK,
+                DevType::Char => DEV_CHAR,
+            },
+            major: dev.major,
+            minor: dev.minor,
+            access: bit(Access::READ, ACC_READ)
+                | bit(Access::WRITE, ACC_WRITE)
+                | bit(Access::MKNOD, ACC_MKNOD),
         }
-        Ok(Self {
-            allow: r.allow(),
-            typ,
-            major: number("devices.major", r.major())?,
-            minor: number("devices.minor", r.minor())?,
-            access,
-        })
-    }
-
-    fn matches_everything(&self) -> bool {
-        self.typ.is_none() && self.major.is_none() && self.minor.is_none() && self.access == ACC_ALL
     }
 
     /// The block: tests that jump past it when the request does not match, then the verdict.
     fn block(&self) -> Vec<Insn> {
         // Jump offsets are filled in once the block length is known.
         let mut tests: Vec<Insn> = Vec::new();
-        if let Some(t) = self.typ {
-            tests.push(jne32_imm(R2, t, 0));
-        }
+        tests.push(jne32_imm(R2, self.typ, 0));
         if self.access != ACC_ALL {
             tests.push(mov32_reg(R1, R3));
             tests.push(and32_imm(R1, self.access));
@@ -189,19 +152,11 @@ impl Rule {
     }
 }
 
-/// The program for `rules`: everything before the last match-everything rule is moot.
+/// The program for `rules`, reduced first as the v1 controller would hold them, so both
+/// hierarchies give the same verdicts: the exceptions (which all give the same verdict, so
+/// their order does not matter), then the default.
 pub(super) fn compile(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>, CgroupError> {
-    let mut default_allow = true;
-    let mut effective: Vec<Rule> = Vec::new();
-    for r in rules {
-        let rule = Rule::from_spec(r)?;
-        if rule.matches_everything() {
-            default_allow = rule.allow;
-            effective.clear();
-        } else {
-            effective.push(rule);
-        }
-    }
+    let state = DeviceRules::from_spec(rules)?;
     let mut insns = vec![
         load_u32(R2, R1, 0),
         and32_imm(R2, 0xffff),
@@ -210,10 +165,10 @@ pub(super) fn compile(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>, CgroupEr
         load_u32(R4, R1, 4),
         load_u32(R5, R1, 8),
     ];
-    for rule in effective.iter().rev() {
-        insns.extend(rule.block());
+    for (dev, access) in &state.exceptions {
+        insns.extend(Rule::new(!state.default_allow, dev, *access).block());
     }
-    insns.push(mov64_imm(R0, i32::from(default_allow)));
+    insns.push(mov64_imm(R0, i32::from(state.default_allow)));
     insns.push(exit());
     Ok(insns)
 }
@@ -271,28 +226,48 @@ mod tests {
     }
 
     #[test]
-    fn later_rules_win_and_wildcards_match() {
+    fn deny_exceptions_after_allow_all_deny_any_overlapping_access() {
         let p = compile(&rules(
-            r#"[{"allow":true,"type":"c","major":1,"access":"rwm"},
+            r#"[{"allow":true,"access":"rwm"},
                 {"allow":false,"type":"c","major":1,"minor":3,"access":"w"}]"#,
         ))
         .unwrap_or_default();
         assert_eq!(run(&p, CHAR, 2, 1, 3), 1, "read of 1:3 still allowed");
         assert_eq!(run(&p, CHAR, RW, 1, 3), 0, "write of 1:3 denied");
         assert_eq!(run(&p, CHAR, RW, 1, 7), 1, "other minors allowed");
-        assert_eq!(run(&p, CHAR, RW, 5, 0), 1, "no deny-all: default allow");
+    }
+
+    #[test]
+    fn no_rules_deny_everything() {
+        let p = compile(&[]).unwrap_or_default();
+        assert_eq!(run(&p, CHAR, RW, 1, 3), 0);
+        assert_eq!(run(&p, 1, 1, 8, 0), 0);
+    }
+
+    #[test]
+    fn wildcard_exceptions_match_any_number() {
+        let p = compile(&rules(
+            r#"[{"allow":true,"type":"c","major":136,"access":"rwm"},
+                {"allow":true,"type":"b","access":"m"}]"#,
+        ))
+        .unwrap_or_default();
+        assert_eq!(run(&p, CHAR, RW, 136, 4), 1, "a pty");
+        assert_eq!(run(&p, 1, 1, 8, 0), 1, "mknod of any block device");
+        assert_eq!(run(&p, 1, RW, 8, 0), 0, "opening it");
     }
 
     #[test]
     fn allow_all_after_deny_all_allows() {
-        let p = compile(&rules(r#"[{"allow":false,"access":"rwm"},{"allow":true}]"#))
-            .unwrap_or_default();
+        let p = compile(&rules(
+            r#"[{"allow":false,"access":"rwm"},{"allow":true,"access":"rwm"}]"#,
+        ))
+        .unwrap_or_default();
         assert_eq!(p.len(), 8, "only the prologue and the default");
         assert_eq!(run(&p, CHAR, RW, 10, 200), 1);
     }
 
     #[test]
     fn refuses_fifo_rules() {
-        assert!(compile(&rules(r#"[{"allow":true,"type":"p"}]"#)).is_err());
+        assert!(compile(&rules(r#"[{"allow":true,"type":"p","access":"rw"}]"#)).is_err());
     }
 }
