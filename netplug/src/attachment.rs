@@ -1,6 +1,10 @@
 //! The record of one attachment, written by ADD and read by DEL, CHECK and
 //! GC, so they undo exactly what ADD did without scanning anything.
 //! Kept at `<dataDir>/<network>/attachments/<containerID>_<ifname>.json`.
+//!
+//! ADD writes it first, before it leases or makes anything (see
+//! [`crate::claim`]), with the container's namespace, and again once the
+//! addresses are known: whatever a crashed ADD left is named by a record.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -11,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cni::config::PortMapping;
 use crate::cni::error::Error;
+use crate::netns::{NetNs, NetnsId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +28,31 @@ pub struct Record {
     pub ips: Vec<IpAddr>,
     pub ip_masq: bool,
     pub port_mappings: Vec<PortMapping>,
+    /// CNI_NETNS of the ADD; empty in records written before it was kept.
+    #[serde(default)]
+    pub netns: String,
+    /// The namespace that path named at ADD time.
+    #[serde(default)]
+    pub netns_id: Option<NetnsId>,
+}
+
+impl Record {
+    /// The leased addresses when known; None for a claim made before its
+    /// leases were recorded, whose leases must be found by owner.
+    pub fn known_ips(&self) -> Option<&[IpAddr]> {
+        Some(self.ips.as_slice()).filter(|ips| !ips.is_empty())
+    }
+
+    /// Whether CNI_NETNS `path` (opened as `opened`, None when it does not
+    /// open) is this attachment's namespace. Records without an identity
+    /// cannot tell and count as a match, as before they had one.
+    pub fn is_in(&self, path: &str, opened: Option<&NetNs>) -> bool {
+        match (self.netns_id, opened) {
+            (None, _) => true,
+            (Some(id), Some(ns)) => ns.id() == id,
+            (Some(_), None) => self.netns == path,
+        }
+    }
 }
 
 fn dir(network_dir: &Path) -> PathBuf {

@@ -51,7 +51,16 @@ pub fn delete_link(nl: &mut Netlink, name: &str) -> io::Result<bool> {
     let Some(link) = nl.link_by_name(name)? else {
         return Ok(false);
     };
-    match detached(link.header.index) {
+    delete_link_at(nl, name, link.header.index)
+}
+
+/// Deletes link `name`, already looked up at `index` (saves a lookup when
+/// the caller had to inspect the link first); Ok(false) when it is gone.
+pub fn delete_link_at(nl: &mut Netlink, name: &str, index: u32) -> io::Result<bool> {
+    if !DETACHED.load(Ordering::Relaxed) {
+        return nl.delete_link(name);
+    }
+    match detached(index) {
         Ok(Some(existed)) => Ok(existed),
         // The child could not tell us; do it the slow, sure way.
         Ok(None) | Err(_) => nl.delete_link(name),

@@ -12,11 +12,14 @@
 //! - [`netns`]: opening a network namespace and a netlink socket inside it.
 //! - [`nft`]: masquerade and port mappings, one nftables table per network.
 //! - [`attachment`]: what ADD created, kept for DEL, CHECK and GC.
+//! - [`claim`]: one attachment per (container id, ifname), judged from facts;
+//!   [`teardown`]: removing what one attachment made.
 //! - [`sysctl`]: forwarding switches.
 
 pub mod addr;
 pub mod attachment;
 pub mod bridge;
+pub mod claim;
 pub mod cni;
 pub mod container_if;
 pub mod detach;
@@ -25,6 +28,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod sysctl;
+pub mod teardown;
 pub mod verbs;
 pub mod veth;
 

@@ -5,6 +5,7 @@
 //! the network namespace of the thread that opened it (see [`crate::netns`]).
 
 use std::io;
+use std::os::fd::AsRawFd;
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
@@ -13,6 +14,7 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkFlags, LinkMessage};
+use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 pub struct Netlink {
@@ -131,6 +133,28 @@ impl Netlink {
         }
     }
 
+    /// The id this socket's namespace gives the namespace open at `ns`
+    /// (RTM_GETNSID); None when it has given it none. Link dumps report a
+    /// peer in another namespace by this id (IFLA_LINK_NETNSID).
+    pub fn nsid_of(&mut self, ns: &impl AsRawFd) -> io::Result<Option<i32>> {
+        let mut req = NsidMessage::default();
+        // The kernel reads the fd as a u32 attribute; fds are never negative.
+        req.attributes
+            .push(NsidAttribute::Fd(ns.as_raw_fd().unsigned_abs()));
+        let seq = self.send(RouteNetlinkMessage::GetNsId(req), NLM_F_ACK)?;
+        let mut id = None;
+        self.receive(seq, |m| {
+            if let RouteNetlinkMessage::NewNsId(m) = m {
+                id = m.attributes.iter().find_map(|a| match a {
+                    NsidAttribute::Id(i) => Some(*i),
+                    _ => None,
+                });
+            }
+        })?;
+        // NETNSA_NSID_NOT_ASSIGNED is -1.
+        Ok(id.filter(|i| *i >= 0))
+    }
+
     /// Sets IFF_UP (and `extra` flags) on a link.
     pub fn set_up(&mut self, index: u32, extra: LinkFlags) -> io::Result<()> {
         let mut msg = LinkMessage::default();
@@ -170,6 +194,24 @@ pub fn link_mac(link: &LinkMessage) -> Option<&[u8]> {
 pub fn link_controller(link: &LinkMessage) -> Option<u32> {
     link.attributes.iter().find_map(|a| match a {
         LinkAttribute::Controller(i) => Some(*i),
+        _ => None,
+    })
+}
+
+/// The id of the namespace holding the link's peer (IFLA_LINK_NETNSID), when
+/// the peer is in another namespace than the link.
+pub fn link_peer_nsid(link: &LinkMessage) -> Option<i32> {
+    link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkNetNsId(i) => Some(*i),
+        _ => None,
+    })
+}
+
+/// The peer's interface index (IFLA_LINK) in the peer's namespace; 0 or
+/// None when the link has no peer.
+pub fn link_peer_index(link: &LinkMessage) -> Option<u32> {
+    link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(i) => Some(*i),
         _ => None,
     })
 }

@@ -5,6 +5,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use nix::sched::{CloneFlags, setns};
+use serde::{Deserialize, Serialize};
 
 use crate::cni::error::Error;
 use crate::netlink::Netlink;
@@ -12,11 +13,29 @@ use crate::netlink::Netlink;
 /// The magic of nsfs, the filesystem behind /proc/PID/ns/* and bind mounts of it.
 const NSFS_MAGIC: i64 = 0x6e73_6673;
 
+/// Which network namespace a file refers to: the device and inode of its
+/// nsfs file. Two paths name the same namespace exactly when these match,
+/// and while a namespace lives no other one can have its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetnsId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl NetnsId {
+    /// The namespace `path` refers to now; None when the path is gone or is
+    /// not a network namespace (any more).
+    pub fn of_path(path: &str) -> Option<Self> {
+        NetNs::open(path).ok().map(|ns| ns.id())
+    }
+}
+
 /// An open network namespace.
 #[derive(Debug)]
 pub struct NetNs {
     file: File,
     path: String,
+    id: NetnsId,
 }
 
 impl NetNs {
@@ -44,9 +63,14 @@ impl NetNs {
         if kind != libc::CLONE_NEWNET {
             return Err(not_netns("not a network namespace".into()));
         }
+        let st = nix::sys::stat::fstat(&file).map_err(|e| not_netns(e.to_string()))?;
         Ok(Self {
             file,
             path: path.to_string(),
+            id: NetnsId {
+                dev: st.st_dev,
+                ino: st.st_ino,
+            },
         })
     }
 
@@ -56,6 +80,11 @@ impl NetNs {
 
     pub fn file(&self) -> &File {
         &self.file
+    }
+
+    /// This namespace's identity (see [`NetnsId`]).
+    pub fn id(&self) -> NetnsId {
+        self.id
     }
 
     /// Opens an rtnetlink socket inside this namespace. A socket keeps the

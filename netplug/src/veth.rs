@@ -11,7 +11,7 @@ use netlink_packet_route::link::{
 };
 
 use crate::cni::error::Error;
-use crate::netlink::Netlink;
+use crate::netlink::{self, Netlink};
 use crate::netns::NetNs;
 
 /// The host end's name, derived from the attachment so DEL and GC find it
@@ -49,8 +49,74 @@ pub struct VethSpec<'a> {
     pub netns: &'a NetNs,
 }
 
-/// Creates the pair in one request. EEXIST means the host name is taken
-/// (a leftover of a crashed ADD): it is removed and creation retried once.
+/// A host link looked up by name, with what the kernel says about its peer.
+#[derive(Debug, Clone)]
+pub struct HostEnd {
+    pub index: u32,
+    /// Kind veth with a peer: a pair whose other end lives somewhere
+    /// (deleting either end of a pair deletes both, so the peer of a
+    /// listed veth always exists).
+    pub is_veth_pair: bool,
+    /// The id (in this namespace) of the namespace holding the peer; None
+    /// when the peer is in this namespace or there is no peer; -1 when that
+    /// namespace is being destroyed (the kernel gives a dying namespace no
+    /// id; the pair goes with it within milliseconds).
+    pub peer_nsid: Option<i32>,
+}
+
+/// Looks up host link `name`; None when there is none.
+pub fn lookup(nl: &mut Netlink, name: &str) -> Result<Option<HostEnd>, Error> {
+    let Some(link) = nl
+        .link_by_name(name)
+        .map_err(|e| Error::netlink(format!("looking up host veth {name}"), e))?
+    else {
+        return Ok(None);
+    };
+    let is_veth = link.attributes.iter().any(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos
+            .iter()
+            .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Veth))),
+        _ => false,
+    });
+    Ok(Some(HostEnd {
+        index: link.header.index,
+        is_veth_pair: is_veth && netlink::link_peer_index(&link).is_some_and(|i| i != 0),
+        peer_nsid: netlink::link_peer_nsid(&link),
+    }))
+}
+
+impl HostEnd {
+    /// A veth pair whose peer's namespace is alive: a live attachment's.
+    pub fn peer_lives(&self) -> bool {
+        self.is_veth_pair && !self.peer_dying()
+    }
+
+    /// A veth pair whose peer's namespace is being destroyed.
+    pub fn peer_dying(&self) -> bool {
+        self.is_veth_pair && self.peer_nsid.is_some_and(|id| id < 0)
+    }
+
+    /// Whether this is a veth whose peer lives in `netns`. `nl` must be a
+    /// socket of the namespace the link was looked up in: nsids are per
+    /// namespace. The lookup gave the peer's namespace an id, so an
+    /// unassigned id for `netns` means the peer is elsewhere.
+    pub fn peer_in(&self, nl: &mut Netlink, netns: &NetNs) -> Result<bool, Error> {
+        let Some(peer) = self.peer_nsid.filter(|_| self.is_veth_pair) else {
+            return Ok(false);
+        };
+        let id = nl
+            .nsid_of(netns.file())
+            .map_err(|e| Error::netlink(format!("getting the id of netns {}", netns.path()), e))?;
+        Ok(id == Some(peer))
+    }
+}
+
+/// Creates the pair in one request. EEXIST means a link already has the
+/// host name. The name is derived from the attachment, whose claim this ADD
+/// holds, so the link is either a leftover of this same attachment (a veth
+/// whose peer is in this container's namespace) or a pair whose peer's
+/// namespace is being destroyed (both removed, creation retried once), or
+/// someone else's (refused as in use, left alone).
 pub fn create(nl: &mut Netlink, spec: &VethSpec<'_>) -> Result<(), Error> {
     let build = || {
         let mut peer = LinkMessage::default();
@@ -82,19 +148,32 @@ pub fn create(nl: &mut Netlink, spec: &VethSpec<'_>) -> Result<(), Error> {
         ]));
         RouteNetlinkMessage::NewLink(msg)
     };
+    let creating = |e| Error::netlink(format!("creating veth {}", spec.host_name), e);
     match nl.request(build(), NLM_F_CREATE | NLM_F_EXCL) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            tracing::warn!(host = spec.host_name, "removing a stale host veth");
+            let ours = match lookup(nl, spec.host_name)? {
+                Some(h) => h.peer_dying() || h.peer_in(nl, spec.netns)?,
+                // Gone meanwhile: nothing to remove, just retry.
+                None => true,
+            };
+            if !ours {
+                return Err(Error::InUse(format!(
+                    "host interface name {} (a link whose peer is not in {})",
+                    spec.host_name,
+                    spec.netns.path()
+                )));
+            }
+            tracing::warn!(
+                host = spec.host_name,
+                "removing this attachment's leftover host veth"
+            );
             nl.delete_link(spec.host_name)
-                .map_err(|e| Error::netlink(format!("removing stale {}", spec.host_name), e))?;
+                .map_err(|e| Error::netlink(format!("removing leftover {}", spec.host_name), e))?;
             nl.request(build(), NLM_F_CREATE | NLM_F_EXCL)
-                .map_err(|e| Error::netlink(format!("creating veth {}", spec.host_name), e))
+                .map_err(creating)
         }
-        Err(e) => Err(Error::netlink(
-            format!("creating veth {}", spec.host_name),
-            e,
-        )),
+        Err(e) => Err(creating(e)),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     AddressInUse,
     /// CHECK: the attachment does not match prevResult.
     CheckFailed,
+    /// ADD: the container id and ifname already name a live attachment in
+    /// another network namespace.
+    AttachmentExists,
     /// A kernel operation (netlink, nftables) failed.
     Internal,
 }
@@ -48,6 +51,7 @@ impl ErrorCode {
             Self::AddressesExhausted => 101,
             Self::AddressInUse => 102,
             Self::CheckFailed => 103,
+            Self::AttachmentExists => 104,
             Self::Internal => 999,
         }
     }
@@ -93,6 +97,14 @@ pub enum Error {
     InUse(String),
     #[error("check failed: {0}")]
     CheckFailed(String),
+    #[error(
+        "container {container_id} already has interface {ifname} on this network, in netns {netns}; duplicate attachment is not allowed (DEL it first)"
+    )]
+    AttachmentExists {
+        container_id: String,
+        ifname: String,
+        netns: String,
+    },
     #[error("{op}: {source}")]
     Netlink {
         op: String,
@@ -118,6 +130,7 @@ impl Error {
             Self::Exhausted(_) => ErrorCode::AddressesExhausted,
             Self::InUse(_) => ErrorCode::AddressInUse,
             Self::CheckFailed(_) => ErrorCode::CheckFailed,
+            Self::AttachmentExists { .. } => ErrorCode::AttachmentExists,
             // EAGAIN/EBUSY from the kernel are worth a retry by the runtime.
             Self::Netlink { source, .. }
                 if matches!(source.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY)) =>

@@ -80,7 +80,10 @@ fn reserve_requested(
     if ip == r.gateway {
         return Err(Error::InUse(format!("requested IP {ip} (the gateway)")));
     }
-    // Already ours counts as success (a retried ADD).
+    // Already held by this container id and ifname counts as success: ADD
+    // has claimed that name (crate::claim) and removed the leases of any
+    // earlier attachment of it, so such a lease is a leftover with no live
+    // owner (a crash between leasing and recording).
     if store.reserve(lock, ip, container_id, ifname)?
         || store.owner(ip)? == Some((container_id.to_string(), ifname.to_string()))
     {

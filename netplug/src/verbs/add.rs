@@ -2,6 +2,7 @@
 //! add masquerade and port mappings, record what was done.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use crate::addr::RouteEntry;
 use crate::attachment::{self, Record};
@@ -9,11 +10,12 @@ use crate::cni::config::{NetConf, format_mac, parse_mac};
 use crate::cni::error::Error;
 use crate::cni::invocation::Invocation;
 use crate::cni::result::{AddResult, Interface, IpConfig, Route};
+use crate::ipam::store::Store;
 use crate::ipam::{self, Ipam, Lease};
 use crate::netlink::Netlink;
 use crate::netns::NetNs;
 use crate::verbs::{gateway_nets, ipam_of, network_dir, parse_requested, subnets};
-use crate::{bridge, container_if, nft, sysctl, veth};
+use crate::{bridge, claim, container_if, nft, sysctl, teardown, veth};
 
 pub fn add(inv: &Invocation, conf: &NetConf) -> Result<AddResult, Error> {
     let ipam = ipam_of(conf)?;
@@ -44,21 +46,55 @@ pub fn add(inv: &Invocation, conf: &NetConf) -> Result<AddResult, Error> {
         });
     }
 
-    let leases = ipam::allocate(&ipam, &conf.name, &inv.container_id, ifname, &requested)?;
+    let dir = network_dir(&ipam, conf);
+    let mut record = Record {
+        container_id: inv.container_id.clone(),
+        ifname: ifname.to_string(),
+        host_veth: veth::host_name(&inv.container_id, ifname),
+        bridge: conf.bridge_name().to_string(),
+        ips: Vec::new(),
+        ip_masq: conf.ip_masq,
+        port_mappings: conf.runtime_config.port_mappings.clone(),
+        netns: inv.netns.clone(),
+        netns_id: Some(netns.id()),
+    };
+    let mut nl = Netlink::open().map_err(|e| Error::netlink("opening netlink", e))?;
+    // Claim the name first: a live attachment of it elsewhere refuses this
+    // ADD before anything is touched (see crate::claim).
+    let store = Store::open(&ipam.data_dir, &conf.name)?;
+    let prior = claim::claim(&store, &dir, &record, &netns, &mut nl)?;
+    // What a stale or earlier run of this attachment left goes before its
+    // name (host veth) and owner (leases) are reused.
+    if let Some(old) = &prior
+        && let Err(e) = teardown::undo(conf, &ipam, &mut nl, old, Some(&netns))
+    {
+        // Put its record back: it names what is left, for DEL or GC.
+        if let Err(e) = attachment::save(&dir, old) {
+            tracing::warn!(error = %e, "restoring the replaced attachment record");
+        }
+        return Err(e);
+    }
     let mut undo = Undo {
         ipam: &ipam,
         conf,
         inv,
-        leases: &leases,
+        record_dir: Some(&dir),
+        ips: Vec::new(),
         veth: None,
         nft: false,
     };
+    let leases = ipam::allocate(&ipam, &conf.name, &inv.container_id, ifname, &requested)?;
+    undo.ips = leases.iter().map(|l| l.address.addr()).collect();
+    // Recorded before plumbing, so a crash from here on leaves a record
+    // naming the addresses to release.
+    record.ips = undo.ips.clone();
+    attachment::save(&dir, &record)?;
     let container = Container {
         netns: &netns,
         netlink: &mut cnl,
         mac,
     };
-    let result = plumb(&mut undo, container)?;
+    let result = plumb(&mut undo, &mut nl, &leases, container)?;
     undo.disarm();
     Ok(result)
 }
@@ -71,20 +107,25 @@ struct Container<'a> {
     mac: Option<[u8; 6]>,
 }
 
-/// Everything after the leases; `undo` (which also carries the invocation,
-/// config and leases) records each object made, for rollback.
-fn plumb(undo: &mut Undo<'_>, container: Container<'_>) -> Result<AddResult, Error> {
-    let (inv, conf, ipam, leases) = (undo.inv, undo.conf, undo.ipam, undo.leases);
+/// Everything after the leases; `undo` (which also carries the invocation
+/// and config) records each object made, for rollback. `nl` is a socket of
+/// the host namespace.
+fn plumb(
+    undo: &mut Undo<'_>,
+    nl: &mut Netlink,
+    leases: &[Lease],
+    container: Container<'_>,
+) -> Result<AddResult, Error> {
+    let (inv, conf, ipam) = (undo.inv, undo.conf, undo.ipam);
     let Container {
         netns,
         netlink: cnl,
         mac,
     } = container;
     let ifname = inv.ifname.as_str();
-    let mut nl = Netlink::open().map_err(|e| Error::netlink("opening netlink", e))?;
-    let br = bridge::ensure(&mut nl, conf.bridge_name(), conf.mtu, conf.promisc_mode)?;
+    let br = bridge::ensure(nl, conf.bridge_name(), conf.mtu, conf.promisc_mode)?;
     if conf.gateway_mode() {
-        bridge::ensure_gateways(&mut nl, &br, &gateway_nets(leases), conf.force_address)?;
+        bridge::ensure_gateways(nl, &br, &gateway_nets(leases), conf.force_address)?;
         sysctl::enable_forwarding(
             leases.iter().any(|l| l.address.addr().is_ipv4()),
             leases.iter().any(|l| l.address.addr().is_ipv6()),
@@ -94,7 +135,7 @@ fn plumb(undo: &mut Undo<'_>, container: Container<'_>) -> Result<AddResult, Err
     let host = veth::host_name(&inv.container_id, ifname);
     let host_mac = veth::host_mac(&inv.container_id, ifname);
     veth::create(
-        &mut nl,
+        nl,
         &veth::VethSpec {
             host_name: &host,
             host_mac,
@@ -107,7 +148,7 @@ fn plumb(undo: &mut Undo<'_>, container: Container<'_>) -> Result<AddResult, Err
     )?;
     undo.veth = Some(host.clone());
     if conf.hairpin_mode {
-        veth::set_hairpin(&mut nl, &host)?;
+        veth::set_hairpin(nl, &host)?;
     }
     let routes = container_routes(conf, ipam, leases);
     let addresses: Vec<_> = leases.iter().map(|l| l.address).collect();
@@ -121,19 +162,6 @@ fn plumb(undo: &mut Undo<'_>, container: Container<'_>) -> Result<AddResult, Err
         nft::Table::new(&conf.name, &br.name, &nets).add_attachment(&ips, conf.ip_masq, ports)?;
         undo.nft = true;
     }
-    attachment::save(
-        &network_dir(ipam, conf),
-        &Record {
-            container_id: inv.container_id.clone(),
-            ifname: ifname.to_string(),
-            host_veth: host.clone(),
-            bridge: br.name.clone(),
-            ips,
-            ip_masq: conf.ip_masq,
-            port_mappings: ports.clone(),
-        },
-    )?;
-
     Ok(AddResult {
         interfaces: vec![
             Interface {
@@ -202,12 +230,14 @@ fn container_routes(conf: &NetConf, ipam: &Ipam, leases: &[Lease]) -> Vec<RouteE
     out
 }
 
-/// Rolls back a failed ADD: veth, nftables elements, leases.
+/// Rolls back a failed ADD: veth, nftables elements, leases, and the claim.
 struct Undo<'a> {
     ipam: &'a Ipam,
     conf: &'a NetConf,
     inv: &'a Invocation,
-    leases: &'a [Lease],
+    /// Where this ADD's claim is, until it succeeds.
+    record_dir: Option<&'a Path>,
+    ips: Vec<IpAddr>,
     veth: Option<String>,
     nft: bool,
 }
@@ -216,7 +246,8 @@ impl Undo<'_> {
     fn disarm(mut self) {
         self.veth = None;
         self.nft = false;
-        self.leases = &[];
+        self.ips.clear();
+        self.record_dir = None;
     }
 }
 
@@ -229,25 +260,30 @@ impl Drop for Undo<'_> {
                 Err(e) => tracing::warn!(host, error = %e, "rollback: deleting veth"),
             }
         }
-        let ips: Vec<IpAddr> = self.leases.iter().map(|l| l.address.addr()).collect();
         if self.nft {
             let nets = subnets(self.ipam);
             let t = nft::Table::new(&self.conf.name, self.conf.bridge_name(), &nets);
             let ports = &self.conf.runtime_config.port_mappings;
-            if let Err(e) = t.remove_attachment(&ips, self.conf.ip_masq, ports) {
+            if let Err(e) = t.remove_attachment(&self.ips, self.conf.ip_masq, ports) {
                 tracing::warn!(error = %e, "rollback: removing nftables elements");
             }
         }
-        if !ips.is_empty()
+        if !self.ips.is_empty()
             && let Err(e) = ipam::release(
                 self.ipam,
                 &self.conf.name,
                 &self.inv.container_id,
                 &self.inv.ifname,
-                Some(&ips),
+                Some(&self.ips),
             )
         {
             tracing::warn!(error = %e, "rollback: releasing leases");
+        }
+        // Last: the claim keeps the name this ADD's until its objects are gone.
+        if let Some(dir) = self.record_dir
+            && let Err(e) = attachment::remove(dir, &self.inv.container_id, &self.inv.ifname)
+        {
+            tracing::warn!(error = %e, "rollback: removing the attachment record");
         }
     }
 }

@@ -28,6 +28,14 @@ pub fn check(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
         ));
     };
 
+    let netns = NetNs::open(&inv.netns)?;
+    if !record.is_in(&inv.netns, Some(&netns)) {
+        return fail(format!(
+            "attachment {}/{} is in netns {}, not {}",
+            inv.container_id, inv.ifname, record.netns, inv.netns
+        ));
+    }
+
     let store = Store::open(&ipam.data_dir, &conf.name)?;
     for ip in &prev.ips {
         let owner = store.owner(ip.address.addr())?;
@@ -39,7 +47,6 @@ pub fn check(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
         }
     }
 
-    let netns = NetNs::open(&inv.netns)?;
     let Some(seen) = container_if::observe(&mut netns.netlink()?, &inv.ifname)? else {
         return fail(format!("interface {} missing in {}", inv.ifname, inv.netns));
     };

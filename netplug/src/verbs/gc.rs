@@ -6,10 +6,9 @@ use std::collections::HashSet;
 use crate::attachment;
 use crate::cni::config::NetConf;
 use crate::cni::error::Error;
-use crate::detach;
 use crate::netlink::Netlink;
-use crate::verbs::{ipam_of, network_dir, subnets};
-use crate::{ipam, nft};
+use crate::verbs::{ipam_of, network_dir};
+use crate::{ipam, teardown};
 
 pub fn gc(conf: &NetConf) -> Result<(), Error> {
     let ipam = ipam_of(conf)?;
@@ -21,22 +20,14 @@ pub fn gc(conf: &NetConf) -> Result<(), Error> {
         .flatten()
         .map(|a| (a.container_id.clone(), a.ifname.clone()))
         .collect();
-    let nets = subnets(&ipam);
     let mut nl = Netlink::open().map_err(|e| Error::netlink("opening netlink", e))?;
     for rec in attachment::list(&dir)? {
         if valid.contains(&(rec.container_id.clone(), rec.ifname.clone())) {
             continue;
         }
         tracing::info!(container = rec.container_id, ifname = rec.ifname, "gc");
-        detach::delete_link(&mut nl, &rec.host_veth)
-            .map_err(|e| Error::netlink(format!("deleting veth {}", rec.host_veth), e))?;
-        if rec.ip_masq || !rec.port_mappings.is_empty() {
-            nft::Table::new(&conf.name, &rec.bridge, &nets).remove_attachment(
-                &rec.ips,
-                rec.ip_masq,
-                &rec.port_mappings,
-            )?;
-        }
+        // The runtime says this attachment is gone, whatever its namespace.
+        teardown::undo(conf, &ipam, &mut nl, &rec, None)?;
         attachment::remove(&dir, &rec.container_id, &rec.ifname)?;
     }
     // Leases without a record (an ADD that died) go too.
