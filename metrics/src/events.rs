@@ -99,3 +99,45 @@ pub fn write_line(out: &mut dyn Write, record: &AuditRecord<'_>) -> std::io::Res
     serde_json::to_writer(&mut *out, record)?;
     out.write_all(b"\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_and_commands_stay_one_json_line() {
+        let container = Container {
+            id: "x\"} 0\nforged".into(),
+            runtime: "crun",
+            name: "a\\\"\n\r\u{2028}\0é".into(),
+            image: String::new(),
+            labels: Default::default(),
+            pid: None,
+            created: None,
+            cgroup: Default::default(),
+        };
+        let event = ProcessEvent {
+            kind: ProcessEventKind::Exec,
+            timestamp_ns: 0,
+            cgroup_id: 7,
+            pid: 1,
+            ppid: 0,
+            uid: 0,
+            comm: "sh\n{\"kind\":\"exit\"}".into(),
+            filename: Some("/bin/\u{fffd}\"\n".into()),
+            exit_status: None,
+        };
+        let mut out = Vec::new();
+        write_line(&mut out, &record(&event, Some(&container), &Clock::new()))
+            .expect("writing into a Vec");
+        let text = String::from_utf8(out).expect("JSON is UTF-8");
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        assert!(text.ends_with('\n'));
+        let back: serde_json::Value = serde_json::from_str(&text).expect("one JSON value");
+        assert_eq!(back["containerId"], container.id.as_str());
+        assert_eq!(back["containerName"], container.name.as_str());
+        assert_eq!(back["comm"], event.comm.as_str());
+        assert_eq!(back["filename"], "/bin/\u{fffd}\"\n");
+        assert_eq!(back["kind"], "exec");
+    }
+}

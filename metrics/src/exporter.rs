@@ -16,7 +16,7 @@ use prometheus_client::registry::Registry;
 
 use crate::discovery::{self, Container, DiscoveryOptions, StateDir};
 use crate::exposition::{self, Format};
-use crate::families::{Families, Labels};
+use crate::families::{Families, Labels, label};
 
 /// What the exporter watches and how it labels.
 #[derive(Debug, Clone)]
@@ -167,10 +167,7 @@ impl Exporter {
         registry.register(
             "berth_exporter_build",
             "berth-exporter version",
-            Info::new(vec![(
-                "version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            )]),
+            Info::new(vec![label("version", env!("CARGO_PKG_VERSION"))]),
         );
         let mut openmetrics = String::new();
         if let Err(e) = encode(&mut openmetrics, &registry) {
@@ -234,7 +231,7 @@ impl Exporter {
         });
         for (runtime, n) in runtimes {
             f.containers
-                .get_or_create(&vec![("runtime".to_string(), runtime.to_string())])
+                .get_or_create(&vec![label("runtime", runtime)])
                 .set(n as f64);
         }
         for failure in failures {
@@ -258,7 +255,7 @@ impl Exporter {
                             let mut l = labels.clone();
                             let name = berth_ebpf::syscall_names::syscall_name(*nr)
                                 .map_or_else(|| format!("nr_{nr}"), str::to_string);
-                            l.push(("syscall".to_string(), name));
+                            l.push(label("syscall", name));
                             f.syscalls.get_or_create(&l).inc_by(*n as f64);
                         }
                     } else {
@@ -325,7 +322,7 @@ impl Exporter {
                     let Some(c) = by_container(id) else { continue };
                     for (signal, n) in by_signal {
                         let mut l = container_labels(c);
-                        l.push(("signal".to_string(), signal_name(*signal)));
+                        l.push(label("signal", signal_name(*signal)));
                         f.signals.get_or_create(&l).inc_by(*n as f64);
                     }
                 }
@@ -334,7 +331,7 @@ impl Exporter {
         }
         for (map, entries) in probes.map_entries() {
             f.bpf_map_entries
-                .get_or_create(&vec![("map".to_string(), map.to_string())])
+                .get_or_create(&vec![label("map", map)])
                 .set(entries as f64);
         }
         match probes.events_lost() {
@@ -351,7 +348,7 @@ impl Exporter {
     fn collect_health(&self, f: &Families) {
         for (operation, n) in &self.errors {
             f.errors
-                .get_or_create(&vec![("operation".to_string(), operation.to_string())])
+                .get_or_create(&vec![label("operation", *operation)])
                 .inc_by(*n as f64);
         }
     }
@@ -442,9 +439,9 @@ fn collect_container_cgroups(c: &Container, f: &Families, now: f64, failures: &m
 /// The cAdvisor labels (`id`, `name`, `image`) plus `container_label_*`.
 fn container_labels(c: &Container) -> Labels {
     let mut labels = vec![
-        ("id".to_string(), c.cgroup_path()),
-        ("name".to_string(), c.name.clone()),
-        ("image".to_string(), c.image.clone()),
+        label("id", c.cgroup_path()),
+        label("name", c.name.as_str()),
+        label("image", c.image.as_str()),
     ];
     for (key, value) in &c.labels {
         let name = format!("container_label_{}", sanitize_label_name(key));
@@ -454,7 +451,7 @@ fn container_labels(c: &Container) -> Labels {
             tracing::debug!(container = %c.id, annotation = %key, "label name taken; skipped");
             continue;
         }
-        labels.push((name, value.clone()));
+        labels.push((name, value.as_str().into()));
     }
     labels
 }
@@ -547,6 +544,6 @@ mod tests {
             .filter(|(n, _)| n == "container_label_a_b")
             .collect();
         assert_eq!(named.len(), 1, "{labels:?}");
-        assert_eq!(named[0].1, "first");
+        assert_eq!(named[0].1.as_str(), "first");
     }
 }

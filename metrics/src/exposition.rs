@@ -1,6 +1,13 @@
 //! The two text formats served: OpenMetrics (what `prometheus-client` encodes, and what
 //! Prometheus asks for) and the classic Prometheus text format 0.0.4 (for clients that
 //! do not ask for OpenMetrics, and for `promtool check metrics`).
+//!
+//! Label values come from containers (names, images, annotations, cgroup paths) and
+//! are untrusted: every one is a [`LabelValue`], which escapes itself.
+
+use std::fmt;
+
+use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 
 /// Content type of the OpenMetrics text format.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -30,6 +37,69 @@ impl Format {
             Format::Prometheus => PROMETHEUS_CONTENT_TYPE,
         }
     }
+}
+
+/// A label value, escaped when encoded. prometheus-client writes label values as they
+/// are (prometheus/client_rust#151), so a `"` or a line feed in a container's name
+/// would end the value early and let the rest of the name write series of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LabelValue(String);
+
+impl LabelValue {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for LabelValue {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for LabelValue {
+    fn from(value: &str) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl EncodeLabelValue for LabelValue {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        write_escaped_label_value(encoder, &self.0)
+    }
+}
+
+/// Writes `value` between a label's quotes: `\` as `\\`, `"` as `\"`, line feed as
+/// `\n`, every other character as it is. The Prometheus text format 0.0.4 and
+/// OpenMetrics 1.0 both define exactly these three escapes for label values, so one
+/// encoding serves both formats (and [`openmetrics_to_prometheus`] keeps sample lines).
+pub fn write_escaped_label_value<W: fmt::Write + ?Sized>(out: &mut W, value: &str) -> fmt::Result {
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '"', '\n']) {
+        out.write_str(&rest[..at])?;
+        out.write_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        })?;
+        rest = &rest[at + 1..];
+    }
+    out.write_str(rest)
+}
+
+/// Whether `help` can be written as it is in both formats: HELP text escapes `\\` and
+/// line feed in both, and `"` in OpenMetrics only, so help with none of them needs no
+/// escaping (prometheus-client writes it raw). Checked at compile time for every family.
+pub const fn help_needs_no_escaping(help: &str) -> bool {
+    let bytes = help.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if matches!(bytes[i], b'\\' | b'"' | b'\n') {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Rewrites an OpenMetrics exposition as Prometheus text: counter families are named
@@ -96,6 +166,39 @@ container_cpu_usage_seconds_total{id=\"/berth/a\"} 1.5
 berth_exporter_build_info{version=\"0.1.0\"} 1
 "
         );
+    }
+
+    fn escaped(value: &str) -> String {
+        let mut out = String::new();
+        write_escaped_label_value(&mut out, value).expect("writing into a String");
+        out
+    }
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_line_feed_only() {
+        assert_eq!(escaped("plain"), "plain");
+        assert_eq!(escaped(""), "");
+        assert_eq!(escaped(r#"a"b"#), r#"a\"b"#);
+        assert_eq!(escaped(r"a\b"), r"a\\b");
+        assert_eq!(escaped("a\nb"), r"a\nb");
+        assert_eq!(escaped(r#"\""#), r#"\\\""#);
+        // Neither format escapes anything else: CR, tab, NUL and non-ASCII stay.
+        assert_eq!(
+            escaped("\r\t\0é\u{2028}\u{fffd}"),
+            "\r\t\0é\u{2028}\u{fffd}"
+        );
+        assert_eq!(
+            escaped("x\"} 0\nforged_series{id=\"x\"} 1"),
+            r#"x\"} 0\nforged_series{id=\"x\"} 1"#
+        );
+    }
+
+    #[test]
+    fn help_with_quote_backslash_or_line_feed_is_refused() {
+        assert!(help_needs_no_escaping("Cumulative cpu time (seconds)"));
+        assert!(!help_needs_no_escaping("a \"b\""));
+        assert!(!help_needs_no_escaping(r"a\b"));
+        assert!(!help_needs_no_escaping("a\nb"));
     }
 
     #[test]

@@ -9,8 +9,16 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// Label names and values of one series, in order.
-pub type Labels = Vec<(String, String)>;
+use crate::exposition::LabelValue;
+
+/// Label names and values of one series, in order. Values escape themselves.
+pub type Labels = Vec<(String, LabelValue)>;
+
+/// One label: `name` must be a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`); `value`
+/// may be anything.
+pub fn label(name: &str, value: impl Into<LabelValue>) -> (String, LabelValue) {
+    (name.to_string(), value.into())
+}
 
 macro_rules! families {
     ($( $field:ident : $kind:ident = $name:literal, $help:literal; )*) => {
@@ -29,6 +37,12 @@ macro_rules! families {
                 $( registry.register($name, $help, self.$field.clone()); )*
             }
         }
+
+        // prometheus-client writes help as it is; text that would need escaping fails the build.
+        $( const _: () = assert!(
+            crate::exposition::help_needs_no_escaping($help),
+            concat!("help of ", $name, " holds a character that needs escaping")
+        ); )*
 
         impl Default for Families {
             fn default() -> Self {

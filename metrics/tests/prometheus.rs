@@ -5,11 +5,11 @@ mod common;
 #[path = "../../ebpf/tests/support/mod.rs"]
 mod support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::promtool::{check_metrics, require_tool};
 use common::{Spawned, exporter_binary, free_port, http_get, write_berth_state};
 use support::{TestCgroup, Workload, WorkloadChild, require_root, unique_name};
 
@@ -18,19 +18,6 @@ const CHILD: &str = "workload_child";
 #[test]
 fn workload_child() {
     support::workload_child_main();
-}
-
-fn require_tool(tool: &str) {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "`{tool}` not found: install Debian's prometheus package (apt-get install -y prometheus)"
-    );
 }
 
 /// Arguments pointing the exporter at `state` only.
@@ -80,26 +67,9 @@ fn promtool_check_metrics_passes_on_a_real_scrape() {
     let text = String::from_utf8(output.stdout).expect("utf-8 exposition");
     assert!(text.contains("name=\"linted\""), "{text}");
 
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting promtool");
-    promtool
-        .stdin
-        .take()
-        .expect("promtool stdin")
-        .write_all(text.as_bytes())
-        .expect("feeding promtool");
-    let verdict = promtool.wait_with_output().expect("promtool");
-    assert!(
-        verdict.status.success(),
-        "promtool check metrics failed:\n{}{}\n--- exposition ---\n{text}",
-        String::from_utf8_lossy(&verdict.stdout),
-        String::from_utf8_lossy(&verdict.stderr)
-    );
+    if let Err(report) = check_metrics(&text) {
+        panic!("promtool check metrics failed:\n{report}\n--- exposition ---\n{text}");
+    }
     child.finish();
 }
 

@@ -2,7 +2,6 @@
 //! annotations come from the bundle's `config.json`.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use berth_cgroups::CgroupPlacement;
@@ -51,7 +50,7 @@ pub fn parse(
     };
     let annotations = status
         .bundle
-        .and_then(|b| fs::read_to_string(b.join("config.json")).ok())
+        .and_then(|b| super::read_text_lossy(&b.join("config.json")).ok())
         .and_then(|t| serde_json::from_str::<BundleConfig>(&t).ok())
         .unwrap_or_default()
         .annotations;

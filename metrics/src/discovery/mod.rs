@@ -199,7 +199,7 @@ fn scan_container_dir(
         }
         return;
     }
-    let text = match fs::read_to_string(&state_file) {
+    let text = match read_text_lossy(&state_file) {
         Ok(text) => text,
         // Deleted between listing and reading: the container is gone.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
@@ -221,6 +221,18 @@ fn scan_container_dir(
         Ok(None) => {}
         Err(e) => found.errors.push(e),
     }
+}
+
+/// The text of a state or bundle file. Runtimes copy names, annotations and paths into
+/// these files as given, and crun does not check that they are UTF-8: invalid bytes
+/// become U+FFFD, so such a container is still reported (its label values show where
+/// bytes were replaced) instead of vanishing from the exposition.
+pub(crate) fn read_text_lossy(path: &Path) -> std::io::Result<String> {
+    let bytes = fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 /// Fills in the cgroup v2 directory and id of a placement (from the init process
@@ -267,4 +279,42 @@ fn complete_placement(
         placement.v2_id = Some(id_of_dir);
     }
     Ok(Some(placement))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_files_with_invalid_utf8_still_give_their_container() {
+        let state = tempfile::tempdir().expect("state dir");
+        let memory = tempfile::tempdir().expect("stand-in v1 memory cgroup");
+        let dir = state.path().join("c1");
+        fs::create_dir(&dir).expect("mkdir");
+        let mut text = br#"{"id":"c1","annotations":{"berth.name":"web"#.to_vec();
+        text.extend_from_slice(b"\xff\xc3(");
+        text.extend_from_slice(br#"","berth.image":"img\"\n"},"cgroup":{"relativePath":"/berth/c1","v1Dirs":{"memory":"#);
+        text.extend_from_slice(
+            serde_json::to_string(&memory.path())
+                .expect("path as JSON")
+                .as_bytes(),
+        );
+        text.extend_from_slice(b"}}}");
+        fs::write(dir.join("state.json"), &text).expect("writing state.json");
+        let options = DiscoveryOptions {
+            label_allowlist: Vec::new(),
+            cgroup2_root: state.path().join("no-cgroup2"),
+        };
+        let found = discover(
+            &[StateDir {
+                path: state.path().to_path_buf(),
+                format: StateFormat::Berth,
+            }],
+            &options,
+        );
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        assert_eq!(found.containers.len(), 1);
+        assert_eq!(found.containers[0].name, "web\u{fffd}\u{fffd}(");
+        assert_eq!(found.containers[0].image, "img\"\n");
+    }
 }

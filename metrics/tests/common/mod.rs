@@ -1,6 +1,8 @@
 //! Helpers of the exporter tests: state files, exposition parsing, HTTP.
 #![allow(dead_code)]
 
+pub mod promtool;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
