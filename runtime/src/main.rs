@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use berth_runtime::cli::{Cli, Command, CreateArgs, ExecArgs, ListFormat, PsFormat, UpdateArgs};
 use berth_runtime::container::{self, CreateOptions};
-use berth_runtime::state::StateOutput;
 use berth_runtime::{logging, signal, spec};
 use clap::Parser;
 
@@ -112,13 +111,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::State { id } => {
             let s = container::status::load(root, &id)?;
-            let out = StateOutput {
-                oci: s.oci(),
-                rootfs: &s.rootfs,
-                created: &s.created,
-                owner: "root",
-            };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            // As runc prints it: an empty owner (its `list` fills it in), no final newline.
+            print!("{}", serde_json::to_string_pretty(&s.runc_output(""))?);
         }
         Command::Kill { all, id, signal } => {
             let sig = signal::parse(&signal)?;
@@ -191,36 +185,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 }
             } else {
                 match format {
-                    ListFormat::Json => {
-                        let items: Vec<_> = all
-                            .iter()
-                            .map(|s| StateOutput {
-                                oci: s.oci(),
-                                rootfs: &s.rootfs,
-                                created: &s.created,
-                                owner: "root",
-                            })
-                            .collect();
-                        writeln!(out, "{}", serde_json::to_string(&items)?)?;
-                    }
-                    ListFormat::Table => {
-                        writeln!(
-                            out,
-                            "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER",
-                            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-                        )?;
-                        for s in &all {
-                            writeln!(
-                                out,
-                                "{:<20} {:<8} {:<10} {:<40} {:<32} root",
-                                s.id,
-                                s.pid,
-                                s.status,
-                                s.bundle.display(),
-                                s.created
-                            )?;
-                        }
-                    }
+                    ListFormat::Json => container::list::write_json(&mut out, root, &all)?,
+                    ListFormat::Table => container::list::write_table(&mut out, root, &all)?,
                 }
             }
         }

@@ -98,18 +98,41 @@ pub struct OciState<'a> {
     pub annotations: &'a BTreeMap<String, String>,
 }
 
-/// `runc state` prints these extra fields; containerd ignores them but people read them.
+/// What `state` and `list --format json` print: runc's own state object (its
+/// `containerState`), with runc's key order, which is not the OCI state's (pid before
+/// status; rootfs and created before annotations, which are left out when empty).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateOutput<'a> {
-    #[serde(flatten)]
-    pub oci: OciState<'a>,
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: Status,
+    pub bundle: &'a Path,
     pub rootfs: &'a Path,
     pub created: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: &'a BTreeMap<String, String>,
+    /// The state directory's owner; runc's `state` leaves it empty, its `list` fills it.
     pub owner: &'a str,
 }
 
 impl ContainerState {
+    /// This state as runc's `state` and `list` print it, with `owner`.
+    pub fn runc_output<'a>(&'a self, owner: &'a str) -> StateOutput<'a> {
+        StateOutput {
+            oci_version: &self.oci_version,
+            id: &self.id,
+            pid: self.pid,
+            status: self.status,
+            bundle: &self.bundle,
+            rootfs: &self.rootfs,
+            created: &self.created,
+            annotations: &self.annotations,
+            owner,
+        }
+    }
+
     pub fn oci(&self) -> OciState<'_> {
         OciState {
             oci_version: &self.oci_version,

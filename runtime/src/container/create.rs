@@ -158,15 +158,15 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     rollback.cgroup = Some(placement.clone());
     state.cgroup = placement.clone();
     dir.save(&state)?;
-    if let Some(resources) = linux.resources() {
-        let mut resources = resources.clone();
-        let mut rules = resources.devices().clone().unwrap_or_default();
-        rules.extend(crate::rootfs::devices::cgroup_allow_rules(
-            linux.devices().as_deref().unwrap_or_default(),
-        ));
-        resources.set_devices(Some(rules));
-        placement.apply(&resources)?;
-    }
+    // Applied even without `linux.resources`: as with runc, the device rules start from
+    // deny-all, so a container opens only the default devices unless the spec allows more.
+    let mut resources = linux.resources().clone().unwrap_or_default();
+    let mut rules = resources.devices().clone().unwrap_or_default();
+    rules.extend(crate::rootfs::devices::cgroup_allow_rules(
+        linux.devices().as_deref().unwrap_or_default(),
+    ));
+    resources.set_devices(Some(rules));
+    placement.apply(&resources)?;
 
     let args = InitArgs {
         bundle: &bundle,

@@ -14,22 +14,23 @@ use super::mounts::{MountContext, target};
 use crate::error::{Error, Result, sys_err};
 use crate::safe_path;
 
-/// What every container gets (runtime-spec "Default Devices").
-fn default_devices() -> Vec<(&'static str, u64, u64)> {
-    vec![
-        ("/dev/null", 1, 3),
-        ("/dev/zero", 1, 5),
-        ("/dev/full", 1, 7),
-        ("/dev/random", 1, 8),
-        ("/dev/urandom", 1, 9),
-        ("/dev/tty", 5, 0),
-    ]
-}
+/// What every container gets (runtime-spec "Default Devices"), in the order runc lists
+/// their cgroup rules (its `AllowedDevices`).
+const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
+    ("/dev/null", 1, 3),
+    ("/dev/random", 1, 8),
+    ("/dev/full", 1, 7),
+    ("/dev/tty", 5, 0),
+    ("/dev/zero", 1, 5),
+    ("/dev/urandom", 1, 9),
+];
 
-/// Device cgroup rules every container gets after the spec's own, as runc adds them: the
-/// default devices, ptys, mknod of anything (creating a node is harmless; opening it is
-/// what the rules guard), and the spec's `linux.devices`. Without them a spec that starts
-/// with deny-all (podman's, containerd's) could not even create /dev/null.
+/// Device cgroup rules every container gets after the spec's own, exactly runc's list and
+/// order: mknod of anything (creating a node is harmless; opening it is what the rules
+/// guard), the default devices (less those the spec lists itself: its entry replaces the
+/// node, and its rules alone then decide), ptys, and /dev/net/tun. The spec's
+/// `linux.devices` get no rule: a spec that lists a device must also allow it in
+/// `linux.resources.devices`, or the container cannot open it.
 pub fn cgroup_allow_rules(spec_devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgroup> {
     let rule = |typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
         let mut r = LinuxDeviceCgroup::default();
@@ -44,25 +45,15 @@ pub fn cgroup_allow_rules(spec_devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgroup
         rule(LinuxDeviceType::C, None, None, "m"),
         rule(LinuxDeviceType::B, None, None, "m"),
     ];
-    for (_, major, minor) in default_devices() {
-        rules.push(rule(
-            LinuxDeviceType::C,
-            Some(major as i64),
-            Some(minor as i64),
-            "rwm",
-        ));
-    }
-    rules.push(rule(LinuxDeviceType::C, Some(5), Some(2), "rwm")); // /dev/ptmx
-    rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm")); // /dev/pts/*
-    for d in spec_devices {
-        let typ = match d.typ() {
-            LinuxDeviceType::U => LinuxDeviceType::C,
-            t => t,
-        };
-        if typ != LinuxDeviceType::P {
-            rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
+    for (path, major, minor) in DEFAULT_DEVICES {
+        if !spec_devices.iter().any(|d| d.path() == Path::new(path)) {
+            let (major, minor) = (major as i64, minor as i64);
+            rules.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
         }
     }
+    rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm")); // /dev/pts/*
+    rules.push(rule(LinuxDeviceType::C, Some(5), Some(2), "rwm")); // /dev/ptmx
+    rules.push(rule(LinuxDeviceType::C, Some(10), Some(200), "rwm")); // /dev/net/tun
     rules
 }
 
@@ -100,7 +91,7 @@ pub fn create_all(ctx: &MountContext, spec_devices: &[LinuxDevice]) -> Result<()
             gid: d.gid().unwrap_or(0),
         });
     }
-    for (path, major, minor) in default_devices() {
+    for (path, major, minor) in DEFAULT_DEVICES {
         if !nodes.iter().any(|n| n.path == Path::new(path)) {
             nodes.push(Node {
                 path: PathBuf::from(path),
