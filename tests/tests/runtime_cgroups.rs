@@ -392,8 +392,10 @@ fn device_rules_deny_and_allow_opening_nodes() {
         return;
     }
     // A node made with mknod (always allowed, as in runc) opens only if the rules allow
-    // its major:minor; 10:200 (tun) is in no default rule and opens without capabilities.
-    let script = "mknod /tmp/tun c 10 200; \
+    // its major:minor. 1:11 (kmsg) is in no default rule and opens write-only without
+    // capabilities; 10:200 (tun) is in runc's default list, so it always opens.
+    let script = "mknod /tmp/kmsg c 1 11; mknod /tmp/tun c 10 200; \
+                  (: > /tmp/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied; \
                   dd if=/tmp/tun of=/dev/null count=0 2>/dev/null && echo tun-open || echo tun-denied; \
                   echo x > /dev/null && echo null-open";
     let rt = Runtime::new();
@@ -408,21 +410,127 @@ fn device_rules_deny_and_allow_opening_nodes() {
         assert!(cgroup_dirs_named(&id).is_empty());
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let open = run(None);
+    // The values runc 1.1.5 gives on the v1 test host for the same rules.
     assert_eq!(
-        open, "tun-open\nnull-open\n",
-        "without rules every device opens"
+        run(None),
+        "kmsg-denied\ntun-open\nnull-open\n",
+        "without rules only the default devices open"
     );
     let denied = run(Some(json!([
         {"allow": false, "access": "rwm"},
         {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
     ])));
-    assert_eq!(denied, "tun-denied\nnull-open\n");
+    assert_eq!(denied, "kmsg-denied\ntun-open\nnull-open\n");
     let allowed = run(Some(json!([
         {"allow": false, "access": "rwm"},
-        {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rw"}
+        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}
     ])));
-    assert_eq!(allowed, "tun-open\nnull-open\n");
+    assert_eq!(allowed, "kmsg-open\ntun-open\nnull-open\n");
+    let all = run(Some(json!([{"allow": true, "access": "rwm"}])));
+    assert_eq!(all, "kmsg-open\ntun-open\nnull-open\n");
+}
+
+/// Issue 16 item 4, as reported: a device listed in `linux.devices` gets no allow rule of
+/// its own, so under deny-all `hostname | tee /dev/kmsg` fails with EPERM, as with runc;
+/// an explicit rule lets it through, and runc's `"rwa"` (unknown letters ignored) works.
+#[test]
+fn spec_devices_open_only_when_a_rule_allows_them() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let run = |rules: Value| {
+        let id = unique_id("kmsg");
+        let mut b = TestBundle::busybox(&["sh", "-c", "hostname | tee /dev/kmsg"]);
+        b.edit(|c| {
+            c["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1,
+                "minor": 11, "fileMode": 0o644, "uid": 0, "gid": 0}]);
+            c["linux"]["resources"] = json!({"devices": rules});
+            for set in ["bounding", "effective", "permitted"] {
+                if let Some(caps) = c["process"]["capabilities"][set].as_array_mut() {
+                    caps.push(json!("CAP_SYSLOG"));
+                }
+            }
+        });
+        let out = rt.run(&["run", "--bundle", b.path_str(), &id]);
+        assert!(cgroup_dirs_named(&id).is_empty());
+        out
+    };
+    let out = run(json!([{"allow": false, "access": "rwm"}]));
+    assert!(
+        !out.status.success(),
+        "tee wrote to /dev/kmsg under deny-all"
+    );
+    assert!(
+        stderr(&out).contains("tee: /dev/kmsg: Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"}
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The lines berth leaves in a v1 devices cgroup are the ones runc 1.1.5 leaves for the
+/// same spec on the v1 test host (read inside the container, through its cgroup mount).
+#[test]
+fn v1_device_list_is_runcs() {
+    if !require_root() || !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("devlist");
+    let mut b = TestBundle::busybox(&["cat", "/sys/fs/cgroup/devices/devices.list"]);
+    b.edit(|c| {
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "wwr"}
+        ]});
+    });
+    let out = rt.run(&["run", "--bundle", b.path_str(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n\
+         c 1:11 rw\nc 5:0 rwm\nc 5:2 rwm\nc 10:200 rwm\nc 136:* rwm\n"
+    );
+}
+
+/// Access strings runc refuses are refused at create, naming the rule; nothing is left.
+#[test]
+fn device_rules_runc_refuses_are_refused() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    for (rules, expect) in [
+        (json!([{"allow": false, "access": ""}]), "devices[0].access"),
+        (json!([{"allow": false}]), "devices[0].access"),
+        (
+            json!([{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "x"}]),
+            "c 1:11",
+        ),
+        (
+            json!([{"allow": true, "type": "u", "access": "rw"}]),
+            "devices[0].type",
+        ),
+        (
+            json!([{"allow": false, "access": "rwm"},
+                   {"allow": true, "type": "c", "major": 1, "access": "rwm"},
+                   {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "w"}]),
+            "c 1:*",
+        ),
+    ] {
+        let id = unique_id("badrule");
+        let mut b = TestBundle::busybox(&["true"]);
+        b.edit(|c| c["linux"]["resources"] = json!({"devices": rules}));
+        let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+        assert!(!out.status.success(), "{rules} accepted");
+        assert!(stderr(&out).contains(expect), "{rules}: {}", stderr(&out));
+        assert!(cgroup_dirs_named(&id).is_empty(), "{rules}: cgroup left");
+    }
 }
 
 #[test]

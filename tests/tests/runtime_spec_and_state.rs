@@ -196,3 +196,75 @@ fn concurrent_commands_on_one_container_do_not_corrupt_state() {
     assert_eq!(raw["status"], "running");
     rt.ok(&["delete", "--force", &id]);
 }
+
+/// `list --format json` prints runc's objects byte for byte in shape: runc's key order
+/// (pid before status, annotations only when there are some, then the state directory's
+/// owner), one line; `null` for no containers. `state` prints the same object with runc's
+/// empty owner and no final newline. Checked against `runc list`/`runc state` 1.1.5.
+#[test]
+fn list_json_and_state_print_runcs_objects_in_runcs_key_order() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    assert_eq!(rt.ok(&["list", "--format", "json"]), "null\n");
+    let with_annotations = unique_id("lista");
+    let plain = unique_id("listb");
+    let mut a = TestBundle::busybox(&["sleep", "100"]);
+    a.edit(|c| c["annotations"] = json!({"org.example.b": "2", "org.example.a": "1"}));
+    let b = TestBundle::busybox(&["sleep", "100"]);
+    rt.ok(&["run", "-d", "--bundle", a.path_str(), &with_annotations]);
+    rt.ok(&["run", "-d", "--bundle", b.path_str(), &plain]);
+    // The config's root.path made absolute against the bundle, as runc prints it.
+    let rootfs = |bundle: &TestBundle| {
+        let config: Value = serde_json::from_slice(
+            &fs::read(bundle.path().join("config.json")).expect("config.json"),
+        )
+        .expect("config JSON");
+        let root = config["root"]["path"].as_str().expect("root.path");
+        bundle.path().join(root).display().to_string()
+    };
+    let object = |id: &str, bundle: &TestBundle, annotations: &str, owner: &str| {
+        let s = rt.state(id);
+        format!(
+            r#"{{"ociVersion":"{}","id":"{id}","pid":{},"status":"running","bundle":"{}","rootfs":"{}","created":"{}",{annotations}"owner":"{owner}"}}"#,
+            s["ociVersion"].as_str().expect("ociVersion"),
+            s["pid"],
+            bundle.path_str(),
+            rootfs(bundle),
+            s["created"].as_str().expect("created"),
+        )
+    };
+    let annotations = r#""annotations":{"org.example.a":"1","org.example.b":"2"},"#;
+    assert_eq!(
+        rt.ok(&["list", "--format", "json"]),
+        format!(
+            "[{},{}]\n",
+            object(&with_annotations, &a, annotations, "root"),
+            object(&plain, &b, "", "root")
+        )
+    );
+    let state = rt.ok(&["state", &plain]);
+    assert!(!state.ends_with('\n'), "state ends with a newline");
+    // The same values (serde_json's Value ignores key order: that is checked after).
+    let parsed = |text: &str| serde_json::from_str::<Value>(text).expect("JSON");
+    assert_eq!(parsed(&state), parsed(&object(&plain, &b, "", "")));
+    let keys = [
+        "\"ociVersion\"",
+        "\"id\"",
+        "\"pid\"",
+        "\"status\"",
+        "\"bundle\"",
+        "\"rootfs\"",
+        "\"created\"",
+        "\"owner\"",
+    ];
+    let at: Vec<usize> = keys.iter().filter_map(|k| state.find(k)).collect();
+    assert!(
+        at.len() == keys.len() && at.windows(2).all(|w| w[0] < w[1]),
+        "state key order: {state}"
+    );
+    for id in [&with_annotations, &plain] {
+        rt.ok(&["delete", "--force", id]);
+    }
+}
