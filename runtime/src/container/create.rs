@@ -6,6 +6,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use berth_cgroups::CgroupPlacement;
@@ -69,6 +70,17 @@ impl Drop for Rollback<'_> {
 }
 
 pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
+    create_with_console(root, opts, None)
+}
+
+/// `create` for a foreground `run`: a process with `terminal: true` and no
+/// `--console-socket` sends its pty master over `console`, the container's end of a
+/// [`super::terminal::console_pair`]. Without one such a process is refused, as by runc.
+pub fn create_with_console(
+    root: &Path,
+    opts: &CreateOptions,
+    console: Option<&UnixStream>,
+) -> Result<ContainerState> {
     // CVE-2019-5736: run from a read-only view of our binary, non-dumpable, before
     // anything exists that a container process could see (may re-exec this process).
     crate::exe_seal::seal_or_reexec()?;
@@ -109,11 +121,15 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState> {
     }
     let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
         (true, Some(path)) => Some(console::connect(path)?),
-        (true, None) => {
-            return Err(Error::InvalidArgument(
-                "terminal: true needs --console-socket".into(),
-            ));
-        }
+        (true, None) => match console {
+            Some(end) => Some(
+                end.try_clone()
+                    .map_err(io_err("duplicating", "console socketpair"))?,
+            ),
+            None => {
+                return Err(Error::InvalidArgument(super::terminal::DETACHED_TTY.into()));
+            }
+        },
         (false, _) => None,
     };
 

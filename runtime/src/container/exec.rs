@@ -54,7 +54,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
     // read-only view of it, non-dumpable (may re-exec this process, so first of all).
     crate::exe_seal::seal_or_reexec()?;
     let dir = StateDir::open(root, &opts.id)?;
-    let (state, pid) = {
+    let (state, pid, tty) = {
         // Held while the process is set up, so `delete` cannot pull the container away
         // under it; released before waiting, so that `delete` can end a foreground exec.
         let _lock = dir.lock_shared()?;
@@ -77,12 +77,14 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
         if !state.init_alive() {
             return Err(not_running(&state, "stopped"));
         }
+        // Without --console-socket a foreground exec proxies its own terminal.
+        let mut receiver = None;
         let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
             (true, Some(path)) => Some(console::connect(path)?),
             (true, None) => {
-                return Err(Error::InvalidArgument(
-                    "--tty needs --console-socket".into(),
-                ));
+                let (theirs, ours) = super::terminal::console_pair(opts.detach)?;
+                receiver = Some(ours);
+                Some(theirs)
             }
             (false, Some(_)) => {
                 return Err(Error::InvalidArgument(
@@ -102,13 +104,15 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
         if let Some(pid_file) = &opts.pid_file {
             write_pid_file(pid_file, pid)?;
         }
-        (state, pid)
+        // The process has exec'd, so its pty master is on the socket.
+        let tty = receiver.map(|r| r.attach()).transpose()?.flatten();
+        (state, pid, tty)
     };
     if opts.detach {
         return Ok(0);
     }
     let pid = Pid::from_raw(pid);
-    super::foreground::wait(pid, "exec", |sig| {
+    super::terminal::wait(tty.as_ref(), pid, "exec", |sig| {
         if let Err(e) = nix::sys::signal::kill(pid, sig) {
             tracing::debug!(
                 "forwarding {sig} to exec process {pid} of {}: {e}",

@@ -48,7 +48,7 @@ pub fn wait(target: Pid, what: &str, forward: impl Fn(Signal)) -> Result<i32> {
 }
 
 /// Reap every exited child (we may be their subreaper); `target`'s status if among them.
-fn reap(target: Pid) -> Option<i32> {
+pub(super) fn reap(target: Pid) -> Option<i32> {
     let mut result = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {

@@ -13,6 +13,7 @@ pub mod ps;
 pub mod run;
 pub mod start;
 pub mod status;
+pub mod terminal;
 pub mod update;
 
 pub use create::{CreateOptions, create};

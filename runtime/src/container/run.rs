@@ -5,7 +5,8 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
-use super::create::{CreateOptions, create};
+use super::create::{CreateOptions, create, create_with_console};
+use super::terminal;
 use crate::error::{Result, sys_err};
 
 /// Returns the exit code for the runtime's own exit: the container's, or 128+signal.
@@ -25,12 +26,23 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
     // be forwarded, not kill the runtime. The init clears the mask before its execve.
     set.thread_block()
         .map_err(sys_err("blocking signals", "run"))?;
-    let state = create(root, opts)?;
+    // A process with a terminal and no --console-socket gets this runtime's own
+    // terminal: its pty master comes back over this pair (as in `runc run`).
+    let (console, receiver) = terminal::console_pair(false)?;
+    let state = create_with_console(root, opts, Some(&console))?;
+    let tty = match receiver.attach() {
+        Ok(tty) => tty,
+        Err(e) => {
+            let _ = super::delete(root, &opts.id, true);
+            return Err(e);
+        }
+    };
+    drop(console);
     if let Err(e) = super::start(root, &opts.id) {
         let _ = super::delete(root, &opts.id, true);
         return Err(e);
     }
-    let waited = super::foreground::wait(Pid::from_raw(state.pid), "run", |sig| {
+    let waited = terminal::wait(tty.as_ref(), Pid::from_raw(state.pid), "run", |sig| {
         let _ = super::kill::signal_init(&state, sig as i32);
     });
     // Deleted also when waiting failed: `run` owns the container it made.

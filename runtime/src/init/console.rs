@@ -2,7 +2,7 @@
 //! `--console-socket` with SCM_RIGHTS (as runc does), its slave the process's stdio.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -52,8 +52,8 @@ pub fn setup(
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        set_window_size(slave.as_fd(), &ws)
+            .map_err(|e| Error::Init(format!("setting the size of {slave_name}: {e}")))?;
     }
     if bind_dev_console {
         bind_console(&slave, &slave_name)?;
@@ -77,6 +77,31 @@ pub fn setup(
             "making {slave_name} the controlling terminal: {}",
             std::io::Error::last_os_error()
         )));
+    }
+    Ok(())
+}
+
+/// The window size of the terminal `fd` (either end of a pty, or any tty).
+pub fn window_size(fd: BorrowedFd<'_>) -> std::io::Result<libc::winsize> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize struct that lives for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(ws)
+}
+
+/// Set the window size of the terminal `fd`; on a pty the kernel then sends SIGWINCH to
+/// its foreground process group (if the size changed).
+pub fn set_window_size(fd: BorrowedFd<'_>, ws: &libc::winsize) -> std::io::Result<()> {
+    // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws) } < 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
