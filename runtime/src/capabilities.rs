@@ -10,11 +10,12 @@
 //!    and clear keep-caps again;
 //! 4. [`set_no_new_privs`] when `process.noNewPrivileges`, then the seccomp filter.
 //!
-//! oci-spec already refuses an unknown capability name when it parses `config.json`;
-//! [`check_config_names`] gives the same refusal with a message naming the set and the
-//! name, for callers that want to check the raw JSON first. [`validate`] checks what the
-//! types cannot: the running kernel knows each capability, and the sets are consistent
-//! (the kernel would otherwise fail `capset`/ambient raise with a bare EPERM at start).
+//! What runc 1.1 treats as best effort is best effort here too, with a warning: unknown
+//! capability names in a spec ([`drop_unknown_names`], before oci-spec parses it), names
+//! the running kernel does not have, and ambient capabilities that are not both permitted
+//! and inheritable (the kernel cannot raise those; `runc spec` itself writes such a set).
+//! [`validate`] refuses what runc fails on too, only earlier and with a clear message:
+//! effective outside permitted, inheritable outside bounding (`capset` says EPERM).
 
 use std::collections::BTreeSet;
 
@@ -29,14 +30,6 @@ pub enum CapabilityError {
     UnknownName { set: String, name: String },
     #[error("process.capabilities.{set} must be a list of capability names")]
     NotAList { set: String },
-    #[error(
-        "capability {name} in process.capabilities.{set} is not supported by the running kernel (highest is {last})"
-    )]
-    NotSupported {
-        set: &'static str,
-        name: String,
-        last: u8,
-    },
     #[error("process.capabilities: {detail}")]
     Inconsistent { detail: String },
     #[error("reading {CAP_LAST_CAP_FILE}: {detail}")]
@@ -97,11 +90,6 @@ pub fn number(cap: Capability) -> u8 {
     k.index()
 }
 
-/// `CAP_SYS_ADMIN` style name, as in config.json and error messages.
-fn display(cap: Capability) -> String {
-    format!("CAP_{cap}")
-}
-
 /// Parses one capability name the way config.json is parsed (`CAP_SYS_ADMIN`; oci-spec
 /// also accepts `SYS_ADMIN` and any case), with a clear error for an unknown name.
 pub fn parse_name(set: &str, name: &str) -> Result<Capability, CapabilityError> {
@@ -113,28 +101,42 @@ pub fn parse_name(set: &str, name: &str) -> Result<Capability, CapabilityError> 
     })
 }
 
-/// Checks every name under `process.capabilities` of a raw config.json before it is
-/// parsed into oci-spec types, so the user sees which set and which name is wrong.
-pub fn check_config_names(config: &serde_json::Value) -> Result<(), CapabilityError> {
-    let Some(sets) = config
-        .pointer("/process/capabilities")
-        .and_then(|v| v.as_object())
-    else {
+/// Removes, with a warning, every capability name oci-spec does not know from the
+/// `capabilities` object of a raw process JSON (`config.json`'s `/process/capabilities`
+/// or an exec `--process` file's `/capabilities`), before it is parsed: runc 1.1 ignores
+/// such names ("ignoring unknown or unavailable capabilities") and runs the container.
+/// A set that is not a list of strings is still an error, naming the set.
+pub fn drop_unknown_names(
+    capabilities: Option<&mut serde_json::Value>,
+) -> Result<(), CapabilityError> {
+    let Some(sets) = capabilities.and_then(|v| v.as_object_mut()) else {
         return Ok(());
     };
-    for (set, names) in sets {
+    let mut unknown = BTreeSet::new();
+    for (set, names) in sets.iter_mut() {
         if names.is_null() {
             continue;
         }
         let list = names
-            .as_array()
+            .as_array_mut()
             .ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
-        for name in list {
-            let name = name
-                .as_str()
-                .ok_or_else(|| CapabilityError::NotAList { set: set.clone() })?;
-            parse_name(set, name)?;
+        if list.iter().any(|n| !n.is_string()) {
+            return Err(CapabilityError::NotAList { set: set.clone() });
         }
+        list.retain(|n| {
+            let name = n.as_str().unwrap_or_default();
+            let known = parse_name(set, name).is_ok();
+            if !known {
+                unknown.insert(format!("{name} (in {set})"));
+            }
+            known
+        });
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(
+            "ignoring unknown capabilities: {}",
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(())
 }
@@ -166,6 +168,31 @@ impl CapMasks {
             ambient: mask_of(caps.ambient()),
         }
     }
+
+    /// The sets as the process really gets them: without the capabilities above `last`
+    /// (the running kernel's highest), and with only the ambient capabilities the kernel
+    /// can raise, those both permitted and inheritable.
+    pub fn as_applied(self, last: u8) -> Self {
+        let known = known_to_kernel(last);
+        let permitted = self.permitted & known;
+        let inheritable = self.inheritable & known;
+        Self {
+            bounding: self.bounding & known,
+            effective: self.effective & known,
+            permitted,
+            inheritable,
+            ambient: self.ambient & permitted & inheritable,
+        }
+    }
+}
+
+/// Every capability number up to `last`, the running kernel's highest.
+fn known_to_kernel(last: u8) -> Mask {
+    if last >= 63 {
+        Mask::MAX
+    } else {
+        (1u64 << (last + 1)) - 1
+    }
 }
 
 /// The highest capability number the running kernel knows.
@@ -181,9 +208,6 @@ pub fn last_cap() -> Result<u8, CapabilityError> {
         })
 }
 
-/// Checks the sets before anything starts: every capability is known to the running
-/// kernel; effective ⊆ permitted (capset refuses otherwise); ambient ⊆ permitted ∩
-/// inheritable (the kernel refuses to raise anything else); inheritable ⊆ bounding (after
 /// No capability in any set: what a process gets when its spec names none (as runc does),
 /// rather than keeping the runtime's full set.
 pub fn none() -> LinuxCapabilities {
@@ -200,28 +224,29 @@ pub fn none() -> LinuxCapabilities {
     c
 }
 
-/// the bounding drop the kernel refuses to add inheritable bits outside it).
+/// Checks the sets before anything starts. Refused, as `capset(2)` would refuse them at
+/// start (runc fails there with a bare EPERM): effective outside permitted, inheritable
+/// outside bounding. Warned about and skipped, as runc does: capabilities the running
+/// kernel does not have, and ambient capabilities not both permitted and inheritable.
 pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
     let last = last_cap()?;
-    let named = [
-        ("bounding", caps.bounding()),
-        ("effective", caps.effective()),
-        ("permitted", caps.permitted()),
-        ("inheritable", caps.inheritable()),
-        ("ambient", caps.ambient()),
-    ];
-    for (set, list) in named {
-        for cap in list.iter().flatten() {
-            if number(*cap) > last {
-                return Err(CapabilityError::NotSupported {
-                    set,
-                    name: display(*cap),
-                    last,
-                });
-            }
-        }
-    }
     let m = CapMasks::from_spec(caps);
+    let applied = m.as_applied(last);
+    let named = m.bounding | m.effective | m.permitted | m.inheritable | m.ambient;
+    let unavailable = named & !known_to_kernel(last);
+    if unavailable != 0 {
+        tracing::warn!(
+            "ignoring capabilities the running kernel does not have (highest is {last}): {}",
+            names_of(unavailable).join(", ")
+        );
+    }
+    let not_raisable = m.ambient & known_to_kernel(last) & !applied.ambient;
+    if not_raisable != 0 {
+        tracing::warn!(
+            "skipping ambient capabilities that are not both permitted and inheritable: {}",
+            names_of(not_raisable).join(", ")
+        );
+    }
     let require = |sub: Mask, sup: Mask, what: &str| -> Result<(), CapabilityError> {
         let extra = sub & !sup;
         if extra == 0 {
@@ -232,18 +257,13 @@ pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
         })
     };
     require(
-        m.effective,
-        m.permitted,
+        applied.effective,
+        applied.permitted,
         "effective capabilities missing from permitted",
     )?;
     require(
-        m.ambient,
-        m.permitted & m.inheritable,
-        "ambient capabilities must also be permitted and inheritable",
-    )?;
-    require(
-        m.inheritable,
-        m.bounding,
+        applied.inheritable,
+        applied.bounding,
         "inheritable capabilities missing from bounding",
     )?;
     Ok(())
@@ -256,7 +276,7 @@ pub fn validate(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
 /// capability missing there is simply absent, as with runc.
 pub fn check_runtime_holds(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
     let own = capget()?;
-    let m = CapMasks::from_spec(caps);
+    let m = CapMasks::from_spec(caps).as_applied(last_cap()?);
     let missing = (m.permitted | m.effective | m.ambient) & !own.permitted;
     if missing != 0 {
         return Err(CapabilityError::Inconsistent {
@@ -305,8 +325,9 @@ pub fn set_no_new_privs() -> Result<(), CapabilityError> {
 /// Gives the calling thread exactly the spec's five sets (call after the uid switch;
 /// see the module comment for the order and why).
 pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
-    let want = CapMasks::from_spec(caps);
     let last = last_cap()?;
+    // What the kernel can give; [`validate`] warned about the rest before the start.
+    let want = CapMasks::from_spec(caps).as_applied(last);
 
     // The uid switch emptied the effective set; bring back what is permitted so the
     // bounding drop below has CAP_SETPCAP.
@@ -345,13 +366,21 @@ pub fn apply(caps: &LinuxCapabilities) -> Result<(), CapabilityError> {
         "clearing the ambient set",
     )?;
     for n in 0..=last {
-        if want.ambient & (1u64 << n) != 0 {
-            prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-                libc::c_ulong::from(n),
-                &format!("raising capability {n} in the ambient set"),
-            )?;
+        if want.ambient & (1u64 << n) == 0 {
+            continue;
+        }
+        match prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            libc::c_ulong::from(n),
+            &format!("raising capability {n} in the ambient set"),
+        ) {
+            // Best effort, as with runc: e.g. SECBIT_NO_CAP_AMBIENT_RAISE forbids it.
+            Err(CapabilityError::Kernel {
+                source: Errno::EPERM,
+                op,
+            }) => tracing::warn!("skipped: {op}: not permitted"),
+            other => other?,
         }
     }
     prctl(libc::PR_SET_KEEPCAPS, 0, 0, "clearing PR_SET_KEEPCAPS")?;
@@ -610,21 +639,58 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capability_name_is_a_clear_error() {
-        let config = serde_json::json!({
-            "process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_FLY_TO_THE_MOON"]}}
+    fn unknown_capability_names_are_dropped_like_runc() {
+        // runc 1.1 runs this spec, warning "ignoring unknown or unavailable capabilities".
+        let mut config = serde_json::json!({
+            "process": {"capabilities": {
+                "bounding": ["CAP_CHOWN", "CAP_FLY_TO_THE_MOON", "UNKNOWN_CAP"],
+                "effective": ["CAP_KILL", "SYS_ADMIN"],
+                "inheritable": null
+            }}
         });
-        let err = check_config_names(&config).expect_err("unknown name");
-        let text = err.to_string();
-        assert!(
-            text.contains("CAP_FLY_TO_THE_MOON") && text.contains("bounding"),
-            "{text}"
+        drop_unknown_names(config.pointer_mut("/process/capabilities")).expect("dropped");
+        assert_eq!(
+            config["process"]["capabilities"],
+            serde_json::json!({"bounding": ["CAP_CHOWN"], "effective": ["CAP_KILL", "SYS_ADMIN"],
+                "inheritable": null})
         );
-        // And oci-spec refuses it at parse time too, so it can never reach apply().
-        let parsed: Result<LinuxCapabilities, _> =
-            serde_json::from_value(serde_json::json!({"bounding": ["CAP_FLY_TO_THE_MOON"]}));
-        assert!(parsed.is_err());
-        assert!(check_config_names(&serde_json::json!({"process": {"capabilities": {"effective": ["CAP_KILL", "SYS_ADMIN"]}}})).is_ok());
+        let parsed: LinuxCapabilities =
+            serde_json::from_value(config["process"]["capabilities"].clone()).expect("parses");
+        assert_eq!(CapMasks::from_spec(&parsed).bounding, 1);
+        // Not a list of names is still refused, naming the set.
+        let mut bad = serde_json::json!({"ambient": "CAP_KILL"});
+        let err = drop_unknown_names(Some(&mut bad)).expect_err("not a list");
+        assert!(err.to_string().contains("ambient"), "{err}");
+        let mut bad = serde_json::json!({"permitted": [1]});
+        assert!(drop_unknown_names(Some(&mut bad)).is_err());
+    }
+
+    #[test]
+    fn ambient_capabilities_that_cannot_be_raised_are_skipped() {
+        if !require_root() {
+            return;
+        }
+        use Capability::*;
+        // The input: runc runs it with CapAmb 0000000000000020 (CAP_KILL only).
+        let spec = LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[Chown, Kill]))
+            .effective(set(&[Chown, Kill]))
+            .permitted(set(&[Chown, Kill]))
+            .inheritable(set(&[Kill]))
+            .ambient(set(&[Kill, Chown]))
+            .build()
+            .expect("caps builder");
+        validate(&spec).expect("ambient outside inheritable is not an error");
+        in_child(move || {
+            apply(&spec).map_err(|e| e.to_string())?;
+            let got = status_masks()?;
+            if got.ambient == 0x20 && got.inheritable == 0x20 && got.permitted == 0x21 {
+                Ok(())
+            } else {
+                Err(format!("got {got:x?}"))
+            }
+        })
+        .expect("apply in child");
     }
 
     #[test]
@@ -638,13 +704,24 @@ mod tests {
             .expect("builder");
         let err = validate(&bad).expect_err("effective not permitted");
         assert!(err.to_string().contains("CAP_CHOWN"), "{err}");
-        let bad_ambient = LinuxCapabilitiesBuilder::default()
+        let bad_inheritable = LinuxCapabilitiesBuilder::default()
             .bounding(set(&[Kill]))
+            .effective(set(&[Kill]))
             .permitted(set(&[Kill]))
-            .ambient(set(&[Kill]))
+            .inheritable(set(&[Kill, Chown]))
             .build()
             .expect("builder");
-        assert!(validate(&bad_ambient).is_err());
+        let err = validate(&bad_inheritable).expect_err("inheritable not in bounding");
+        assert!(err.to_string().contains("CAP_CHOWN"), "{err}");
+        // runc spec's own set: ambient without inheritable runs (the ambient set is skipped).
+        let runc_spec = LinuxCapabilitiesBuilder::default()
+            .bounding(set(&[AuditWrite, Kill, NetBindService]))
+            .effective(set(&[AuditWrite, Kill, NetBindService]))
+            .permitted(set(&[AuditWrite, Kill, NetBindService]))
+            .ambient(set(&[AuditWrite, Kill, NetBindService]))
+            .build()
+            .expect("builder");
+        assert!(validate(&runc_spec).is_ok());
         assert!(validate(&LinuxCapabilities::default()).is_ok());
     }
 }

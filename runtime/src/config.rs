@@ -21,10 +21,15 @@ impl Bundle {
         let dir = fs::canonicalize(dir).map_err(io_err("opening bundle", dir))?;
         let path = dir.join("config.json");
         let data = fs::read(&path).map_err(io_err("reading", &path))?;
-        let mut spec: Spec = serde_json::from_slice(&data).map_err(|e| Error::Config {
+        let json_err = |e: serde_json::Error| Error::Config {
             path: path.clone(),
             msg: e.to_string(),
-        })?;
+        };
+        let mut raw: serde_json::Value = serde_json::from_slice(&data).map_err(json_err)?;
+        // runc ignores capability names it does not know (with a warning); oci-spec would
+        // refuse the whole file for one.
+        crate::capabilities::drop_unknown_names(raw.pointer_mut("/process/capabilities"))?;
+        let mut spec: Spec = serde_json::from_value(raw).map_err(json_err)?;
         let root = spec
             .root()
             .as_ref()
@@ -38,6 +43,7 @@ impl Bundle {
             ));
         }
         validate(&spec, &path)?;
+        merge_env(&mut spec, &path)?;
         anchor_bind_sources(&mut spec, &dir);
         Ok(Self { dir, spec, rootfs })
     }
@@ -63,6 +69,19 @@ fn anchor_bind_sources(spec: &mut Spec, bundle: &Path) {
             m.set_source(Some(bundle.join(src)));
         }
     }
+}
+
+/// `process.env` checked and merged as runc's init does ([`crate::process_env`]), so a bad
+/// entry is refused before anything is created.
+fn merge_env(spec: &mut Spec, path: &Path) -> Result<()> {
+    if let Some(process) = spec.process_mut()
+        && let Some(env) = process.env()
+    {
+        let env = crate::process_env::parse(env)
+            .map_err(|e| config_err(path, format!("process.env: {e}")))?;
+        process.set_env(Some(env));
+    }
+    Ok(())
 }
 
 fn config_err(path: &Path, msg: impl Into<String>) -> Error {

@@ -11,6 +11,7 @@
 //! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`], [`exe_seal`]: the security
 //!   pieces;
 //! - [`sysctl`]: which kernel settings a container may set, and setting them;
+//! - [`process_env`]: `NAME=VALUE` environments parsed and merged as runc does;
 //! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
 pub use oci_spec;
 
@@ -25,6 +26,7 @@ pub mod init;
 pub mod logging;
 pub mod masked_paths;
 pub mod mount_api;
+pub mod process_env;
 pub mod process_info;
 pub mod rootfs;
 pub mod safe_path;

@@ -20,7 +20,7 @@ use crate::init::channel::{self, Message};
 use crate::init::exec::{ExecSetup, stage1};
 use crate::init::{console, process};
 use crate::state::{ContainerState, StateDir, Status};
-use crate::{capabilities, seccomp};
+use crate::{capabilities, process_env, seccomp};
 
 /// `runc exec`'s flags. With `process` (a process.json) the other process flags are
 /// ignored, as in runc.
@@ -144,9 +144,17 @@ fn check_status(state: &ContainerState) -> Result<()> {
 fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
     if let Some(path) = &opts.process {
         let data = std::fs::read(path).map_err(io_err("reading process", path))?;
-        return serde_json::from_slice(&data).map_err(|e| {
+        let bad = |e: &dyn std::fmt::Display| {
             Error::InvalidArgument(format!("parsing process {}: {e}", path.display()))
-        });
+        };
+        let mut raw: serde_json::Value = serde_json::from_slice(&data).map_err(|e| bad(&e))?;
+        capabilities::drop_unknown_names(raw.pointer_mut("/capabilities")).map_err(|e| bad(&e))?;
+        let mut p: Process = serde_json::from_value(raw).map_err(|e| bad(&e))?;
+        if let Some(env) = p.env() {
+            let env = process_env::parse(env).map_err(|e| bad(&e))?;
+            p.set_env(Some(env));
+        }
+        return Ok(p);
     }
     let mut p = bundle.spec.process().clone().unwrap_or_default();
     p.set_args(Some(opts.args.clone()));
@@ -173,13 +181,12 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
         }
         p.set_capabilities(Some(caps));
     }
+    // --env entries come after the spec's: one of the same name takes its value (in its
+    // place), as with runc.
     let mut env = p.env().clone().unwrap_or_default();
-    for e in &opts.env {
-        let key = e.split('=').next().unwrap_or(e);
-        // A later value replaces an earlier one of the same name, as execve callers expect.
-        env.retain(|old| old.split('=').next() != Some(key));
-        env.push(e.clone());
-    }
+    env.extend(opts.env.iter().cloned());
+    let env =
+        process_env::parse(&env).map_err(|e| Error::InvalidArgument(format!("--env: {e}")))?;
     p.set_env(Some(env));
     p.set_terminal(Some(opts.tty));
     if opts.no_new_privs {
