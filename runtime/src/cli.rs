@@ -158,7 +158,8 @@ pub struct ExecArgs {
     /// A process.json to run (the other process flags are then ignored).
     #[arg(short, long)]
     pub process: Option<PathBuf>,
-    /// Allocate a pseudo-TTY (its master goes to --console-socket).
+    /// Allocate a pseudo-TTY: its master goes to --console-socket, or without one (and
+    /// without --detach) the caller's own terminal is connected to it, as with runc.
     #[arg(short, long)]
     pub tty: bool,
     #[arg(long)]
