@@ -53,3 +53,52 @@ fn the_bpf_device_filter_denies_in_the_v2_hierarchy_and_replaces_itself_on_updat
     let (_, out, err) = cg.wait(pid, Duration::from_secs(60));
     assert_eq!(out.trim(), "zero=1 null=0", "{err}");
 }
+
+/// runc's meaning of access strings holds on v1 and v2 alike: letters other than r, w, m
+/// are ignored ("rwa" is rw), and an update that only adds a device keeps the others.
+#[test]
+fn access_letters_count_as_runc_counts_them_and_updates_add_devices() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut cg = TestCgroup::new("devaccess");
+    cg.apply(
+        r#"{"devices":[{"allow":false,"access":"rwm"},
+            {"allow":true,"type":"c","major":1,"minor":3,"access":"rwa"}]}"#,
+    )
+    .expect("applying devices");
+    let pid = cg.spawn(PROBE);
+    let (_, out, err) = cg.wait(pid, Duration::from_secs(60));
+    assert_eq!(out.trim(), "zero=1 null=0", "{err}");
+    cg.apply(
+        r#"{"devices":[{"allow":false,"access":"rwm"},
+            {"allow":true,"type":"c","major":1,"minor":3,"access":"rw"},
+            {"allow":true,"type":"c","major":1,"minor":5,"access":"r"}]}"#,
+    )
+    .expect("adding /dev/zero");
+    let pid = cg.spawn(PROBE);
+    let (_, out, err) = cg.wait(pid, Duration::from_secs(60));
+    assert_eq!(out.trim(), "zero=0 null=0", "{err}");
+    if let Some(dir) = cg.placement.v1_dirs.get("devices") {
+        assert_eq!(
+            std::fs::read_to_string(dir.join("devices.list")).expect("devices.list"),
+            "c 1:3 rw\nc 1:5 r\n"
+        );
+    }
+}
+
+#[test]
+fn rules_runc_refuses_are_refused_before_anything_is_written() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("devbad");
+    for bad in [
+        r#"{"devices":[{"allow":false,"access":""}]}"#,
+        r#"{"devices":[{"allow":true,"type":"c","major":1,"minor":3,"access":"x"}]}"#,
+        r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"access":"rw"},
+            {"allow":false,"type":"c","major":1,"minor":3,"access":"w"}]}"#,
+    ] {
+        assert!(cg.apply(bad).is_err(), "{bad} accepted");
+    }
+}
