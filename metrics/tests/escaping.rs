@@ -12,6 +12,7 @@ mod common;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -158,7 +159,12 @@ fn write_berth(root: &Path, dir: &str, cg: &TestCgroup, v: &Values) -> Expected 
     let dir = root.join(dir);
     fs::create_dir_all(&dir).expect("mkdir berth state dir");
     fs::write(dir.join("state.json"), state).expect("writing state.json");
-    expected("berth", lossy(&v.path), name_or_id(&v.name, &v.id), v)
+    // Without a recorded path, the id label is the v2 directory's.
+    let id = match lossy(&v.path) {
+        path if path.is_empty() => format!("/berth/{}", cg.name),
+        path => path,
+    };
+    expected("berth", id, name_or_id(&v.name, &v.id), v)
 }
 
 /// runc's `<root>/<dir>/state.json`: annotations as `config.labels` (`key=value`).
@@ -186,8 +192,9 @@ fn write_runc(root: &Path, dir: &str, cg: &TestCgroup, v: &Values) -> Expected {
     let dir = root.join(dir);
     fs::create_dir_all(&dir).expect("mkdir runc state dir");
     fs::write(dir.join("state.json"), state).expect("writing state.json");
-    // runc records no cgroup path of its own: the id label is empty.
-    expected("runc", String::new(), name_or_id(&v.name, &v.id), v)
+    // runc records cgroup directories only: the id label is the v2 one's path.
+    let relative = format!("/berth/{}", cg.name);
+    expected("runc", relative, name_or_id(&v.name, &v.id), v)
 }
 
 /// crun's `<root>/<id>/status`: the id is the directory's name (any bytes but `/` and
@@ -544,17 +551,36 @@ fn the_injection_from_the_issue_stays_inside_its_label_values() {
         path: payload,
     };
     let written = write_berth(state.path(), "c1", &cg, &values);
+    let args: [&OsStr; 11] = [
+        "--berth-root".as_ref(),
+        state.path().as_os_str(),
+        "--runc-root".as_ref(),
+        empty.path().as_os_str(),
+        "--crun-root".as_ref(),
+        empty.path().as_os_str(),
+        "--label".as_ref(),
+        POD_KEY.as_ref(),
+        "--label".as_ref(),
+        ODD_KEY.as_ref(),
+        "--once".as_ref(),
+    ];
+    let (text, last_seen) = scrape_binary_once(&args);
+    let escaped = r#"name="x\"} 0\nforged_series{id=\"x\"} 1\n""#;
+    assert!(text.contains(escaped), "{text}");
+    let mut labels = last_seen;
+    labels.remove("__name__");
+    assert_eq!(labels, written.labels);
+    assert_eq!(labels["name"], INJECTION);
+}
+
+/// Runs `berth-exporter` with `args` (which hold `--once`) in both formats: the text
+/// must pass `promtool check metrics` and every series Prometheus's OpenMetrics parser
+/// reads must be one the exposition declares. Returns the text and the labels of its
+/// one `container_last_seen` series.
+fn scrape_binary_once(args: &[&OsStr]) -> (String, Series) {
     let once = |openmetrics: bool| {
         let mut command = Command::new(exporter_binary());
-        command
-            .arg("--once")
-            .arg("--berth-root")
-            .arg(state.path())
-            .arg("--runc-root")
-            .arg(empty.path())
-            .arg("--crun-root")
-            .arg(empty.path())
-            .args(["--label", POD_KEY, "--label", ODD_KEY]);
+        command.args(args);
         if openmetrics {
             command.arg("--openmetrics");
         }
@@ -566,18 +592,10 @@ fn the_injection_from_the_issue_stays_inside_its_label_values() {
         );
         String::from_utf8(output.stdout).expect("UTF-8 exposition")
     };
-
     let text = once(false);
     if let Err(report) = check_metrics(&text) {
         panic!("promtool check metrics refused the scrape:\n{report}\n--- exposition ---\n{text}");
     }
-    let escaped = r#"name="x\"} 0\nforged_series{id=\"x\"} 1\n""#;
-    assert!(text.contains(escaped), "{text}");
-    assert!(
-        !text.lines().any(|l| l.starts_with("forged_series")),
-        "{text}"
-    );
-
     let openmetrics = once(true);
     let work = tempfile::tempdir().expect("work dir");
     let series = openmetrics_series(&openmetrics, work.path());
@@ -586,15 +604,97 @@ fn the_injection_from_the_issue_stays_inside_its_label_values() {
         series.iter().all(|s| declared.contains(&s["__name__"])),
         "{series:?}"
     );
-    let last_seen: Vec<&Series> = series
-        .iter()
+    // Both formats write the same sample lines; none may start a series of its own.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap_or(line);
+        assert!(declared.contains(name), "undeclared sample line {line:?}");
+    }
+    let mut last_seen: Vec<Series> = series
+        .into_iter()
         .filter(|s| s["__name__"] == "container_last_seen")
         .collect();
-    assert_eq!(last_seen.len(), 1, "{series:?}");
-    let mut labels = last_seen[0].clone();
-    labels.remove("__name__");
-    assert_eq!(labels, written.labels);
-    assert_eq!(labels["name"], INJECTION);
+    assert_eq!(last_seen.len(), 1, "{last_seen:?}\n{openmetrics}");
+    (text, last_seen.remove(0))
+}
+
+/// A detached runc container, force-deleted on drop.
+struct RuncContainer {
+    root: tempfile::TempDir,
+    id: String,
+}
+
+impl Drop for RuncContainer {
+    fn drop(&mut self) {
+        let _ = Command::new("runc")
+            .arg("--root")
+            .arg(self.root.path())
+            .args(["delete", "-f", &self.id])
+            .status();
+    }
+}
+
+#[test]
+fn a_real_runc_container_with_the_injection_in_annotations_and_cgroup_path_is_escaped() {
+    if !require_root() {
+        return;
+    }
+    require_tool("promtool");
+    require_tool("runc");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.fixtures/busybox");
+    let config = fs::read_to_string(fixture.join("config.json"))
+        .expect("the busybox fixture (bash tests/fixtures.sh builds it)");
+    let mut config: serde_json::Value = serde_json::from_str(&config).expect("fixture config");
+    // runc creates the cgroup: a name with a quote and a backslash (the kernel refuses
+    // line feeds in cgroup names), the annotations carry the whole injection.
+    let cgroup = format!("/berth/{}\"}} 0\\", support::unique_name("esc-runc"));
+    config["process"]["args"] = serde_json::json!(["sleep", "60"]);
+    config["root"] = serde_json::json!({
+        "path": fixture.join("rootfs").canonicalize().expect("fixture rootfs"),
+        "readonly": true,
+    });
+    config["annotations"] = serde_json::json!({
+        "berth.name": INJECTION,
+        "berth.image": INJECTION,
+        POD_KEY: INJECTION,
+    });
+    config["linux"]["cgroupsPath"] = serde_json::json!(cgroup);
+    let bundle = tempfile::tempdir().expect("bundle dir");
+    fs::write(bundle.path().join("config.json"), config.to_string()).expect("writing config.json");
+    let container = RuncContainer {
+        root: tempfile::tempdir().expect("runc root"),
+        id: support::unique_name("esc"),
+    };
+    let started = Command::new("runc")
+        .arg("--root")
+        .arg(container.root.path())
+        .args(["run", "-d", "-b"])
+        .arg(bundle.path())
+        .arg(&container.id)
+        // The container inherits runc's stdio: pipes would stay open while it runs.
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("running runc");
+    assert!(started.success(), "runc run -d failed: {started}");
+    let empty = tempfile::tempdir().expect("empty dir");
+    let args: [&OsStr; 10] = [
+        "--once".as_ref(),
+        "--no-bpf".as_ref(),
+        "--label".as_ref(),
+        POD_KEY.as_ref(),
+        "--runc-root".as_ref(),
+        container.root.path().as_os_str(),
+        "--berth-root".as_ref(),
+        empty.path().as_os_str(),
+        "--crun-root".as_ref(),
+        empty.path().as_os_str(),
+    ];
+    let (_, last_seen) = scrape_binary_once(&args);
+    assert_eq!(last_seen["id"], cgroup);
+    assert_eq!(last_seen["name"], INJECTION);
+    assert_eq!(last_seen["image"], INJECTION);
+    assert_eq!(last_seen[&label_name(POD_KEY)], INJECTION);
 }
 
 #[test]

@@ -245,6 +245,15 @@ fn complete_placement(
     pid: Option<u32>,
     options: &DiscoveryOptions,
 ) -> Result<Option<CgroupPlacement>, DiscoveryError> {
+    // runc records only directories (`cgroup_paths`): the id label is the v2 one's path.
+    if placement.relative_path.as_os_str().is_empty()
+        && let Some(relative) = placement
+            .v2_dir
+            .as_deref()
+            .and_then(|dir| dir.strip_prefix(&options.cgroup2_root).ok())
+    {
+        placement.relative_path = Path::new("/").join(relative);
+    }
     if placement.v2_dir.is_none() {
         let relative = if !placement.relative_path.as_os_str().is_empty() {
             Some(placement.relative_path.clone())

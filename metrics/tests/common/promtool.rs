@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Panics with how to install `tool` when it is missing.
+/// Panics with how to install `tool` (from Debian's package of the same name, as
+/// `promtool` is from `prometheus`) when it is missing.
 pub fn require_tool(tool: &str) {
     let found = Command::new(tool)
         .arg("--version")
@@ -16,7 +17,12 @@ pub fn require_tool(tool: &str) {
         .is_ok();
     assert!(
         found,
-        "`{tool}` not found: install Debian's prometheus package (apt-get install -y prometheus)"
+        "`{tool}` not found: install it (apt-get install -y {})",
+        if tool == "promtool" {
+            "prometheus"
+        } else {
+            tool
+        }
     );
 }
 
