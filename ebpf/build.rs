@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use libbpf_cargo::SkeletonBuilder;
 
-const FAMILIES: &[&str] = &["syscalls", "process", "net", "oom", "signals"];
+/// The program families, and `layouts` (never loaded: the record types of `events.h`).
+const FAMILIES: &[&str] = &["syscalls", "process", "net", "oom", "signals", "layouts"];
 const DEFAULT_CLANG: &str = "clang-19";
 const DEFAULT_UNISTD: &str = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
 
@@ -28,6 +29,10 @@ fn main() {
     println!(
         "cargo:rerun-if-changed={}",
         bpf_dir.join("berth.h").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        bpf_dir.join("events.h").display()
     );
     println!(
         "cargo:rerun-if-changed={}",

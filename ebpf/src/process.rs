@@ -11,7 +11,7 @@ use libbpf_rs::skel::Skel as _;
 use libbpf_rs::{MapCore, MapFlags, RingBuffer, RingBufferBuilder};
 
 use crate::Error;
-use crate::map_read::{self, u32_at, u64_at};
+use crate::map_read::{self, u64_at};
 use crate::skeletons::load_skeleton;
 use crate::skeletons::process::{ProcessSkel, ProcessSkelBuilder};
 
@@ -51,39 +51,46 @@ pub struct ProcessEvent {
     pub filename: Option<String>,
 }
 
-// struct process_event in process.bpf.c
-const EVENT_SIZE: usize = 312;
-// Keep in step with the C struct; `process_events_arrive_...` tests parse real events.
+// `struct process_event` of `src/bpf/events.h`, generated from the C declaration.
+use crate::skeletons::layouts::types::{process_event as RawEvent, process_event_kind as RawKind};
 
 impl ProcessEvent {
     fn parse(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < EVENT_SIZE {
+        if bytes.len() < size_of::<RawEvent>() {
             return None;
         }
-        let kind = match u32_at(bytes, 16) {
-            1 => ProcessEventKind::Exec,
-            2 => ProcessEventKind::Fork,
-            3 => ProcessEventKind::Exit,
+        // SAFETY: `bytes` holds at least size_of::<RawEvent>() bytes (checked above);
+        // RawEvent is `#[repr(C)]` of integers and integer arrays, valid for any bit
+        // pattern; read_unaligned makes no alignment assumption about the ring buffer.
+        let raw: RawEvent = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+        let kind = match RawKind(raw.kind) {
+            RawKind::PROCESS_EVENT_EXEC => ProcessEventKind::Exec,
+            RawKind::PROCESS_EVENT_FORK => ProcessEventKind::Fork,
+            RawKind::PROCESS_EVENT_EXIT => ProcessEventKind::Exit,
             _ => return None,
         };
-        let exit_status = i32::from_ne_bytes(bytes[32..36].try_into().ok()?);
         Some(Self {
             kind,
-            timestamp_ns: u64_at(bytes, 0),
-            cgroup_id: u64_at(bytes, 8),
-            pid: u32_at(bytes, 20),
-            ppid: u32_at(bytes, 24),
-            uid: u32_at(bytes, 28),
-            exit_status: (kind == ProcessEventKind::Exit).then_some(exit_status),
-            comm: c_string(&bytes[40..56]),
-            filename: (kind == ProcessEventKind::Exec).then(|| c_string(&bytes[56..EVENT_SIZE])),
+            timestamp_ns: raw.timestamp_ns,
+            cgroup_id: raw.cgroup_id,
+            pid: raw.pid,
+            ppid: raw.ppid,
+            uid: raw.uid,
+            exit_status: (kind == ProcessEventKind::Exit).then_some(raw.exit_code),
+            comm: c_string(&raw.comm),
+            filename: (kind == ProcessEventKind::Exec).then(|| c_string(&raw.filename)),
         })
     }
 }
 
-fn c_string(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+/// A NUL-terminated (or full) C `char` array as text; invalid UTF-8 becomes U+FFFD.
+fn c_string(chars: &[i8]) -> String {
+    let bytes: Vec<u8> = chars
+        .iter()
+        .map(|&c| c.to_ne_bytes()[0])
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Process events as they arrive from the kernel; poll it regularly; events that

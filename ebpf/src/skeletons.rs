@@ -26,6 +26,8 @@ skeleton!(process, "process.skel.rs");
 skeleton!(net, "net.skel.rs");
 skeleton!(oom, "oom.skel.rs");
 skeleton!(signals, "signals.skel.rs");
+// Never opened: the layouts of the records in `src/bpf/events.h`, as Rust types.
+skeleton!(layouts, "layouts.skel.rs");
 
 use std::mem::MaybeUninit;
 

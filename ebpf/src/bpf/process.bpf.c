@@ -5,30 +5,14 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "berth.h"
+#include "events.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define BERTH_EVENT_EXEC 1
-#define BERTH_EVENT_FORK 2
-#define BERTH_EVENT_EXIT 3
 
 struct process_counts {
 	u64 execs;
 	u64 forks;
 	u64 exits;
-};
-
-struct process_event {
-	u64 timestamp_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	u64 cgroup_id;
-	u32 kind;
-	u32 pid;  /* tgid of the process */
-	u32 ppid; /* tgid of the parent (fork: the forking process) */
-	u32 uid;
-	s32 exit_code;
-	u32 pad;
-	char comm[16];
-	char filename[256]; /* exec only */
 };
 
 struct {
@@ -100,7 +84,7 @@ int BPF_PROG(berth_process_exec, struct task_struct *task, pid_t old_pid,
 	c = counts_for(key);
 	if (c)
 		c->execs += 1;
-	e = reserve_event(key, BERTH_EVENT_EXEC, task);
+	e = reserve_event(key, PROCESS_EVENT_EXEC, task);
 	if (!e)
 		return 0;
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
@@ -124,7 +108,7 @@ int BPF_PROG(berth_process_fork, struct task_struct *parent, struct task_struct 
 	c = counts_for(key);
 	if (c)
 		c->forks += 1;
-	e = reserve_event(key, BERTH_EVENT_FORK, child);
+	e = reserve_event(key, PROCESS_EVENT_FORK, child);
 	if (!e)
 		return 0;
 	e->ppid = BPF_CORE_READ(parent, tgid);
@@ -150,7 +134,7 @@ int BPF_PROG(berth_process_exit, struct task_struct *task)
 	c = counts_for(key);
 	if (c)
 		c->exits += 1;
-	e = reserve_event(key, BERTH_EVENT_EXIT, task);
+	e = reserve_event(key, PROCESS_EVENT_EXIT, task);
 	if (!e)
 		return 0;
 	e->exit_code = BPF_CORE_READ(task, exit_code);
