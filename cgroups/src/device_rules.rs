@@ -13,8 +13,11 @@
 //! - an exception whose access ends up empty is refused (runc's v1 check fails on it);
 //! - taking part of a wildcard exception away (deny `c 1:3` after allow `c 1:*`) is refused:
 //!   v1 silently ignores it, so the container would keep the access.
+//!
+//! Exceptions keep the order in which the rules first named them (runc sorts them), so a
+//! v1 `devices.list` lists the spec's entries in the spec's order, as the runtime spec
+//! asks and runtime-tools' `linux_cgroups_devices` checks; what is allowed is runc's.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
@@ -39,8 +42,7 @@ impl DevType {
     }
 }
 
-/// The devices an exception covers; `None` is the `*` wildcard. Ordered as runc writes
-/// them: by major, then minor (wildcard first), then type.
+/// The devices an exception covers; `None` is the `*` wildcard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceMatch {
     /// Major number, or any.
@@ -114,7 +116,64 @@ pub struct DeviceRules {
     pub default_allow: bool,
     /// The exceptions to the default: allowed accesses when `default_allow` is false,
     /// denied ones when it is true.
-    pub exceptions: BTreeMap<DeviceMatch, Access>,
+    pub exceptions: Exceptions,
+}
+
+/// Exceptions in the order they were first named; equal when they hold the same set.
+#[derive(Debug, Clone, Default, Eq)]
+pub struct Exceptions(Vec<(DeviceMatch, Access)>);
+
+impl Exceptions {
+    /// The access recorded for exactly `dev` (empty when none).
+    pub fn get(&self, dev: &DeviceMatch) -> Access {
+        self.0
+            .iter()
+            .find(|(d, _)| d == dev)
+            .map(|(_, a)| *a)
+            .unwrap_or_default()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each exception, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&DeviceMatch, Access)> {
+        self.0.iter().map(|(d, a)| (d, *a))
+    }
+
+    /// Adds `access` to the exception for `dev`, a new one going last. An entry may be
+    /// left with no access (runc's emulator keeps it too; `from_spec` refuses it).
+    fn add(&mut self, dev: DeviceMatch, access: Access) {
+        match self.0.iter_mut().find(|(d, _)| *d == dev) {
+            Some((_, a)) => *a = a.union(access),
+            None => self.0.push((dev, access)),
+        }
+    }
+
+    /// Takes `access` from the exception for `dev`, dropping it when nothing is left.
+    fn take(&mut self, dev: DeviceMatch, access: Access) {
+        self.0.retain_mut(|(d, a)| {
+            if *d == dev {
+                *a = a.minus(access);
+                !a.is_empty()
+            } else {
+                true
+            }
+        });
+    }
+}
+
+impl PartialEq for Exceptions {
+    fn eq(&self, other: &Self) -> bool {
+        let sorted = |e: &Self| {
+            let mut v = e.0.clone();
+            v.sort_by_key(|(d, _)| *d);
+            v
+        };
+        sorted(self) == sorted(other)
+    }
 }
 
 /// One line for `devices.allow` (`allow`) or `devices.deny`.
@@ -144,7 +203,7 @@ impl DeviceRules {
                 LinuxDeviceType::A => {
                     state = Self {
                         default_allow: r.allow(),
-                        exceptions: BTreeMap::new(),
+                        exceptions: Exceptions::default(),
                     };
                     continue;
                 }
@@ -175,18 +234,17 @@ impl DeviceRules {
             if r.allow() == state.default_allow {
                 state.remove(i, dev, access)?;
             } else {
-                let old = state.exceptions.get(&dev).copied().unwrap_or_default();
-                state.exceptions.insert(dev, old.union(access));
+                state.exceptions.add(dev, access);
             }
         }
         if !state.default_allow
-            && let Some(dev) = state.exceptions.iter().find(|(_, a)| a.is_empty())
+            && let Some((dev, _)) = state.exceptions.iter().find(|(_, a)| a.is_empty())
         {
             return Err(CgroupError::invalid(
                 "devices",
                 format!(
                     "the rules allowing {} grant none of r, w, m",
-                    device_name(dev.0)
+                    device_name(dev)
                 ),
             ));
         }
@@ -206,7 +264,8 @@ impl DeviceRules {
             },
         ];
         for w in wider.into_iter().filter(|w| *w != dev) {
-            if let Some(a) = self.exceptions.get(&w).filter(|a| a.overlaps(access)) {
+            let a = self.exceptions.get(&w);
+            if a.overlaps(access) {
                 return Err(CgroupError::invalid(
                     format!("devices[{i}]"),
                     format!(
@@ -218,22 +277,12 @@ impl DeviceRules {
                             "denying"
                         },
                         exception_line(&dev, access),
-                        exception_line(&w, *a)
+                        exception_line(&w, a)
                     ),
                 ));
             }
         }
-        let left = self
-            .exceptions
-            .get(&dev)
-            .copied()
-            .unwrap_or_default()
-            .minus(access);
-        if left.is_empty() {
-            self.exceptions.remove(&dev);
-        } else {
-            self.exceptions.insert(dev, left);
-        }
+        self.exceptions.take(dev, access);
         Ok(())
     }
 
@@ -257,7 +306,7 @@ impl DeviceRules {
                 "a" => {
                     state = Self {
                         default_allow: true,
-                        exceptions: BTreeMap::new(),
+                        exceptions: Exceptions::default(),
                     };
                     continue;
                 }
@@ -278,18 +327,18 @@ impl DeviceRules {
             if a.is_empty() || a.to_string() != access {
                 return Err(bad());
             }
-            let old = state.exceptions.get(&dev).copied().unwrap_or_default();
-            state.exceptions.insert(dev, old.union(a));
+            state.exceptions.add(dev, a);
         }
         Ok(state)
     }
 
     /// The fewest lines that turn a v1 cgroup in state `current` into this state, as runc
-    /// writes them: a reset first only when the default changes or `current` is allow-all
-    /// (whose deny exceptions are unknown), then exceptions to drop, then ones to add.
+    /// computes them: a reset first only when the default changes or `current` is
+    /// allow-all (whose deny exceptions are unknown), then exceptions to drop, then ones
+    /// to add, each in its list's order.
     pub fn v1_lines_from(&self, current: &Self) -> Vec<RuleLine> {
         let mut lines = Vec::new();
-        let empty = BTreeMap::new();
+        let empty = Exceptions::default();
         let old = if current.default_allow || current.default_allow != self.default_allow {
             lines.push(RuleLine {
                 allow: self.default_allow,
@@ -299,8 +348,8 @@ impl DeviceRules {
         } else {
             &current.exceptions
         };
-        for (dev, had) in old {
-            let dropped = had.minus(self.exceptions.get(dev).copied().unwrap_or_default());
+        for (dev, had) in old.iter() {
+            let dropped = had.minus(self.exceptions.get(dev));
             if !dropped.is_empty() {
                 lines.push(RuleLine {
                     allow: self.default_allow,
@@ -308,8 +357,8 @@ impl DeviceRules {
                 });
             }
         }
-        for (dev, has) in &self.exceptions {
-            let gained = has.minus(old.get(dev).copied().unwrap_or_default());
+        for (dev, has) in self.exceptions.iter() {
+            let gained = has.minus(old.get(dev));
             if !gained.is_empty() {
                 lines.push(RuleLine {
                     allow: !self.default_allow,
@@ -352,8 +401,8 @@ mod tests {
 
     const ALLOW_ALL: &str = "a *:* rwm\n";
 
-    // The lines and devices.list values below are the ones runc 1.1.5 wrote and left on
-    // this project's v1 test host for the same rules.
+    // The access values below are the ones runc 1.1.5 left on this project's v1 test host
+    // for the same rules (runc writes them sorted; berth in the rules' order).
 
     #[test]
     fn unknown_access_letters_and_repeats_are_ignored() -> Result<(), CgroupError> {
@@ -366,7 +415,24 @@ mod tests {
             DeviceRules::from_v1_list(ALLOW_ALL).map_err(|e| CgroupError::invalid("", e))?;
         assert_eq!(
             lines(&s, &current),
-            ["deny a *:* rwm", "allow c 1:3 rw", "allow c 1:11 rw"]
+            ["deny a *:* rwm", "allow c 1:11 rw", "allow c 1:3 rw"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn exceptions_are_written_in_the_order_the_rules_name_them() -> Result<(), CgroupError> {
+        // runtime-tools' linux_cgroups_devices: devices.list must list them as given.
+        let s = state(
+            r#"[{"allow":false,"access":"rwm"},
+                {"allow":true,"type":"c","major":10,"minor":229,"access":"rwm"},
+                {"allow":true,"type":"b","major":8,"minor":20,"access":"rw"},
+                {"allow":true,"type":"b","major":10,"minor":200,"access":"r"},
+                {"allow":true,"type":"c","major":10,"minor":229,"access":"r"}]"#,
+        )?;
+        assert_eq!(
+            lines(&s, &DeviceRules::default()),
+            ["allow c 10:229 rwm", "allow b 8:20 rw", "allow b 10:200 r"]
         );
         Ok(())
     }
@@ -418,7 +484,7 @@ mod tests {
             minor: Some(11),
             typ: DevType::Char,
         };
-        assert_eq!(s.exceptions.get(&dev), Some(&Access::READ));
+        assert_eq!(s.exceptions.get(&dev), Access::READ);
         Ok(())
     }
 

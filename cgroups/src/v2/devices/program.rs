@@ -165,8 +165,8 @@ pub(super) fn compile(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>, CgroupEr
         load_u32(R4, R1, 4),
         load_u32(R5, R1, 8),
     ];
-    for (dev, access) in &state.exceptions {
-        insns.extend(Rule::new(!state.default_allow, dev, *access).block());
+    for (dev, access) in state.exceptions.iter() {
+        insns.extend(Rule::new(!state.default_allow, dev, access).block());
     }
     insns.push(mov64_imm(R0, i32::from(state.default_allow)));
     insns.push(exit());
