@@ -119,3 +119,60 @@ pub fn list(network_dir: &Path) -> Result<Vec<Record>, Error> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(netns: &str, netns_id: Option<NetnsId>) -> Record {
+        Record {
+            container_id: "c1".into(),
+            ifname: "eth0".into(),
+            host_veth: "veth0".into(),
+            bridge: "br0".into(),
+            ips: Vec::new(),
+            ip_masq: false,
+            port_mappings: Vec::new(),
+            netns: netns.into(),
+            netns_id,
+        }
+    }
+
+    #[test]
+    fn a_record_matches_its_namespace_by_identity_then_by_path() -> Result<(), Error> {
+        // Any process may open its own netns file: no root needed.
+        let own = NetNs::open("/proc/self/ns/net")?;
+        let r = rec("/var/run/netns/a", Some(own.id()));
+        // The same namespace under another path is the same attachment.
+        assert!(r.is_in("/proc/self/ns/net", Some(&own)));
+        let other = rec(
+            "/var/run/netns/a",
+            Some(NetnsId {
+                dev: own.id().dev,
+                ino: own.id().ino.wrapping_add(1),
+            }),
+        );
+        assert!(!other.is_in("/proc/self/ns/net", Some(&own)));
+        // A path that no longer opens can only be compared as a path.
+        assert!(other.is_in("/var/run/netns/a", None));
+        assert!(!other.is_in("/var/run/netns/b", None));
+        // Records from before the identity was kept cannot tell: they match.
+        assert!(rec("", None).is_in("/var/run/netns/b", None));
+        Ok(())
+    }
+
+    #[test]
+    fn records_written_before_the_netns_was_kept_still_load() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        fs::create_dir_all(dir.path().join("attachments")).map_err(|e| Error::io("mkdir", e))?;
+        let old = r#"{"containerID":"c1","ifname":"eth0","hostVeth":"v","bridge":"b","ips":["10.0.0.2"],"ipMasq":true,"portMappings":[]}"#;
+        fs::write(dir.path().join("attachments/c1_eth0.json"), old)
+            .map_err(|e| Error::io("write", e))?;
+        let r = load(dir.path(), "c1", "eth0")?;
+        let r = r.ok_or_else(|| Error::InvalidConfig("record not found".into()))?;
+        assert_eq!((r.netns.as_str(), r.netns_id), ("", None));
+        assert_eq!(r.known_ips().map(<[IpAddr]>::len), Some(1));
+        assert_eq!(rec("x", None).known_ips(), None);
+        Ok(())
+    }
+}

@@ -180,6 +180,45 @@ fn add_after_the_first_netns_was_deleted_recovers_its_lease_and_elements() {
 }
 
 #[test]
+fn add_right_after_the_first_netns_was_deleted_never_trips_over_its_dying_pair() {
+    if !root_or_skip() {
+        return;
+    }
+    // Right after `ip netns del` the kernel may still be destroying the
+    // namespace: the old pair is listed with its peer's nsid unknown (-1).
+    // That pair is no one's: ADD removes it instead of failing on its name.
+    let net = Net::new("ncy", 96);
+    let b = Netns::new("nyb");
+    for round in 0..10 {
+        let id = format!("ncy-{round}");
+        let a = Netns::new("nya");
+        ok(&cni("ADD", &id, &a.path(), "eth0", &net.conf));
+        a.delete();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let out = cni("ADD", &id, &b.path(), "eth0", &net.conf);
+            if out.status.success() {
+                break;
+            }
+            // Only a namespace that still lived may refuse it, and only
+            // for a moment.
+            err(&out, 104);
+            assert!(std::time::Instant::now() < deadline, "round {round}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            net.leases().len(),
+            1,
+            "round {round}: the stale lease stayed"
+        );
+        assert_eq!(ports_of(&net.bridge).len(), 1, "round {round}");
+        assert!(b.exec(&["ip", "link", "show", "eth0"]).status.success());
+        ok(&cni("DEL", &id, &b.path(), "eth0", &net.conf));
+        assert!(net.leases().is_empty(), "round {round}");
+    }
+}
+
+#[test]
 fn add_again_into_the_same_netns_replaces_what_a_broken_attachment_left() {
     if !root_or_skip() {
         return;
