@@ -56,13 +56,7 @@ use crate::skeletons::layouts::types::{process_event as RawEvent, process_event_
 
 impl ProcessEvent {
     fn parse(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < size_of::<RawEvent>() {
-            return None;
-        }
-        // SAFETY: `bytes` holds at least size_of::<RawEvent>() bytes (checked above);
-        // RawEvent is `#[repr(C)]` of integers and integer arrays, valid for any bit
-        // pattern; read_unaligned makes no alignment assumption about the ring buffer.
-        let raw: RawEvent = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+        let raw: RawEvent = map_read::record(bytes)?;
         let kind = match RawKind(raw.kind) {
             RawKind::PROCESS_EVENT_EXEC => ProcessEventKind::Exec,
             RawKind::PROCESS_EVENT_FORK => ProcessEventKind::Fork,

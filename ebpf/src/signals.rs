@@ -7,8 +7,9 @@ use std::os::fd::BorrowedFd;
 use libbpf_rs::skel::Skel as _;
 
 use crate::Error;
-use crate::map_read::{self, u32_at, u64_at};
+use crate::map_read;
 use crate::skeletons::load_skeleton;
+use crate::skeletons::signals::types::signal_key as SignalKey;
 use crate::skeletons::signals::{SignalsSkel, SignalsSkelBuilder};
 
 pub(crate) struct SignalProbe {
@@ -31,11 +32,13 @@ impl SignalProbe {
         for entry in
             map_read::summed_entries::<1>(&self.skel.maps.signals_delivered, "signals_delivered")?
         {
-            // struct signal_key { u64 cgroup_id; u32 signal; u32 pad; }
+            let Some(key) = map_read::record::<SignalKey>(&entry.key) else {
+                continue;
+            };
             *delivered
-                .entry(u64_at(&entry.key, 0))
+                .entry(key.cgroup_id)
                 .or_default()
-                .entry(u32_at(&entry.key, 8))
+                .entry(key.signal)
                 .or_default() += entry.values[0];
         }
         Ok(delivered)

@@ -7,8 +7,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use libbpf_rs::MapCore;
 
 use crate::Error;
-use crate::map_read::{self, u32_at, u64_at};
+use crate::map_read::{self, u64_at};
 use crate::skeletons::load_skeleton;
+use crate::skeletons::syscalls::types::syscall_key as SyscallKey;
 use crate::skeletons::syscalls::{SyscallsSkel, SyscallsSkelBuilder};
 
 /// One cgroup's syscalls since it was first watched.
@@ -81,14 +82,14 @@ impl SyscallProbe {
         for entry in
             map_read::summed_entries::<1>(&self.skel.maps.syscall_counts, "syscall_counts")?
         {
-            // struct syscall_key { u64 cgroup_id; u32 nr; u32 pad; }
-            let cgroup = u64_at(&entry.key, 0);
-            let nr = u32_at(&entry.key, 8);
+            let Some(key) = map_read::record::<SyscallKey>(&entry.key) else {
+                continue;
+            };
             *stats
-                .entry(cgroup)
+                .entry(key.cgroup_id)
                 .or_default()
                 .by_number
-                .entry(nr)
+                .entry(key.nr)
                 .or_default() += entry.values[0];
         }
         for entry in
