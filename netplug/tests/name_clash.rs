@@ -310,3 +310,25 @@ fn a_host_link_with_the_derived_name_whose_peer_is_elsewhere_is_left_alone() {
     ok(&cni("DEL", "nch-1", &ns.path(), "eth0", &net.conf));
     assert!(link_exists(&host), "DEL deleted the foreign link");
 }
+
+#[test]
+fn del_for_another_netns_still_recovers_a_stale_attachment() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut net = Net::new("ncl", 97);
+    net.conf["ipMasq"] = true.into();
+    let (a, b) = (Netns::new("nla"), Netns::new("nlb"));
+    let ip = first_ip(&ok(&cni("ADD", "ncl-1", &a.path(), "eth0", &net.conf)));
+    a.delete();
+    let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !ports_of(&net.bridge).is_empty() && std::time::Instant::now() < gone {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Nothing of the recorded attachment lives: a DEL of its name, even
+    // for another netns, removes what it left.
+    ok(&cni("DEL", "ncl-1", &b.path(), "eth0", &net.conf));
+    assert!(net.leases().is_empty(), "lease of {ip} left");
+    assert!(!masq_has(&net, &ip));
+    assert!(record(&net, "ncl-1", "eth0").is_none());
+}
