@@ -77,7 +77,7 @@ fn read_resources(path: &Path) -> Result<LinuxResources> {
     drop_kernel_memory(&mut r);
     if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
         // As runc: device rules are fixed at create. Replacing them here would also drop
-        // the defaults create adds (/dev/null, ptys, the spec's devices).
+        // the defaults create adds (/dev/null, ptys, tun).
         tracing::warn!("update: ignoring devices; device rules are set at create");
         r.set_devices(None);
     }
