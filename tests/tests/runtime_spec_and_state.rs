@@ -264,6 +264,12 @@ fn list_json_and_state_print_runcs_objects_in_runcs_key_order() {
         at.len() == keys.len() && at.windows(2).all(|w| w[0] < w[1]),
         "state key order: {state}"
     );
+    // An owner without a name shows as #uid, as in runc.
+    let dir = rt.root.path().join(&plain);
+    std::os::unix::fs::chown(&dir, Some(54321), None).expect("chown state dir");
+    let listed = rt.ok(&["list", "--format", "json"]);
+    std::os::unix::fs::chown(&dir, Some(0), None).expect("chown state dir back");
+    assert!(listed.contains(r##""owner":"#54321"}]"##), "{listed}");
     for id in [&with_annotations, &plain] {
         rt.ok(&["delete", "--force", id]);
     }

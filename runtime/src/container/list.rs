@@ -25,7 +25,7 @@ pub fn list(root: &Path) -> Result<Vec<ContainerState>> {
 
 /// The owner runc shows for a container: the user owning its state directory, by name,
 /// or `#<uid>` when the uid has no name.
-pub fn owner(root: &Path, id: &str) -> Result<String> {
+fn owner(root: &Path, id: &str) -> Result<String> {
     let dir = root.join(id);
     let uid = std::fs::metadata(&dir)
         .map_err(io_err("reading owner of", &dir))?
@@ -40,19 +40,12 @@ pub fn owner(root: &Path, id: &str) -> Result<String> {
 /// [`ContainerState::runc_output`]), or `null` when there are no containers, as runc's
 /// encoder prints an empty list.
 pub fn write_json(out: &mut impl Write, root: &Path, all: &[ContainerState]) -> Result<()> {
-    if all.is_empty() {
+    let owned = with_owners(root, all);
+    if owned.is_empty() {
         writeln!(out, "null").map_err(io_err("writing", "stdout"))?;
         return Ok(());
     }
-    let owners = all
-        .iter()
-        .map(|s| owner(root, &s.id))
-        .collect::<Result<Vec<_>>>()?;
-    let items: Vec<_> = all
-        .iter()
-        .zip(&owners)
-        .map(|(s, o)| s.runc_output(o))
-        .collect();
+    let items: Vec<_> = owned.iter().map(|(s, o)| s.runc_output(o)).collect();
     // Serializing strings, numbers and maps cannot fail.
     let json = serde_json::to_string(&items).unwrap_or_default();
     writeln!(out, "{json}").map_err(io_err("writing", "stdout"))
@@ -62,17 +55,31 @@ pub fn write_json(out: &mut impl Write, root: &Path, all: &[ContainerState]) -> 
 /// as its widest cell plus 3 spaces, at least 12; the last one unpadded).
 pub fn write_table(out: &mut impl Write, root: &Path, all: &[ContainerState]) -> Result<()> {
     let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(str::to_owned)];
-    for s in all {
+    for (s, owner) in with_owners(root, all) {
         rows.push([
             s.id.clone(),
             s.pid.to_string(),
             s.status.to_string(),
             s.bundle.display().to_string(),
             s.created.clone(),
-            owner(root, &s.id)?,
+            owner,
         ]);
     }
     write!(out, "{}", align(&rows)).map_err(io_err("writing", "stdout"))
+}
+
+/// Each container with its owner; one deleted since it was read is left out, as `list`
+/// leaves out one it cannot read.
+fn with_owners<'a>(root: &Path, all: &'a [ContainerState]) -> Vec<(&'a ContainerState, String)> {
+    all.iter()
+        .filter_map(|s| match owner(root, &s.id) {
+            Ok(o) => Some((s, o)),
+            Err(e) => {
+                tracing::warn!("listing {}: {e}", s.id);
+                None
+            }
+        })
+        .collect()
 }
 
 fn align<const N: usize>(rows: &[[String; N]]) -> String {
