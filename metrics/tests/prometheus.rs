@@ -105,6 +105,12 @@ fn prometheus_scrapes_the_exporter_and_its_api_returns_the_container_series() {
     let id = unique_name("prom");
     let name = format!("scraped-{}", std::process::id());
     write_berth_state(state.path(), &id, &name, "busybox:1.36", &cg, 0);
+    // A neighbour named with the injection of issue 9 (2.8): Prometheus must still take
+    // the whole scrape and store no series of the name's making.
+    let hostile_cg = TestCgroup::new("prom-injection", &["memory", "pids"]);
+    let hostile = "x\"} 0\nforged_series{id=\"x\"} 1\n";
+    let hostile_id = unique_name("prom-injection");
+    write_berth_state(state.path(), &hostile_id, hostile, hostile, &hostile_cg, 0);
 
     let exporter_port = free_port();
     let _exporter = Spawned(
@@ -192,5 +198,23 @@ fn prometheus_scrapes_the_exporter_and_its_api_returns_the_container_series() {
         },
     );
     assert!(syscalls.contains("getppid"), "{syscalls}");
+
+    let answer = |q: &str| {
+        let path = format!("/api/v1/query?query={}", url_encode(q));
+        http_get(prometheus_port, &path, None)
+            .ok()
+            .filter(|r| r.contains("\"status\":\"success\""))
+    };
+    // PromQL strings take the same escapes as the exposition.
+    let injected = r#"container_last_seen{name="x\"} 0\nforged_series{id=\"x\"} 1\n"}"#;
+    wait_for(
+        "the injected container's series",
+        Duration::from_secs(30),
+        || answer(injected).filter(|r| r.contains("\"result\":[{")),
+    );
+    let up = answer(r#"up{job="berth"}"#).expect("querying up");
+    assert!(up.contains(r#""1"]"#), "the scrape failed: {up}");
+    let forged = answer(r#"{__name__=~"forged.*"}"#).expect("querying forged series");
+    assert!(forged.contains(r#""result":[]"#), "{forged}");
     child.finish();
 }
