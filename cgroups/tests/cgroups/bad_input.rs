@@ -36,8 +36,8 @@ fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
         ),
         (r#"{"pids":{"limit":10},"cpu":{"cpus":"4096"}}"#, "cpu.cpus"),
         (
-            r#"{"pids":{"limit":10},"devices":[{"allow":true,"type":"c","access":"rwx"}]}"#,
-            "devices.access",
+            r#"{"pids":{"limit":10},"devices":[{"allow":true,"type":"c","access":""}]}"#,
+            "devices[0].access",
         ),
     ] {
         let err = cg.apply(bad).expect_err(bad);
