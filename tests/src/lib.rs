@@ -19,6 +19,23 @@ pub fn require_root() -> bool {
     panic!("this test needs root (set BERTH_TEST_UNPRIVILEGED_SKIP=1 to skip it)");
 }
 
+/// A writable copy of the busybox rootfs (2 MB) at `dir/rootfs`, for tests that plant
+/// things in the image or let the runtime create files in it; the shared fixture stays
+/// untouched. Mounts left on the fixture (a peer runtime run without a mount namespace
+/// mounts /proc there) are not followed: reading its /proc/kmsg would block forever.
+pub fn rootfs_copy(dir: &Path) -> PathBuf {
+    let dst = dir.join("rootfs");
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg("--one-file-system")
+        .arg(busybox_fixture().join("rootfs"))
+        .arg(&dst)
+        .status()
+        .expect("cp -a rootfs");
+    assert!(st.success(), "copying the busybox rootfs");
+    dst
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

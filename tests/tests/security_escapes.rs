@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_tests::{
-    Runtime, TestBundle, busybox_fixture, cgroup_dirs_named, require_root, unique_id,
-};
+use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, rootfs_copy, unique_id};
 use serde_json::json;
 
 fn sha256(path: &Path) -> String {
@@ -34,19 +32,6 @@ fn runtime_copy(dir: &Path) -> PathBuf {
     fs::copy(&Runtime::new().bin, &copy).expect("copying the runtime binary");
     fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod copy");
     copy
-}
-
-/// A writable copy of the busybox rootfs (2 MB) that a test may plant things in.
-fn rootfs_copy(dir: &Path) -> PathBuf {
-    let dst = dir.join("rootfs");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(busybox_fixture().join("rootfs"))
-        .arg(&dst)
-        .status()
-        .expect("cp -a rootfs");
-    assert!(st.success(), "copying the busybox rootfs");
-    dst
 }
 
 fn out_str(o: &Output) -> (String, String) {

@@ -5,9 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use berth_tests::{
-    Runtime, TestBundle, busybox_fixture, cgroup_dirs_named, require_root, unique_id,
-};
+use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, rootfs_copy, unique_id};
 use serde_json::{Value, json};
 
 /// A hook that records the state it got on stdin, its mount namespace and its turn.
@@ -25,20 +23,6 @@ fn read(dir: &Path, name: &str) -> String {
 fn state_of(dir: &Path, kind: &str) -> Value {
     serde_json::from_str(&read(dir, &format!("{kind}.json")))
         .unwrap_or_else(|e| panic!("{kind}.json: {e}"))
-}
-
-/// A private copy of the busybox rootfs, so the /hookout mount point is not created in
-/// the shared fixture.
-fn rootfs_copy(dir: &Path) -> String {
-    let dst = dir.join("rootfs");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(busybox_fixture().join("rootfs"))
-        .arg(&dst)
-        .status()
-        .expect("cp -a rootfs");
-    assert!(st.success(), "copying the busybox rootfs");
-    dst.display().to_string()
 }
 
 fn host_mnt() -> String {
@@ -68,7 +52,8 @@ fn every_hook_kind_runs_at_its_moment_with_its_state_and_namespace() {
     let out = tempfile::tempdir().expect("hook output dir");
     let host_dir = out.path().display().to_string();
     let rootfs_dir = tempfile::tempdir().expect("rootfs dir");
-    let rootfs = rootfs_copy(rootfs_dir.path());
+    // A private copy, so the /hookout mount point is not created in the shared fixture.
+    let rootfs = rootfs_copy(rootfs_dir.path()).display().to_string();
     let id = unique_id("hooks");
     // The process records its own mount namespace and its turn through the same dir.
     let mut b = TestBundle::busybox(&[
@@ -293,7 +278,8 @@ fn failing_start_container_hook_fails_start_before_the_process_runs() {
     let out = tempfile::tempdir().expect("dir");
     let host_dir = out.path().display().to_string();
     let rootfs_dir = tempfile::tempdir().expect("rootfs dir");
-    let rootfs = rootfs_copy(rootfs_dir.path());
+    // A private copy, so the /hookout mount point is not created in the shared fixture.
+    let rootfs = rootfs_copy(rootfs_dir.path()).display().to_string();
     let id = unique_id("startcontainer-fails");
     let mut b = TestBundle::busybox(&["sh", "-c", "echo ran > /hookout/process"]);
     b.edit(|c| {

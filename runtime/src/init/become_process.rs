@@ -1,7 +1,7 @@
 //! The steps the container init and an exec'd process share, from "namespaces and
-//! console ready" to "about to execve": limits, cwd inside the root, sealed fds, seccomp,
-//! user, capabilities, no_new_privs, and the executable looked up. One place, so the two
-//! paths cannot drift apart in an order that matters for security.
+//! console ready" to "about to execve": limits, cwd inside the root, HOME, sealed fds,
+//! seccomp, user, capabilities, no_new_privs, and the executable looked up. One place, so
+//! the two paths cannot drift apart in an order that matters for security.
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Process;
 
 use super::channel::Channel;
-use super::{load_seccomp, process};
+use super::{home, load_seccomp, process};
 use crate::error::{Error, Result, sys_err};
 use crate::seccomp::SeccompFilter;
 use crate::{capabilities, safe_path};
@@ -43,6 +43,13 @@ pub fn prepare(
     let root = safe_path::open_root(Path::new("/")).map_err(|e| Error::Init(e.to_string()))?;
     safe_path::chdir_in_root(root.as_fd(), p.cwd())
         .map_err(|e| Error::Init(format!("entering cwd: {e}")))?;
+    // Read while still root (the image's passwd may not be readable by the user) and
+    // before any filter.
+    let env = home::with_home(
+        p.env().as_deref().unwrap_or_default(),
+        root.as_fd(),
+        p.user().uid(),
+    );
     drop(root);
     // CVE-2024-21626: every fd above stdio and the preserved ones is close-on-exec from
     // here on. Before any filter too: a profile may not allow close_range (those older
@@ -66,11 +73,10 @@ pub fn prepare(
         nix::sys::prctl::set_no_new_privs().map_err(sys_err("setting no_new_privs", who))?;
     }
     let argv = p.args().as_deref().unwrap_or_default();
-    let env = p.env().as_deref().unwrap_or_default();
     let arg0 = argv
         .first()
         .ok_or_else(|| Error::Init("process.args is empty".into()))?;
-    let exe = process::find_executable(arg0, env)?;
+    let exe = process::find_executable(arg0, &env)?;
     Ok(Execution {
         c_exe: process::path_cstring(&exe)?,
         c_args: process::cstrings(argv.iter().map(String::as_str))?,

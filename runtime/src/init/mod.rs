@@ -17,6 +17,7 @@ pub mod become_process;
 pub mod channel;
 pub mod console;
 pub mod exec;
+pub mod home;
 pub mod namespaces;
 pub mod network;
 pub mod process;
@@ -181,6 +182,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     .map_err(sys_err("opening", "/proc/self/fd"))?;
     drop(root_fd);
     rootfs::switch_root(rootfs, args.no_pivot)?;
+    rootfs::make_cwd(process.cwd())?;
 
     // Before /proc/sys becomes read-only (it is in every default readonlyPaths).
     if let Some(sysctl) = linux.sysctl() {

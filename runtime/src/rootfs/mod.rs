@@ -19,6 +19,7 @@ use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::Spec;
 
 use crate::error::{Error, Result, sys_err};
+use crate::safe_path;
 pub use mounts::MountContext;
 
 /// Everything before pivot_root.
@@ -115,6 +116,18 @@ pub fn switch_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
     }
     chdir("/").map_err(sys_err("entering", "/"))?;
     Ok(())
+}
+
+/// After pivot_root, before [`finish`]: create `process.cwd` if the image lacks it, as
+/// runc does (mode 0755, as the container's root, before the root may become read-only);
+/// clients rely on it. Resolved inside the new root, so a symlink in the image can only
+/// redirect the creation inside it.
+pub fn make_cwd(cwd: &Path) -> Result<()> {
+    let err = |e: safe_path::SafePathError| Error::Init(format!("creating cwd: {e}"));
+    let root = safe_path::open_root(Path::new("/")).map_err(err)?;
+    safe_path::mkdir_all_in_root(root.as_fd(), cwd, Mode::from_bits_truncate(0o755))
+        .map(drop)
+        .map_err(err)
 }
 
 /// After pivot_root: `root.readonly` and `rootfsPropagation`.
