@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use berth_cgroups::CgroupPlacement;
 use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{Mode, fstat};
 use oci_spec::runtime::Mount;
 
 use super::mount_options::{self, MountOptions};
@@ -46,6 +46,20 @@ pub fn target(ctx: &MountContext, dest: &Path, is_file: bool) -> Result<OwnedFd>
     }
 }
 
+/// The permission bits (with setuid/setgid/sticky) of the directory already at `dest`
+/// inside the rootfs, or None when nothing is there yet.
+fn existing_dir_mode(ctx: &MountContext, dest: &Path) -> Result<Option<u32>> {
+    match safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH) {
+        Ok(fd) => {
+            let st = fstat(fd.as_fd())
+                .map_err(sys_err("checking mount target", dest.display().to_string()))?;
+            Ok(Some(st.st_mode & 0o7777))
+        }
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(safe_err("resolving mount target")(e)),
+    }
+}
+
 fn reopen(ctx: &MountContext, dest: &Path) -> Result<OwnedFd> {
     safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH)
         .map_err(safe_err("reopening mount target"))
@@ -61,7 +75,7 @@ fn data_string(o: &MountOptions) -> Option<String> {
 
 pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let dest = m.destination();
-    let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let mut opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
     let typ = m
         .typ()
         .as_deref()
@@ -85,6 +99,14 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
                 dest.display(),
                 link.display()
             )));
+        }
+        if typ == "tmpfs"
+            && let Some(mode) = existing_dir_mode(ctx, dest)?
+        {
+            // runc's convention: a tmpfs over an existing directory keeps that
+            // directory's mode (setuid/setgid/sticky included), unless the options say
+            // otherwise; the kernel takes the last `mode=`, so ours goes first.
+            opts.data.insert(0, format!("mode={mode:04o}"));
         }
         let target_fd = target(ctx, dest, false)?;
         let target_path = safe_path::fd_path(target_fd.as_fd());
