@@ -17,14 +17,31 @@ pub enum CgroupError {
         source: std::io::Error,
     },
     /// The cgroup exists and holds processes or child cgroups: it belongs to someone else,
-    /// and a container placed there would kill and remove them on delete.
-    #[error("cgroup {} is in use: {reason}", path.display())]
+    /// and a container placed there would kill and remove them on delete. The message
+    /// starts as runc 1.2's refusal does ("container's cgroup is not empty").
+    #[error("container's cgroup is not empty: {} is in use: {reason}", path.display())]
     InUse {
         /// The directory found in use.
         path: PathBuf,
         /// What was found in it.
         reason: String,
     },
+    /// The cgroup (or an ancestor) is frozen: a process placed in it would stop before it
+    /// ran a single instruction, and create would hang. runc's wording.
+    #[error("container's cgroup unexpectedly frozen: {} {reason}", path.display())]
+    Frozen {
+        /// The directory whose freezer state was read.
+        path: PathBuf,
+        /// What the kernel reported, e.g. `freezer.state is FROZEN`.
+        reason: String,
+    },
+    /// `linux.resources.unified` on a host whose limits are set through cgroup v1 (v1 or
+    /// hybrid): its keys name v2 files that do not govern the container there. runc's wording.
+    #[error(
+        "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified \
+         needs a pure cgroup v2 host)"
+    )]
+    UnifiedOnV1,
     /// A `cgroupsPath` that berth does not accept.
     #[error("invalid cgroupsPath {path:?}: {reason}")]
     InvalidPath {

@@ -22,11 +22,14 @@ impl CgroupPlacement {
     /// hierarchy and on the v2 one (on hybrid hosts `/sys/fs/cgroup/unified/...`), and
     /// records the v2 directory's inode as `v2_id`. An existing directory is reused only
     /// when it is empty (no processes, no child cgroups): one in use belongs to someone
-    /// else, and the container's delete would kill and remove what is in it.
+    /// else, and the container's delete would kill and remove what is in it. A frozen
+    /// directory (or one below a frozen ancestor) is refused too: the container's init
+    /// would stop on joining it and create would hang ([`CgroupError::Frozen`]).
     pub fn create(relative_path: &Path) -> Result<Self, CgroupError> {
         let rel = relative_inside(relative_path)?;
         let h = hierarchies()?;
         refuse_in_use(h, &rel)?;
+        refuse_frozen(h, &rel)?;
         let mut placement = CgroupPlacement {
             relative_path: Path::new("/").join(&rel),
             ..Default::default()
@@ -432,4 +435,35 @@ fn refuse_in_use_at(root: &Path, rel: &Path) -> Result<(), CgroupError> {
         });
     }
     Ok(())
+}
+
+/// Refuses `rel` when a process joining it would be frozen: on the v1 freezer hierarchy
+/// and on the v2 one (whose freezer needs no controller, on hybrid hosts too). Where `rel`
+/// does not exist yet, its nearest existing ancestor decides: a new cgroup inherits the
+/// freeze. Checked before anything is created, so nothing needs undoing.
+fn refuse_frozen(h: &Hierarchies, rel: &Path) -> Result<(), CgroupError> {
+    let v1_freezer =
+        h.v1.iter()
+            .filter(|m| m.controllers.iter().any(|c| c == "freezer"))
+            .map(|m| (&m.root, v1::freezer::frozen_reason as FrozenReason));
+    let v2 = h
+        .v2_root
+        .iter()
+        .map(|root| (root, v2::freezer::frozen_reason as FrozenReason));
+    for (root, frozen_reason) in v1_freezer.chain(v2) {
+        let dir = nearest_existing(root, rel);
+        if let Some(reason) = frozen_reason(&dir)? {
+            return Err(CgroupError::Frozen { path: dir, reason });
+        }
+    }
+    Ok(())
+}
+
+type FrozenReason = fn(&Path) -> Result<Option<String>, CgroupError>;
+
+/// `root/rel` if it exists, else its deepest existing ancestor (at worst `root`).
+fn nearest_existing(root: &Path, rel: &Path) -> PathBuf {
+    let mut dir = root.join(rel);
+    while !dir.is_dir() && dir != *root && dir.pop() {}
+    dir
 }

@@ -56,20 +56,7 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
     if let Some(s) = c.shares().filter(|&v| v != 0) {
         cgroupfs::write(dir, "cpu.shares", s.to_string())?;
     }
-    if let Some(p) = c.period() {
-        cgroupfs::write(dir, "cpu.cfs_period_us", p.to_string())?;
-    }
-    if let Some(q) = c.quota().filter(|&v| v != 0) {
-        cgroupfs::write(
-            dir,
-            "cpu.cfs_quota_us",
-            if q < 0 {
-                "-1".to_owned()
-            } else {
-                q.to_string()
-            },
-        )?;
-    }
+    write_bandwidth(dir, c.period(), c.quota().filter(|&v| v != 0))?;
     if let Some(b) = c.burst()
         && (b != 0 || dir.join("cpu.cfs_burst_us").exists())
     {
@@ -92,6 +79,72 @@ pub(super) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         cgroupfs::write(dir, "cpu.idle", i.to_string())?;
     }
     Ok(())
+}
+
+/// Writes the CFS period and quota. The kernel checks every write on its own: the ratio
+/// quota/period that results must fit the parent's (EINVAL otherwise), so with both
+/// changing, one order can pass through a ratio the parent refuses while the other does
+/// not. Both given: see [`write_bandwidth_pair`]; a pair the kernel refuses in either
+/// order leaves the values that were in force.
+fn write_bandwidth(dir: &Path, period: Option<u64>, quota: Option<i64>) -> Result<(), CgroupError> {
+    match (period, quota) {
+        (Some(p), Some(q)) => {
+            let old = (read_period(dir)?, read_quota(dir)?);
+            write_bandwidth_pair(dir, p, q).inspect_err(|_| {
+                if let Err(e) = write_bandwidth_pair(dir, old.0, old.1) {
+                    tracing::warn!(error = %e, "restoring the CFS bandwidth after a refusal");
+                }
+            })
+        }
+        (Some(p), None) => write_period(dir, p),
+        (None, Some(q)) => write_quota(dir, q),
+        (None, None) => Ok(()),
+    }
+}
+
+/// From a valid state to a valid target, shrinking the period goes quota first (the new
+/// quota over the old, longer period is below the target ratio) and growing it goes
+/// period first (the old quota over the longer period is below the current ratio). Should
+/// that order still be refused (sub-cgroups with quotas of their own), the other is tried,
+/// as runc retries the period after the quota.
+fn write_bandwidth_pair(dir: &Path, period: u64, quota: i64) -> Result<(), CgroupError> {
+    let in_order = |quota_first: bool| {
+        if quota_first {
+            write_quota(dir, quota).and_then(|()| write_period(dir, period))
+        } else {
+            write_period(dir, period).and_then(|()| write_quota(dir, quota))
+        }
+    };
+    let quota_first = period < read_period(dir)?;
+    match in_order(quota_first) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            tracing::debug!(error = %e, "CFS bandwidth refused in this order; trying the other");
+            in_order(!quota_first).map_err(|_| e)
+        }
+        result => result,
+    }
+}
+
+fn read_period(dir: &Path) -> Result<u64, CgroupError> {
+    cgroupfs::read_u64(dir, "cpu.cfs_period_us")
+}
+
+/// The quota in force; -1 is unlimited.
+fn read_quota(dir: &Path) -> Result<i64, CgroupError> {
+    let text = cgroupfs::read(dir, "cpu.cfs_quota_us")?;
+    text.trim().parse().map_err(|e| CgroupError::Parse {
+        path: dir.join("cpu.cfs_quota_us"),
+        reason: format!("{:?} is not a number: {e}", text.trim()),
+    })
+}
+
+fn write_period(dir: &Path, period: u64) -> Result<(), CgroupError> {
+    cgroupfs::write(dir, "cpu.cfs_period_us", period.to_string())
+}
+
+/// Any negative quota is unlimited, which v1 spells -1.
+fn write_quota(dir: &Path, quota: i64) -> Result<(), CgroupError> {
+    cgroupfs::write(dir, "cpu.cfs_quota_us", quota.max(-1).to_string())
 }
 
 /// The kernel refuses a realtime runtime that the parent group does not have: hand the

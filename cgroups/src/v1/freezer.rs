@@ -39,3 +39,24 @@ pub(super) fn set(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
 pub(super) fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
     Ok(cgroupfs::read(dir, "freezer.state")?.trim() == "FROZEN")
 }
+
+/// Why a process placed in `dir` would not run: `Some("freezer.state is FROZEN")` (or
+/// FREEZING) when the cgroup or an ancestor is (being) frozen, `None` when thawed or when
+/// the kernel has no freezer file here.
+pub(crate) fn frozen_reason(dir: &Path) -> Result<Option<String>, CgroupError> {
+    let Some(state) = cgroupfs::read_optional(dir, "freezer.state")? else {
+        return Ok(None);
+    };
+    let state = state.trim();
+    if state == "THAWED" {
+        return Ok(None);
+    }
+    // self_freezing 0 with a FROZEN state: the freeze comes from an ancestor.
+    let inherited =
+        cgroupfs::read_optional(dir, "freezer.self_freezing")?.is_some_and(|s| s.trim() == "0");
+    Ok(Some(if inherited {
+        format!("(freezer.state is {state}: an ancestor is frozen)")
+    } else {
+        format!("(freezer.state is {state})")
+    }))
+}

@@ -6,7 +6,7 @@ mod cpu;
 mod cpuacct;
 pub(crate) mod cpuset;
 mod devices;
-mod freezer;
+pub(crate) mod freezer;
 mod hugetlb;
 mod memory;
 mod pids;
@@ -92,13 +92,11 @@ impl Manager for V1Manager<'_> {
                 "rdma limits are not implemented by berth",
             ));
         }
-        if let Some(u) = r.unified()
-            && !u.is_empty()
-        {
-            let v2_dir = self.v2_dir.ok_or_else(|| {
-                CgroupError::unsupported("unified", "this host has no cgroup v2 hierarchy")
-            })?;
-            v2::unified::validate(v2_dir, u)?;
+        // As runc: the v2 files of a hybrid host's unified hierarchy do not limit the
+        // container (its controllers are v1's), so a unified map would be a silent no-op.
+        // Empty is "not set" (drop_unset removed it already).
+        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(CgroupError::UnifiedOnV1);
         }
         Ok(())
     }
@@ -129,9 +127,6 @@ impl Manager for V1Manager<'_> {
         }
         if let Some(d) = r.devices().as_ref().filter(|d| !d.is_empty()) {
             devices::apply(self.dir("devices", "devices")?, d)?;
-        }
-        if let (Some(u), Some(v2_dir)) = (r.unified(), self.v2_dir) {
-            v2::unified::apply(v2_dir, u)?;
         }
         Ok(())
     }

@@ -31,3 +31,21 @@ pub(crate) fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
     let events = cgroupfs::read_flat_keyed(dir, "cgroup.events")?;
     Ok(events.get("frozen").copied() == Some(1))
 }
+
+/// Why a process placed in `dir` would not run: `Some(..)` when `cgroup.freeze` is 1 or
+/// `cgroup.events` says `frozen 1` (frozen through an ancestor), `None` otherwise and in
+/// the root, which cannot be frozen.
+pub(crate) fn frozen_reason(dir: &Path) -> Result<Option<String>, CgroupError> {
+    let Some(freeze) = cgroupfs::read_optional(dir, "cgroup.freeze")? else {
+        return Ok(None);
+    };
+    if freeze.trim() == "1" {
+        return Ok(Some("(cgroup.freeze is 1)".to_owned()));
+    }
+    if is_frozen(dir)? {
+        return Ok(Some(
+            "(cgroup.events says frozen 1: an ancestor is frozen)".to_owned(),
+        ));
+    }
+    Ok(None)
+}

@@ -1,6 +1,6 @@
-use berth_cgroups::CgroupError;
+use berth_cgroups::{CgroupError, Layout, detect_layout};
 
-use crate::harness::{TestCgroup, root_or_skip};
+use crate::harness::{TestCgroup, read, root_or_skip};
 
 const BASELINE: &str = r#"{"memory":{"limit":67108864},"pids":{"limit":20}}"#;
 
@@ -65,11 +65,46 @@ fn an_unknown_controller_in_unified_is_refused_and_nothing_changes() {
         .apply(r#"{"pids":{"limit":10},"unified":{"bogus.max":"1"}}"#)
         .expect_err("unknown controller accepted");
     let msg = err.to_string();
+    if detect_layout().expect("layout") == Layout::V2 {
+        assert!(
+            msg.contains("unified.bogus.max") && msg.contains("bogus"),
+            "{msg}"
+        );
+    } else {
+        assert!(matches!(err, CgroupError::UnifiedOnV1), "{err:?}");
+    }
+    assert_unchanged(&cg);
+}
+
+/// runc 1.1.5 on this hybrid host: `invalid configuration: cannot use unified on cgroup
+/// v1`, for create and update alike, even where the unified hierarchy has the file (here
+/// `cgroup.max.depth`): its v2 files do not govern a container limited through v1. An
+/// empty map is "not set" (runc runs a container with `"unified": {}` too).
+#[test]
+fn unified_on_a_v1_or_hybrid_host_is_refused_in_runcs_words() {
+    if !root_or_skip() {
+        return;
+    }
+    if detect_layout().expect("layout") == Layout::V2 {
+        eprintln!("skipping: pure cgroup v2 host, where unified is applied");
+        return;
+    }
+    let cg = TestCgroup::new("unifiedv1");
+    cg.apply(BASELINE).expect("baseline");
+    let err = cg
+        .apply(r#"{"pids":{"limit":10},"unified":{"cgroup.max.depth":"3"}}"#)
+        .expect_err("unified accepted on a v1 host");
     assert!(
-        msg.contains("unified.bogus.max") && msg.contains("bogus"),
-        "{msg}"
+        err.to_string()
+            .starts_with("invalid configuration: cannot use unified on cgroup v1"),
+        "{err}"
     );
     assert_unchanged(&cg);
+    if let Some(v2) = &cg.placement.v2_dir {
+        assert_eq!(read(v2, "cgroup.max.depth"), "max", "unified file written");
+    }
+    cg.apply(r#"{"pids":{"limit":20},"unified":{}}"#)
+        .expect("an empty unified map is not set");
 }
 
 #[test]

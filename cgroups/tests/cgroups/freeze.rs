@@ -1,6 +1,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use berth_cgroups::{CgroupError, CgroupPlacement};
+
 use crate::harness::{TestCgroup, root_or_skip};
 
 fn counter(file: &Path) -> u64 {
@@ -62,4 +64,93 @@ fn a_frozen_container_can_still_be_killed_and_removed() {
             .expect("wait"),
         "not empty"
     );
+}
+
+/// The refusal of create for a frozen `path`: runc's wording, and the path it read.
+fn assert_refused_as_frozen(path: &Path, frozen_dir: &Path) {
+    let started = Instant::now();
+    let err = CgroupPlacement::create(path).expect_err("a frozen cgroup was accepted");
+    assert!(started.elapsed() < Duration::from_secs(2), "slow refusal");
+    assert!(matches!(err, CgroupError::Frozen { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("container's cgroup unexpectedly frozen: ")
+            && msg.contains(&frozen_dir.display().to_string()),
+        "{msg}"
+    );
+}
+
+/// runc 1.1 refuses a pre-existing frozen cgroup ("container's cgroup unexpectedly
+/// frozen") where a process placed in it would stop at once and create would hang; a new
+/// cgroup below a frozen one is frozen too. Nothing is created or removed by the refusal.
+#[test]
+fn create_refuses_a_frozen_cgroup_and_one_below_it() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("frozenpre");
+    cg.placement.freeze().expect("freezing the empty cgroup");
+    let path = &cg.placement.relative_path;
+    let frozen_dir = cg.v1_or_v2_dir("freezer");
+    assert_refused_as_frozen(path, &frozen_dir);
+    assert_refused_as_frozen(&path.join("child"), &frozen_dir);
+    assert!(
+        !frozen_dir.join("child").exists(),
+        "refusal created a child"
+    );
+    assert!(cg.placement.is_frozen().expect("is_frozen"), "thawed");
+    cg.placement.thaw().expect("thawing");
+    let child = CgroupPlacement::create(&path.join("child")).expect("thawed: accepted");
+    child.remove().expect("removing the child");
+}
+
+/// On hybrid hosts the v2 hierarchy freezes too, without the v1 freezer knowing (runc 1.1
+/// then hangs): `cgroup.freeze` of the cgroup or of an ancestor is refused as well.
+#[test]
+fn create_refuses_a_cgroup_frozen_on_the_v2_hierarchy() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("frozenv2");
+    let Some(v2_dir) = v2_dir_or_skip(&cg) else {
+        return;
+    };
+    std::fs::write(v2_dir.join("cgroup.freeze"), "1").expect("writing cgroup.freeze");
+    let path = &cg.placement.relative_path;
+    assert_refused_as_frozen(path, &v2_dir);
+    // The child does not exist: its nearest ancestor, frozen itself, is what was read.
+    assert_refused_as_frozen(&path.join("child"), &v2_dir);
+    std::fs::write(v2_dir.join("cgroup.freeze"), "0").expect("thawing");
+}
+
+/// A child that exists below a v2-frozen parent says so through `cgroup.events` only.
+#[test]
+fn create_refuses_an_existing_cgroup_whose_v2_ancestor_is_frozen() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("frozenanc");
+    let Some(v2_dir) = v2_dir_or_skip(&cg) else {
+        return;
+    };
+    let child_dir = v2_dir.join("child");
+    std::fs::create_dir(&child_dir).expect("creating the child");
+    std::fs::write(v2_dir.join("cgroup.freeze"), "1").expect("writing cgroup.freeze");
+    let err = CgroupPlacement::create(&cg.placement.relative_path.join("child"))
+        .expect_err("accepted below a frozen ancestor");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&child_dir.display().to_string()) && msg.contains("ancestor"),
+        "{msg}"
+    );
+    std::fs::write(v2_dir.join("cgroup.freeze"), "0").expect("thawing");
+    std::fs::remove_dir(&child_dir).expect("removing the child");
+}
+
+fn v2_dir_or_skip(cg: &TestCgroup) -> Option<std::path::PathBuf> {
+    let dir = cg.placement.v2_dir.clone();
+    if dir.is_none() {
+        eprintln!("skipping: no cgroup v2 hierarchy here");
+    }
+    dir
 }

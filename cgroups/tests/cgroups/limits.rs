@@ -1,9 +1,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
-use berth_cgroups::{OomEvent, OomWatcher};
+use berth_cgroups::{CgroupPlacement, OomEvent, OomWatcher};
 
-use crate::harness::{TestCgroup, root_or_skip};
+use crate::harness::{TestCgroup, resources, root_or_skip};
 
 /// busybox dd with a 64 MiB block: one 64 MiB buffer, every page touched by the read.
 const ALLOC_64M: &str = "exec dd if=/dev/zero of=/dev/null bs=64M count=1";
@@ -172,4 +172,65 @@ fn the_oom_watcher_reports_a_removed_cgroup_as_gone() {
         .wait(Some(Duration::from_secs(10)))
         .expect("waiting");
     assert_eq!(event, OomEvent::Gone);
+}
+
+/// The container's CFS bandwidth (quota, period) as the kernel holds it.
+fn bandwidth(p: &CgroupPlacement) -> (Option<u64>, u64) {
+    let s = p.stats().expect("stats").cpu;
+    (s.quota_us, s.period_us)
+}
+
+/// A cgroup limited to 5 ms per 10 ms (0.5 CPU) and a container cgroup `c` below it
+/// (remove `c` before the parent drops).
+fn under_a_half_cpu_parent(name: &str) -> (TestCgroup, CgroupPlacement) {
+    let parent = TestCgroup::new(name);
+    parent
+        .apply(r#"{"cpu":{"quota":5000,"period":10000}}"#)
+        .expect("limiting the parent to 0.5 CPU over 10 ms");
+    let child = CgroupPlacement::create(&parent.placement.relative_path.join("c"))
+        .expect("creating the container's cgroup");
+    (parent, child)
+}
+
+/// Under a parent limited to 5 ms per 10 ms, a container at 40 ms per 100 ms moves to
+/// 3 ms per 10 ms and back. v1 takes period and quota in two writes, each checked against
+/// the parent: period first passes through 40 ms per 10 ms (EINVAL, berth's old order),
+/// quota first on the way back through 40 ms per 10 ms. runc 1.1.5 does both here.
+#[test]
+fn cfs_period_and_quota_change_together_under_a_parent_with_a_shorter_period() {
+    if !root_or_skip() {
+        return;
+    }
+    let (_parent, child) = under_a_half_cpu_parent("cfsparent");
+    let result = (|| {
+        child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
+        let start = bandwidth(&child);
+        child.apply(&resources(r#"{"cpu":{"quota":3000,"period":10000}}"#))?;
+        let shorter = bandwidth(&child);
+        child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
+        Ok::<_, berth_cgroups::CgroupError>((start, shorter, bandwidth(&child)))
+    })();
+    child.remove().expect("removing the container's cgroup");
+    let (start, shorter, back) = result.expect("changing period and quota together");
+    assert_eq!(start, (Some(40000), 100000));
+    assert_eq!(shorter, (Some(3000), 10000));
+    assert_eq!(back, (Some(40000), 100000));
+}
+
+/// A quota the parent cannot give is still the kernel's EINVAL, whatever the order, and
+/// the limits in force stay as they were.
+#[test]
+fn cfs_bandwidth_above_the_parents_is_refused_in_either_order() {
+    if !root_or_skip() {
+        return;
+    }
+    let (_parent, child) = under_a_half_cpu_parent("cfsover");
+    let result = child
+        .apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))
+        .and_then(|()| child.apply(&resources(r#"{"cpu":{"quota":9000,"period":10000}}"#)));
+    let after = bandwidth(&child);
+    child.remove().expect("removing the container's cgroup");
+    let err = result.expect_err("0.9 CPU under a 0.5 CPU parent");
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert_eq!(after.0, Some(40000), "quota changed: {after:?}");
 }
