@@ -154,9 +154,12 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
             "uidMappings/gidMappings given without a user namespace",
         ));
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(config_err(path, "hostname needs a uts namespace"));
-    }
+    crate::sysctl::validate_uts_names(
+        spec.hostname().as_deref(),
+        spec.domainname().as_deref(),
+        namespaces,
+    )
+    .map_err(|e| config_err(path, e.to_string()))?;
     if !has(LinuxNamespaceType::Mount) {
         return Err(config_err(path, "a mount namespace is required"));
     }

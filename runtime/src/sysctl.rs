@@ -15,14 +15,16 @@
 //! A namespace joined by `path` counts only if it is not the runtime's own: a bind mount
 //! of the host's `/proc/self/ns/net` is the host's network namespace under another name.
 //! runc checks this for the network namespace; berth checks it for IPC and UTS as well,
-//! where the same path trick would otherwise reach the host's settings.
+//! where the same path trick would otherwise reach the host's settings. The spec's
+//! `hostname` and `domainname` are UTS settings too and follow the same rule.
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
+
+use crate::init::namespaces::is_runtimes_own;
 
 /// Why a `linux.sysctl` entry is refused.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,10 @@ pub enum SysctlError {
         "sysctl {0:?} not allowed in host network namespace (the config has no network namespace of its own)"
     )]
     HostNet(String),
+    #[error(
+        "unable to set {0} without a private UTS namespace (none, or the host's joined by path)"
+    )]
+    HostUts(&'static str),
     #[error("sysctl {0:?} is not allowed as it conflicts with the OCI \"hostname\" field")]
     Hostname(String),
     #[error("sysctl {0:?} is not in a separate kernel namespace")]
@@ -113,30 +119,30 @@ fn owns_namespace(
     let Some(path) = ns.path() else {
         return Ok(true);
     };
-    let own = PathBuf::from(format!("/proc/self/ns/{}", proc_ns_name(t)));
-    let stat = |p: &Path| {
-        fs::metadata(p).map_err(|source| SysctlError::Stat {
-            ns: t,
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let (mine, theirs) = (stat(&own)?, stat(path)?);
-    Ok(mine.dev() != theirs.dev() || mine.ino() != theirs.ino())
+    let own = is_runtimes_own(t, path).map_err(|source| SysctlError::Stat {
+        ns: t,
+        path: path.clone(),
+        source,
+    })?;
+    Ok(!own)
 }
 
-/// The name of a namespace type under `/proc/<pid>/ns/`.
-fn proc_ns_name(t: LinuxNamespaceType) -> &'static str {
-    match t {
-        LinuxNamespaceType::Mount => "mnt",
-        LinuxNamespaceType::Cgroup => "cgroup",
-        LinuxNamespaceType::Uts => "uts",
-        LinuxNamespaceType::Ipc => "ipc",
-        LinuxNamespaceType::User => "user",
-        LinuxNamespaceType::Pid => "pid",
-        LinuxNamespaceType::Network => "net",
-        LinuxNamespaceType::Time => "time",
+/// `hostname` and `domainname` are the `kernel.hostname` and `kernel.domainname`
+/// settings: they need a UTS namespace of the container's own, or setting them would
+/// rename the host.
+pub fn validate_uts_names(
+    hostname: Option<&str>,
+    domainname: Option<&str>,
+    namespaces: &[LinuxNamespace],
+) -> Result<(), SysctlError> {
+    for (field, value) in [("hostname", hostname), ("domainname", domainname)] {
+        if value.is_some_and(|v| !v.is_empty())
+            && !owns_namespace(namespaces, LinuxNamespaceType::Uts)?
+        {
+            return Err(SysctlError::HostUts(field));
+        }
     }
+    Ok(())
 }
 
 /// Check every entry of `linux.sysctl` against the namespaces the container will be in.

@@ -253,3 +253,45 @@ fn sysctl_names_that_leave_proc_sys_are_refused() {
         assert!(err.contains("invalid sysctl name"), "{key:?}: {err}");
     }
 }
+
+#[test]
+fn hostname_and_domainname_need_a_uts_namespace_of_the_containers_own() {
+    if !require_root() {
+        return;
+    }
+    let host_name = host_value("kernel.hostname");
+    let host_domain = host_value("kernel.domainname");
+    // No UTS namespace: the domainname would be the host's (hostname was always checked).
+    let mut b = TestBundle::busybox(&["true"]);
+    without_namespaces(&mut b, &["uts"]);
+    b.edit(|c| {
+        c.as_object_mut().expect("config").remove("hostname");
+        c["domainname"] = json!("renamed.example");
+    });
+    assert_refused(
+        &b,
+        "kernel.domainname",
+        "unable to set domainname without a private UTS namespace",
+    );
+    // The host's UTS namespace joined by path: both would rename the host.
+    let host_uts = HostNamespaceFile::new("uts");
+    let mut b = TestBundle::busybox(&["true"]);
+    join_namespace(&mut b, "uts", &host_uts.path);
+    b.edit(|c| c["hostname"] = json!("renamed"));
+    assert_refused(
+        &b,
+        "kernel.hostname",
+        "unable to set hostname without a private UTS namespace",
+    );
+    b.edit(|c| {
+        c.as_object_mut().expect("config").remove("hostname");
+        c["domainname"] = json!("renamed.example");
+    });
+    assert_refused(
+        &b,
+        "kernel.domainname",
+        "unable to set domainname without a private UTS namespace",
+    );
+    assert_eq!(host_value("kernel.hostname"), host_name);
+    assert_eq!(host_value("kernel.domainname"), host_domain);
+}

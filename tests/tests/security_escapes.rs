@@ -723,3 +723,40 @@ fn dev_console_symlink_is_replaced_by_the_pty() {
     victim.assert_untouched();
     assert!(fs::symlink_metadata(rootfs.join("dev/console")).is_ok());
 }
+
+/// A mount namespace joined by path that is the runtime's own would get the container's
+/// root set up in it: `/` made rslave, mounts on the image, pivot_root, all done to the
+/// host. Refused before anything happens. The runtime runs in a private mount namespace
+/// of its own here, so that a regression can only damage that one.
+#[test]
+fn joining_the_runtimes_own_mount_namespace_is_refused() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        for ns in c["linux"]["namespaces"].as_array_mut().expect("namespaces") {
+            if ns["type"] == "mount" {
+                ns["path"] = json!("/proc/self/ns/mnt");
+            }
+        }
+    });
+    let id = unique_id("host-mntns");
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private"])
+        .arg(&rt.bin)
+        .arg("--root")
+        .arg(rt.root.path())
+        .args(["create", "--bundle", b.path_str(), &id])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the runtime under unshare");
+    let (_, err) = out_str(&out);
+    assert!(!out.status.success(), "create succeeded: {err}");
+    assert!(
+        err.contains("is the runtime's own"),
+        "unexpected error: {err}"
+    );
+    assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
+}

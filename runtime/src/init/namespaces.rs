@@ -56,6 +56,17 @@ impl NamespacePlan {
                 Some(path) => {
                     let fd = File::open(path).map_err(io_err("opening namespace", path))?;
                     check_ns_kind(path, &fd, t)?;
+                    // The container's root is set up in its mount namespace (/ made
+                    // rslave, mounts, pivot_root): in the runtime's own, that would be
+                    // done to the host.
+                    if t == LinuxNamespaceType::Mount
+                        && is_runtimes_own(t, path).map_err(io_err("comparing namespace", path))?
+                    {
+                        return Err(Error::InvalidArgument(format!(
+                            "mount namespace {} is the runtime's own: the container's root cannot be set up in the host's mount namespace",
+                            path.display()
+                        )));
+                    }
                     plan.join.push((t, path.clone(), fd.into()));
                 }
                 None => match t {
@@ -109,6 +120,30 @@ impl NamespacePlan {
         let path = "/proc/self/timens_offsets";
         fs::write(path, text).map_err(io_err("writing time offsets", path))
     }
+}
+
+/// The name of a namespace type under `/proc/<pid>/ns/`.
+pub fn proc_ns_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+/// Whether `path` names the runtime's own namespace of type `t` (the host's, as far as
+/// a container is concerned), compared by device and inode as runc does: a bind mount
+/// of `/proc/self/ns/net` is the same namespace under another name.
+pub fn is_runtimes_own(t: LinuxNamespaceType, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let own = fs::metadata(format!("/proc/self/ns/{}", proc_ns_name(t)))?;
+    let joined = fs::metadata(path)?;
+    Ok(own.dev() == joined.dev() && own.ino() == joined.ino())
 }
 
 /// Refuse a path that is a namespace of another kind (or no namespace at all): joining it
