@@ -9,11 +9,26 @@ use berth_runtime::container::{self, CreateOptions};
 use berth_runtime::{logging, signal, spec};
 use clap::Parser;
 
+/// runc's exit status for its own failures in `exec`: 255, which a command cannot mistake
+/// for its exit status 1 (a process exiting 255 is the only overlap, as with runc).
+const EXEC_FAILED: u8 = 255;
+/// runc's exit status for the failures of every other verb, `run` included (runc 1.1).
+const VERB_FAILED: u8 = 1;
+/// runc's exit status for an unknown command (urfave/cli's "No help topic").
+const UNKNOWN_COMMAND: u8 = 3;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(usage_error(&e)),
+    };
+    let failed = match cli.command {
+        Command::Exec(_) => EXEC_FAILED,
+        _ => VERB_FAILED,
+    };
     if let Err(e) = logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         eprintln!("berth-runtime: opening log: {e}");
-        return ExitCode::FAILURE;
+        return ExitCode::from(failed);
     }
     let logs_to_file = cli.log.is_some();
     match dispatch(cli) {
@@ -25,8 +40,22 @@ fn main() -> ExitCode {
                 tracing::error!("{msg}");
             }
             eprintln!("berth-runtime: {msg}");
-            ExitCode::FAILURE
+            ExitCode::from(failed)
         }
+    }
+}
+
+/// Print clap's message and pick runc's status: 0 for --help and --version, 3 for an
+/// unknown command, 1 for any other bad flag or argument (clap's own choice is 2).
+fn usage_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+        ErrorKind::InvalidSubcommand => UNKNOWN_COMMAND,
+        _ => VERB_FAILED,
     }
 }
 
