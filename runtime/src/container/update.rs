@@ -47,9 +47,11 @@ pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<()> {
     let mut state = dir.load()?;
     state.refresh_status(&dir);
     match state.status {
-        Status::Running | Status::Created => {}
-        // A frozen cgroup cannot reclaim memory or run the OOM killer: lowering a limit
-        // would hang or kill on resume. Refuse, as the issue asks; nothing is changed.
+        // A paused container is updated as runc updates it: the limit files take writes
+        // while frozen (reclaim is done by the writer; a v1 limit below what cannot be
+        // reclaimed is refused with EBUSY, v2's OOM kill reaches frozen tasks), and the
+        // container stays paused.
+        Status::Running | Status::Created | Status::Paused => {}
         status => {
             return Err(Error::Container {
                 id: id.to_string(),
