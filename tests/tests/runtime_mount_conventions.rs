@@ -10,25 +10,33 @@ use std::path::Path;
 use berth_tests::{Runtime, TestBundle, require_root, rootfs_copy, unique_id};
 use serde_json::{Value, json};
 
-/// Runs `stat -c '%n %a'` on `paths` in a container of `rootfs` with the extra `mounts`;
-/// returns one "path mode" line per path.
-fn modes_inside(rootfs: &Path, mounts: Vec<Value>, paths: &[&str]) -> Vec<String> {
-    let mut args = vec!["stat", "-c", "%n %a"];
-    args.extend_from_slice(paths);
-    let mut b = TestBundle::busybox(&args);
+/// Runs `args` in a container of `rootfs` with the extra `mounts`; returns its stdout.
+fn run_in(rootfs: &Path, mounts: Vec<Value>, args: &[&str]) -> String {
+    let mut b = TestBundle::busybox(args);
     b.edit(|c| {
         c["root"]["path"] = json!(rootfs);
         c["mounts"].as_array_mut().expect("mounts").extend(mounts);
     });
     let rt = Runtime::new();
     let out = rt.run(&["run", "--bundle", b.path_str(), &unique_id("mounts")]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "run failed: {}{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout.lines().map(str::to_string).collect()
+    stdout
+}
+
+/// `stat -c '%n %a'` of `paths` in a container of `rootfs` with the extra `mounts`: one
+/// "path mode" line per path.
+fn modes_inside(rootfs: &Path, mounts: Vec<Value>, paths: &[&str]) -> Vec<String> {
+    let mut args = vec!["stat", "-c", "%n %a"];
+    args.extend_from_slice(paths);
+    run_in(rootfs, mounts, &args)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn make_dir(rootfs: &Path, rel: &str, mode: u32) {
@@ -114,4 +122,96 @@ fn a_missing_mount_point_is_made_to_fit_the_source() {
         assert!(meta.is_dir(), "{dir}");
         assert_eq!(meta.mode() & 0o7777, 0o755, "{dir}");
     }
+}
+
+/// A private rootfs with /srv/seed holding one of each kind of entry, for `tmpcopyup`;
+/// removed with the returned dir.
+fn seeded_rootfs() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rootfs = rootfs_copy(tmp.path());
+    seed_dir(&rootfs);
+    (tmp, rootfs)
+}
+
+fn seed_dir(rootfs: &Path) {
+    make_dir(rootfs, "srv/seed/sub", 0o750);
+    let file = rootfs.join("srv/seed/file");
+    fs::write(&file, "from the image").expect("seed file");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).expect("chmod");
+    std::os::unix::fs::chown(&file, Some(1000), Some(1000)).expect("chown");
+    fs::write(rootfs.join("srv/seed/sub/deep"), "deep").expect("deep file");
+    std::os::unix::fs::symlink("/etc/passwd", rootfs.join("srv/seed/link")).expect("symlink");
+    nix::unistd::mkfifo(
+        &rootfs.join("srv/seed/fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o620),
+    )
+    .expect("mkfifo");
+    // Exact, whatever the umask.
+    fs::set_permissions(
+        rootfs.join("srv/seed/fifo"),
+        fs::Permissions::from_mode(0o620),
+    )
+    .expect("chmod fifo");
+}
+
+/// Runs `script` in a container of `rootfs` with a tmpfs on /srv/seed with `options`.
+fn run_with_seed_tmpfs(rootfs: &Path, options: &[&str], script: &str) -> String {
+    run_in(
+        rootfs,
+        vec![tmpfs("/srv/seed", options)],
+        &["sh", "-c", script],
+    )
+}
+
+#[test]
+fn tmpcopyup_starts_the_tmpfs_with_a_copy_of_the_directory() {
+    if !require_root() {
+        return;
+    }
+    let (_tmp, rootfs) = seeded_rootfs();
+    let out = run_with_seed_tmpfs(
+        &rootfs,
+        &["tmpcopyup"],
+        "cd /srv/seed && stat -f -c %T . && stat -c '%n %F %a %u' file sub sub/deep fifo \
+         && readlink link && cat file && echo changed > file",
+    );
+    assert_eq!(
+        out,
+        "tmpfs\n\
+         file regular file 640 1000\n\
+         sub directory 750 0\n\
+         sub/deep regular file 644 0\n\
+         fifo fifo 620 0\n\
+         /etc/passwd\n\
+         from the image"
+    );
+    // Written to the tmpfs, not to the image.
+    assert_eq!(
+        fs::read_to_string(rootfs.join("srv/seed/file")).expect("image file"),
+        "from the image"
+    );
+}
+
+#[test]
+fn tmpcopyup_with_ro_is_filled_then_read_only() {
+    if !require_root() {
+        return;
+    }
+    let (_tmp, rootfs) = seeded_rootfs();
+    let out = run_with_seed_tmpfs(
+        &rootfs,
+        &["tmpcopyup", "ro"],
+        "cat /srv/seed/sub/deep; echo; touch /srv/seed/new 2>/dev/null || echo read-only",
+    );
+    assert_eq!(out, "deep\nread-only\n");
+}
+
+#[test]
+fn without_tmpcopyup_the_tmpfs_starts_empty() {
+    if !require_root() {
+        return;
+    }
+    let (_tmp, rootfs) = seeded_rootfs();
+    let out = run_with_seed_tmpfs(&rootfs, &[], "ls -A /srv/seed | wc -l");
+    assert_eq!(out.trim(), "0");
 }

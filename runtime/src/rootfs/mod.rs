@@ -5,6 +5,7 @@
 //! spec mounts in order, devices and /dev symlinks, pivot_root, then root read-only and
 //! the requested root propagation.
 
+pub mod copy_up;
 pub mod devices;
 pub mod mount_options;
 pub mod mounts;

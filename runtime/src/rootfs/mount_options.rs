@@ -12,6 +12,8 @@ pub struct MountOptions {
     pub data: Vec<String>,
     pub bind: bool,
     pub recursive_bind: bool,
+    /// `tmpcopyup`: a tmpfs starts with a copy of the directory it covers.
+    pub copy_up: bool,
 }
 
 impl Default for MountOptions {
@@ -22,6 +24,7 @@ impl Default for MountOptions {
             data: Vec::new(),
             bind: false,
             recursive_bind: false,
+            copy_up: false,
         }
     }
 }
@@ -69,9 +72,13 @@ pub fn parse(options: &[String]) -> MountOptions {
             "rslave" => prop(&mut o, MsFlags::MS_SLAVE | MsFlags::MS_REC),
             "unbindable" => prop(&mut o, MsFlags::MS_UNBINDABLE),
             "runbindable" => prop(&mut o, MsFlags::MS_UNBINDABLE | MsFlags::MS_REC),
+            "tmpcopyup" => {
+                o.copy_up = true;
+                continue;
+            }
             // Handled by crun/runc extensions we do not implement; harmless to ignore since
             // they only add behaviour, never remove protection.
-            "tmpcopyup" | "idmap" | "ridmap" | "copy-symlink" => continue,
+            "idmap" | "ridmap" | "copy-symlink" => continue,
             other => {
                 o.data.push(other.to_string());
                 continue;

@@ -11,6 +11,7 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{Mode, fstat};
 use oci_spec::runtime::Mount;
 
+use super::copy_up;
 use super::mount_options::{self, MountOptions};
 use crate::error::{Error, Result, sys_err};
 use crate::safe_path;
@@ -46,20 +47,6 @@ pub fn target(ctx: &MountContext, dest: &Path, is_file: bool) -> Result<OwnedFd>
     }
 }
 
-/// The permission bits (with setuid/setgid/sticky) of the directory already at `dest`
-/// inside the rootfs, or None when nothing is there yet.
-fn existing_dir_mode(ctx: &MountContext, dest: &Path) -> Result<Option<u32>> {
-    match safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH) {
-        Ok(fd) => {
-            let st = fstat(fd.as_fd())
-                .map_err(sys_err("checking mount target", dest.display().to_string()))?;
-            Ok(Some(st.st_mode & 0o7777))
-        }
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(safe_err("resolving mount target")(e)),
-    }
-}
-
 fn reopen(ctx: &MountContext, dest: &Path) -> Result<OwnedFd> {
     safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH)
         .map_err(safe_err("reopening mount target"))
@@ -75,7 +62,7 @@ fn data_string(o: &MountOptions) -> Option<String> {
 
 pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let dest = m.destination();
-    let mut opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
     let typ = m
         .typ()
         .as_deref()
@@ -85,6 +72,8 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         bind(ctx, m, &opts)?;
     } else if typ == "cgroup" || typ == "cgroup2" {
         cgroup_tree(ctx, dest, &opts)?;
+    } else if typ == "tmpfs" {
+        tmpfs(ctx, m, &opts)?;
     } else {
         // proc and sysfs only on an ordinary directory: an image with `/proc -> /` (or
         // any symlink on the way) is refused, as runc does, rather than letting the image
@@ -99,14 +88,6 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
                 dest.display(),
                 link.display()
             )));
-        }
-        if typ == "tmpfs"
-            && let Some(mode) = existing_dir_mode(ctx, dest)?
-        {
-            // runc's convention: a tmpfs over an existing directory keeps that
-            // directory's mode (setuid/setgid/sticky included), unless the options say
-            // otherwise; the kernel takes the last `mode=`, so ours goes first.
-            opts.data.insert(0, format!("mode={mode:04o}"));
         }
         let target_fd = target(ctx, dest, false)?;
         let target_path = safe_path::fd_path(target_fd.as_fd());
@@ -142,6 +123,53 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         }
     }
     apply_propagation(ctx, dest, &opts)
+}
+
+/// A tmpfs, with runc's conventions: over an existing directory it keeps that
+/// directory's mode (setuid/setgid/sticky included) unless the options give one, and with
+/// `tmpcopyup` it starts with a copy of what the directory held.
+fn tmpfs(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
+    let dest = m.destination();
+    let what = format!("tmpfs on {}", dest.display());
+    // Opened before the tmpfs covers it: the fd keeps reaching the directory below.
+    let below = match safe_path::open_in_root(ctx.root, &Path::new("/").join(dest), OFlag::O_PATH) {
+        Ok(fd) => Some(fd),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(safe_err("resolving mount target")(e)),
+    };
+    let mut data = opts.data.clone();
+    if let Some(fd) = &below {
+        let st = fstat(fd.as_fd()).map_err(sys_err("checking mount target", what.clone()))?;
+        // The kernel takes the last `mode=`: an explicit one in the options still wins.
+        data.insert(0, format!("mode={:04o}", st.st_mode & 0o7777));
+    }
+    let copy_from = below.filter(|_| opts.copy_up);
+    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    // A read-only tmpfs is filled first and made read-only after, as runc does.
+    let mount_flags = if copy_from.is_some() {
+        flags & !MsFlags::MS_RDONLY
+    } else {
+        flags
+    };
+    let target_fd = target(ctx, dest, false)?;
+    let source = m.source().clone().unwrap_or_else(|| PathBuf::from("tmpfs"));
+    mount(
+        Some(&source),
+        &safe_path::fd_path(target_fd.as_fd()),
+        Some("tmpfs"),
+        mount_flags,
+        Some(data.join(",").as_str()),
+    )
+    .map_err(sys_err("mounting", what.clone()))?;
+    if let Some(from) = copy_from {
+        let upper = reopen(ctx, dest)?;
+        copy_up::copy_tree(from.as_fd(), upper.as_fd())
+            .map_err(|e| Error::Init(format!("{what}: {e}")))?;
+        if flags.contains(MsFlags::MS_RDONLY) {
+            remount(ctx, dest, flags, &what)?;
+        }
+    }
+    Ok(())
 }
 
 fn bind(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
