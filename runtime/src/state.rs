@@ -190,10 +190,12 @@ impl ContainerState {
             self.status = Status::Stopped;
             return;
         }
-        if dir.path.join(EXEC_FIFO).exists() {
-            self.status = Status::Created;
-        } else if self.cgroup.is_frozen().unwrap_or(false) {
+        // Frozen first, as runc: a created container that was paused is paused (its init,
+        // frozen, would never take the exec fifo's reader: `start` would hang).
+        if self.cgroup.is_frozen().unwrap_or(false) {
             self.status = Status::Paused;
+        } else if dir.path.join(EXEC_FIFO).exists() {
+            self.status = Status::Created;
         } else {
             self.status = Status::Running;
         }

@@ -381,3 +381,32 @@ fn unified_on_a_hybrid_host_is_refused_in_runcs_words() {
     }
     rt.ok(&["delete", "--force", &id]);
 }
+
+/// runc 1.1.5 here: a created container that was paused is `paused` in `state`, `start`
+/// refuses it at once ("cannot start a container in the paused state"), and `delete
+/// --force` removes it. berth reported `created`, so `start` waited forever on the frozen
+/// init and `delete --force` left its cgroups (SIGKILL waits for a v1 thaw).
+#[test]
+fn a_paused_created_container_is_paused_start_refuses_it_and_delete_removes_it() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("paused-created");
+    let b = TestBundle::busybox(&["true"]);
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    rt.ok(&["pause", &id]);
+    assert_eq!(rt.state(&id)["status"], "paused");
+    let (ok, err) = run_within(&rt, &["start", &id], Duration::from_secs(20));
+    assert!(
+        !ok && err.contains("paused"),
+        "start of a paused container: {err}"
+    );
+    rt.ok(&["resume", &id]);
+    assert_eq!(rt.state(&id)["status"], "created");
+    rt.ok(&["pause", &id]);
+    let (ok, err) = run_within(&rt, &["delete", "--force", &id], Duration::from_secs(20));
+    assert!(ok, "delete --force of a paused created container: {err}");
+    assert!(!rt.root.path().join(&id).exists(), "state dir left");
+    assert!(cgroup_dirs_named(&id).is_empty(), "cgroups left");
+}
