@@ -176,3 +176,27 @@ fn podman_runs_containers_through_berth_runtime() {
         .collect();
     assert!(leftover.is_empty(), "container cgroups left: {leftover:?}");
 }
+
+/// What podman leaves to the runtime, filled in as runc does: HOME from the image's
+/// passwd (or `/`), and `--tmpfs` (podman's default `tmpcopyup`) starting with the
+/// image's files and keeping the directory's mode.
+#[test]
+fn podman_gets_runcs_process_and_tmpfs_defaults() {
+    if !require_root() {
+        return;
+    }
+    let Some(p) = Podman::new() else { return };
+    let script = "echo \"$HOME\"; ls /home; stat -c %a /home";
+    for (user, home) in [("0", "/root"), ("1000", "/home/user"), ("1234", "/")] {
+        let out = p.run(
+            &["--rm", "--user", user, "--tmpfs", "/home"],
+            &["sh", "-c", script],
+        );
+        assert!(out.status.success(), "user {user}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{home}\nuser\n755\n"),
+            "user {user}"
+        );
+    }
+}
