@@ -215,3 +215,42 @@ fn without_tmpcopyup_the_tmpfs_starts_empty() {
     let out = run_with_seed_tmpfs(&rootfs, &[], "ls -A /srv/seed | wc -l");
     assert_eq!(out.trim(), "0");
 }
+
+#[test]
+fn a_read_only_dev_gets_its_devices_and_submounts_first() {
+    if !require_root() {
+        return;
+    }
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "awk '$5 == \"/dev\" { opts = $6 } END { print opts }' /proc/self/mountinfo; \
+         echo x > /dev/null && echo null-writable; test -d /dev/pts/ && echo pts; \
+         touch /dev/new 2>/dev/null || echo read-only",
+    ]);
+    b.edit(|c| {
+        for m in c["mounts"].as_array_mut().expect("mounts") {
+            if m["destination"] == "/dev" {
+                m["options"]
+                    .as_array_mut()
+                    .expect("options")
+                    .push(json!("ro"));
+            }
+        }
+    });
+    let rt = Runtime::new();
+    let out = rt.run(&["run", "--bundle", b.path_str(), &unique_id("dev-ro")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ro,"),
+        "/dev mount options: {}",
+        lines[0]
+    );
+    assert_eq!(lines[1..], ["null-writable", "pts", "read-only"]);
+}

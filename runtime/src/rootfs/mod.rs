@@ -17,7 +17,7 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Mount, Spec};
 
 use crate::error::{Error, Result, sys_err};
 use crate::safe_path;
@@ -28,21 +28,7 @@ pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
     for m in spec.mounts().as_deref().unwrap_or_default() {
         mounts::mount_one(ctx, m)?;
     }
-    let dev_is_bound = spec
-        .mounts()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|m| {
-            m.destination() == Path::new("/dev")
-                && (m.typ().as_deref() == Some("bind")
-                    || m.options()
-                        .as_deref()
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|o| o == "bind" || o == "rbind"))
-        });
-    if !dev_is_bound {
+    if !dev_mount(spec).is_some_and(|m| mount_options::parse(options(m)).is_bind(m)) {
         let devices = spec
             .linux()
             .as_ref()
@@ -52,6 +38,19 @@ pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
         devices::create_symlinks(ctx)?;
     }
     Ok(())
+}
+
+/// The spec's mount on `/dev`, if any (the first, as runc takes it).
+fn dev_mount(spec: &Spec) -> Option<&Mount> {
+    spec.mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|m| m.destination() == Path::new("/dev"))
+}
+
+fn options(m: &Mount) -> &[String] {
+    m.options().as_deref().unwrap_or_default()
 }
 
 /// Make the host's mounts invisible to propagation from us, then bind the rootfs onto
@@ -131,25 +130,40 @@ pub fn make_cwd(cwd: &Path) -> Result<()> {
         .map_err(err)
 }
 
-/// After pivot_root: `root.readonly` and `rootfsPropagation`.
+/// Make the mount at `path` (inside the new root) read-only, keeping the flags the kernel
+/// locked on it.
+fn remount_read_only(path: &str) -> Result<()> {
+    let locked = nix::sys::statvfs::statvfs(path)
+        .map(|s| mounts::statvfs_to_ms(s.flags()))
+        .unwrap_or(MsFlags::empty());
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
+        None::<&str>,
+    )
+    .map_err(sys_err("remounting read-only", path))
+}
+
+/// After pivot_root: a read-only `/dev`, `root.readonly` and `rootfsPropagation`.
 pub fn finish(spec: &Spec) -> Result<()> {
     let readonly = spec
         .root()
         .as_ref()
         .and_then(|r| r.readonly())
         .unwrap_or(false);
+    // A read-only /dev was mounted writable so that its devices, symlinks and submounts
+    // could be made (runc's finalizeRootfs does the same).
+    if dev_mount(spec).is_some_and(|m| {
+        mount_options::parse(options(m))
+            .flags
+            .contains(MsFlags::MS_RDONLY)
+    }) {
+        remount_read_only("/dev")?;
+    }
     if readonly {
-        let locked = nix::sys::statvfs::statvfs("/")
-            .map(|s| mounts::statvfs_to_ms(s.flags()))
-            .unwrap_or(MsFlags::empty());
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
-            None::<&str>,
-        )
-        .map_err(sys_err("remounting root read-only", "/"))?;
+        remount_read_only("/")?;
     }
     if let Some(p) = spec
         .linux()

@@ -29,6 +29,13 @@ impl Default for MountOptions {
     }
 }
 
+impl MountOptions {
+    /// Whether `m` (whose options these are) is a bind mount: by type or by option.
+    pub fn is_bind(&self, m: &oci_spec::runtime::Mount) -> bool {
+        self.bind || m.typ().as_deref() == Some("bind")
+    }
+}
+
 pub fn parse(options: &[String]) -> MountOptions {
     let mut o = MountOptions::default();
     for opt in options {

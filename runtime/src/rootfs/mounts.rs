@@ -62,13 +62,17 @@ fn data_string(o: &MountOptions) -> Option<String> {
 
 pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let dest = m.destination();
-    let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let mut opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    if dest == Path::new("/dev") && !opts.is_bind(m) {
+        // Its devices, symlinks and submounts come after it; `finish` makes it read-only.
+        opts.flags.remove(MsFlags::MS_RDONLY);
+    }
     let typ = m
         .typ()
         .as_deref()
         .unwrap_or(if opts.bind { "bind" } else { "" });
     let what = format!("{} on {}", typ, dest.display());
-    if opts.bind || typ == "bind" {
+    if opts.is_bind(m) {
         bind(ctx, m, &opts)?;
     } else if typ == "cgroup" || typ == "cgroup2" {
         cgroup_tree(ctx, dest, &opts)?;
