@@ -93,12 +93,13 @@ fn config_err(path: &Path, msg: impl Into<String>) -> Error {
 
 /// The checks serde cannot make: things that would otherwise fail half-way through create.
 fn validate(spec: &Spec, path: &Path) -> Result<()> {
+    // runc 1.1 runs any ociVersion ("", "0.9", "2.0.0"): the fields decide, not the label.
     let version = spec.version();
     if !version.starts_with("1.") {
-        return Err(config_err(
-            path,
-            format!("unsupported ociVersion {version:?} (need 1.x)"),
-        ));
+        tracing::warn!(
+            "ociVersion {version:?} is not 1.x; reading {} as a 1.x spec",
+            path.display()
+        );
     }
     let process = spec
         .process()

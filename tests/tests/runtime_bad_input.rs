@@ -317,3 +317,51 @@ fn delete_force_finds_cgroups_a_crashed_create_did_not_record() {
     assert!(left.is_empty(), "cgroups left: {left:?}");
     assert_nothing_left(&rt, &id);
 }
+
+#[test]
+fn what_runc_runs_with_a_warning_is_not_refused() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let hook_dir = tempfile::tempdir().expect("hook dir");
+    let hook = hook_dir.path().join("hook.sh");
+    fs::write(&hook, "#!/bin/sh\ncat > /dev/null\n").expect("write hook");
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod hook");
+    let hook = hook.to_str().expect("utf-8").to_owned();
+    // Each of these ran (exit 0) under runc 1.1.5 on this host; berth refused them.
+    let cases: [(&str, serde_json::Value); 5] = [
+        ("ociVersion 0.9", json!({"ociVersion": "0.9"})),
+        ("empty ociVersion", json!({"ociVersion": ""})),
+        (
+            "poststop hook that cannot run",
+            json!({"hooks": {"poststop": [{"path": "/nonexistent/hook"}]}}),
+        ),
+        (
+            "poststart hook with a relative path",
+            json!({"hooks": {"poststart": [{"path": "relative/hook"}]}}),
+        ),
+        (
+            "hook env entry without '='",
+            json!({"hooks": {"prestart": [{"path": hook, "env": ["NOEQ"]}]}}),
+        ),
+    ];
+    for (what, patch) in cases {
+        let id = unique_id("best-effort");
+        let mut b = TestBundle::busybox(&["true"]);
+        b.edit(|c| {
+            for (k, v) in patch.as_object().expect("patch object") {
+                c[k] = v.clone();
+            }
+        });
+        let out = rt.run(&["run", "--bundle", b.path_str(), &id]);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rt.run(&["delete", "--force", &id]);
+        assert_nothing_left(&rt, &id);
+    }
+}
