@@ -199,6 +199,11 @@ fn exec_env_and_process_file_use_the_same_rules() {
         "exec", "--env", "A=2", "--env", "B=3", "--env", "A=4", &id, "env",
     ]);
     assert_eq!(env_of(got), ["PATH=/bin:/usr/bin", "A=4", "B=3"]);
+    // runc 1.1.5: exec --cap CAP_FLY warns "ignoring unknown or unavailable capabilities"
+    // and runs.
+    let out = rt.run(&["exec", "--cap", "CAP_FLY", &id, "true"]);
+    assert!(out.status.success(), "exec --cap CAP_FLY: {}", stderr(&out));
+    assert!(stderr(&out).contains("CAP_FLY"), "no warning: {}", stderr(&out));
     for (entry, needle) in [
         ("NOEQ", "invalid environment variable"),
         ("=v", "name can't be empty"),

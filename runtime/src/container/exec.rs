@@ -164,7 +164,11 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
     if !opts.caps.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_else(capabilities::none);
         for name in &opts.caps {
-            let cap = parse_cap(name)?;
+            let Some(cap) = parse_cap(name) else {
+                // As runc: "ignoring unknown or unavailable capabilities", and it runs.
+                tracing::warn!("--cap {name}: unknown capability, ignored");
+                continue;
+            };
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(cap);
@@ -205,15 +209,15 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
     Ok(p)
 }
 
-fn parse_cap(name: &str) -> Result<Capability> {
+/// `CAP_KILL`, `kill` or `KILL`; None for a name no kernel knows.
+fn parse_cap(name: &str) -> Option<Capability> {
     let upper = name.to_ascii_uppercase();
     let full = if upper.starts_with("CAP_") {
         upper
     } else {
         format!("CAP_{upper}")
     };
-    capabilities::parse_name("--cap", &full)
-        .map_err(|_| Error::InvalidArgument(format!("--cap {name}: unknown capability")))
+    capabilities::parse_name("--cap", &full).ok()
 }
 
 /// `uid[:gid]`, numeric like runc's.
