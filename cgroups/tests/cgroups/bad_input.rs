@@ -19,8 +19,8 @@ fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
     cg.apply(BASELINE).expect("baseline");
     for (bad, field) in [
         (
-            r#"{"memory":{"limit":33554432},"pids":{"limit":-5}}"#,
-            "pids.limit",
+            r#"{"memory":{"limit":33554432},"cpu":{"period":10}}"#,
+            "cpu.period",
         ),
         (
             r#"{"pids":{"limit":10},"memory":{"limit":-2}}"#,
@@ -52,6 +52,27 @@ fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
         );
         assert_unchanged(&cg);
     }
+}
+
+#[test]
+fn zeros_that_mean_not_set_change_nothing() {
+    if !root_or_skip() {
+        return;
+    }
+    let cg = TestCgroup::new("zeros");
+    cg.apply(BASELINE).expect("baseline");
+    // dockerd 20.10's resources for a container without limits, and the zeros of every
+    // other field runc 1.1 skips: none of them is a limit.
+    cg.apply(
+        r#"{"memory":{"limit":0,"reservation":0,"swap":0,"kernel":0,"kernelTCP":0,"disableOOMKiller":false},
+            "cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0,"cpus":"","mems":""},
+            "blockIO":{"weight":0,"leafWeight":0},"pids":{"limit":0},"network":{"classID":0}}"#,
+    )
+    .expect("zeros refused");
+    assert_unchanged(&cg);
+    // What runc hands to the kernel as "unlimited": any negative pids limit.
+    cg.apply(r#"{"pids":{"limit":-5}}"#).expect("pids -5");
+    assert_eq!(cg.placement.stats().expect("stats").pids.limit, None);
 }
 
 #[test]
