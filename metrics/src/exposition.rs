@@ -7,7 +7,12 @@
 
 use std::fmt;
 
+use prometheus_client::encoding::text::encode as encode_openmetrics;
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::families::{Families, label};
 
 /// Content type of the OpenMetrics text format.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -36,6 +41,58 @@ impl Format {
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
             Format::Prometheus => PROMETHEUS_CONTENT_TYPE,
         }
+    }
+}
+
+/// `families` as one exposition in `format`, with `berth_exporter_build_info` last.
+/// Families come in the order [`Families`] declares them, and each family's series in
+/// the byte order of their sample lines (prometheus-client writes them in hash-map
+/// order), so the same families always give the same text.
+pub fn encode(families: &Families, format: Format) -> String {
+    let mut registry = Registry::default();
+    families.register(&mut registry);
+    registry.register(
+        "berth_exporter_build",
+        "berth-exporter version",
+        Info::new(vec![label("version", env!("CARGO_PKG_VERSION"))]),
+    );
+    let mut openmetrics = String::new();
+    if let Err(e) = encode_openmetrics(&mut openmetrics, &registry) {
+        // Writing into a String fails only on a formatting bug.
+        tracing::error!("encoding the exposition: {e}");
+    }
+    let openmetrics = sort_series(&openmetrics);
+    match format {
+        Format::OpenMetrics => openmetrics,
+        Format::Prometheus => openmetrics_to_prometheus(&openmetrics),
+    }
+}
+
+/// Sorts the sample lines between two `#` lines (one family's series). Every series
+/// here is one line (counters without `_created`, gauges, an info), and a line's label
+/// set ends before its value, so no two lines sort by their values.
+fn sort_series(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let mut samples: Vec<&str> = Vec::new();
+    for line in openmetrics.lines() {
+        if line.starts_with('#') {
+            push_sorted(&mut out, &mut samples);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            samples.push(line);
+        }
+    }
+    push_sorted(&mut out, &mut samples);
+    out
+}
+
+/// Appends `lines` to `out` in byte order, one a line, and empties `lines`.
+fn push_sorted(out: &mut String, lines: &mut Vec<&str>) {
+    lines.sort_unstable();
+    for line in lines.drain(..) {
+        out.push_str(line);
+        out.push('\n');
     }
 }
 

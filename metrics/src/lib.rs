@@ -2,9 +2,10 @@
 //! files (through berth-cgroups) and berth's BPF programs (through berth-ebpf).
 //!
 //! - [`discovery`]: runtime state directories to containers (berth, runc, crun, containerd);
-//! - [`exporter`]: [`Exporter`]: watch list upkeep and one scrape;
+//! - [`exporter`]: [`Exporter`]: one scrape read straight through, with its container
+//!   index, BPF watch list, cgroup and BPF collectors (kernel readings to families);
 //! - [`families`]: every metric's name, type and help;
-//! - [`exposition`]: OpenMetrics and Prometheus text formats;
+//! - [`exposition`]: families to OpenMetrics and Prometheus text;
 //! - [`events`]: the audit stream of process events as JSON lines;
 //! - [`server`]: the HTTP loop;
 //! - [`timestamp`]: RFC 3339 to Unix seconds.
