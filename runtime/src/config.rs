@@ -169,6 +169,12 @@ fn validate(spec: &Spec, path: &Path) -> Result<()> {
     {
         return Err(config_err(path, format!("unknown rootfsPropagation {p:?}")));
     }
+    // Every mount option is applied or refused: refused here, before anything exists.
+    for m in spec.mounts().as_deref().unwrap_or_default() {
+        crate::rootfs::mount_options::check(m).map_err(|e| {
+            config_err(path, format!("mount on {}: {e}", m.destination().display()))
+        })?;
+    }
     if let Some(sysctl) = linux.sysctl() {
         crate::sysctl::validate(sysctl, namespaces).map_err(|e| config_err(path, e.to_string()))?;
     }

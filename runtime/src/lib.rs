@@ -7,7 +7,7 @@
 //! - [`state`]: per-container state on disk, locked and atomically replaced;
 //! - [`init`]: the forked stages that become the container (namespaces, console, process);
 //! - [`rootfs`]: mounts, devices, pivot_root; [`safe_path`]: resolving paths inside it;
-//!   [`mount_api`]: open_tree/move_mount by fd;
+//!   [`mount_api`]: open_tree/move_mount/mount_setattr by fd;
 //! - [`masked_paths`], [`capabilities`], [`seccomp`], [`hooks`], [`exe_seal`]: the security
 //!   pieces;
 //! - [`sysctl`]: which kernel settings a container may set, and setting them;

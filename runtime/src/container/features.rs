@@ -1,9 +1,9 @@
 //! `features`: what this runtime supports, as the OCI features JSON (runtime-spec
 //! features.md), the way `runc features` prints it.
 //!
-//! Every list names only what berth really implements: the mount options are checked
-//! against [`crate::rootfs::mount_options::parse`] and the hooks against
-//! [`crate::hooks::HookKind`] by the tests below; capabilities are those the running
+//! Every list names only what berth really implements: the mount options are those
+//! [`crate::rootfs::mount_options::parse`] applies (the tests below check them) and the
+//! hooks come from [`crate::hooks::HookKind`]; capabilities are those the running
 //! kernel knows; seccomp flags are probed on the running kernel. The cgroup layout found
 //! on this host goes into the annotations.
 
@@ -19,42 +19,6 @@ use berth_cgroups::Layout;
 
 use crate::capabilities;
 use crate::hooks::HookKind;
-
-/// Mount options `rootfs::mount_options::parse` turns into flags or propagation.
-const MOUNT_OPTIONS: [&str; 32] = [
-    "async",
-    "atime",
-    "bind",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "mand",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "private",
-    "rbind",
-    "relatime",
-    "remount",
-    "rprivate",
-    "rshared",
-    "rslave",
-    "runbindable",
-    "ro",
-    "rw",
-    "shared",
-    "slave",
-    "strictatime",
-    "suid",
-    "sync",
-    "unbindable",
-];
 
 const SECCOMP_ACTIONS: [&str; 9] = [
     "SCMP_ACT_KILL",
@@ -143,7 +107,7 @@ pub fn features() -> Features {
     let mut rdt = IntelRdt::default();
     rdt.set_enabled(Some(false));
     linux.set_intel_rdt(Some(rdt));
-    // `idmap` mount options are accepted but not acted on: not advertised.
+    // `idmap`/`ridmap` mount options are refused: not advertised.
     let mut idmap = IDMap::default();
     idmap.set_enabled(Some(false));
     let mut ext = MountExtensions::default();
@@ -159,7 +123,12 @@ pub fn features() -> Features {
     f.set_hooks(Some(
         HookKind::ALL.iter().map(|k| k.name().to_string()).collect(),
     ));
-    f.set_mount_options(Some(MOUNT_OPTIONS.iter().map(|s| s.to_string()).collect()));
+    // Exactly the options `parse` applies; the ones it refuses are left out.
+    f.set_mount_options(Some(
+        crate::rootfs::mount_options::names()
+            .map(str::to_string)
+            .collect(),
+    ));
     f.set_linux(Some(linux));
     f.set_annotations(Some(annotations()));
     f
@@ -270,14 +239,97 @@ mod tests {
     use crate::rootfs::mount_options;
 
     #[test]
-    fn every_listed_mount_option_is_understood() {
-        for opt in MOUNT_OPTIONS {
-            let parsed = mount_options::parse(&[opt.to_string()]);
+    fn the_listed_mount_options_are_exactly_those_parse_applies() {
+        let listed = features().mount_options().clone().expect("mount options");
+        for opt in &listed {
+            let parsed = mount_options::parse(std::slice::from_ref(opt))
+                .unwrap_or_else(|e| panic!("{opt} is listed but refused: {e}"));
             assert!(
                 parsed.data.is_empty(),
                 "{opt} would be passed through as fs data"
             );
         }
+        // Every option runc 1.1.5 lists (`runc features` on this machine) but "remount",
+        // which berth refuses.
+        let runc_1_1 = [
+            "acl",
+            "async",
+            "atime",
+            "bind",
+            "defaults",
+            "dev",
+            "diratime",
+            "dirsync",
+            "exec",
+            "iversion",
+            "lazytime",
+            "loud",
+            "mand",
+            "noacl",
+            "noatime",
+            "nodev",
+            "nodiratime",
+            "noexec",
+            "noiversion",
+            "nolazytime",
+            "nomand",
+            "norelatime",
+            "nostrictatime",
+            "nosuid",
+            "nosymfollow",
+            "private",
+            "ratime",
+            "rbind",
+            "rdev",
+            "rdiratime",
+            "relatime",
+            "rexec",
+            "rnoatime",
+            "rnodev",
+            "rnodiratime",
+            "rnoexec",
+            "rnorelatime",
+            "rnostrictatime",
+            "rnosuid",
+            "rnosymfollow",
+            "ro",
+            "rprivate",
+            "rrelatime",
+            "rro",
+            "rrw",
+            "rshared",
+            "rslave",
+            "rstrictatime",
+            "rsuid",
+            "rsymfollow",
+            "runbindable",
+            "rw",
+            "shared",
+            "silent",
+            "slave",
+            "strictatime",
+            "suid",
+            "symfollow",
+            "sync",
+            "tmpcopyup",
+            "unbindable",
+        ];
+        assert_eq!(listed, runc_1_1);
+        for refused in ["idmap", "ridmap", "copy-symlink", "remount"] {
+            assert!(
+                mount_options::parse(&[refused.to_string()]).is_err(),
+                "{refused}"
+            );
+        }
+        let ext = features()
+            .linux()
+            .clone()
+            .and_then(|l| l.mount_extensions().clone());
+        assert_eq!(
+            ext.and_then(|e| e.idmap().clone())
+                .and_then(|i| *i.enabled()),
+            Some(false)
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
     for m in spec.mounts().as_deref().unwrap_or_default() {
         mounts::mount_one(ctx, m)?;
     }
-    if !dev_mount(spec).is_some_and(|m| mount_options::parse(options(m)).is_bind(m)) {
+    if !dev_mount(spec)
+        .is_some_and(|m| mount_options::parse(options(m)).is_ok_and(|o| o.is_bind(m)))
+    {
         let devices = spec
             .linux()
             .as_ref()
@@ -154,13 +156,24 @@ pub fn finish(spec: &Spec) -> Result<()> {
         .and_then(|r| r.readonly())
         .unwrap_or(false);
     // A read-only /dev was mounted writable so that its devices, symlinks and submounts
-    // could be made (runc's finalizeRootfs does the same).
-    if dev_mount(spec).is_some_and(|m| {
-        mount_options::parse(options(m))
-            .flags
-            .contains(MsFlags::MS_RDONLY)
-    }) {
-        remount_read_only("/dev")?;
+    // could be made (runc's finalizeRootfs does the same); its recursive attributes wait
+    // for its submounts too. A bind on /dev had both applied when mounted.
+    if let Some(m) = dev_mount(spec)
+        && let Ok(o) = mount_options::parse(options(m))
+        && !o.is_bind(m)
+    {
+        if o.flags.contains(MsFlags::MS_RDONLY) {
+            remount_read_only("/dev")?;
+        }
+        if !o.recursive.is_empty() {
+            let dev = open(
+                "/dev",
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(sys_err("opening", "/dev"))?;
+            mounts::set_recursive_on(dev.as_fd(), o.recursive, Path::new("/dev"))?;
+        }
     }
     if readonly {
         remount_read_only("/")?;

@@ -12,8 +12,9 @@ use nix::sys::stat::{Mode, fstat};
 use oci_spec::runtime::Mount;
 
 use super::copy_up;
-use super::mount_options::{self, MountOptions};
+use super::mount_options::{self, ATIME_FLAGS, MountOptions, PER_MOUNT_FLAGS};
 use crate::error::{Error, Result, sys_err};
+use crate::mount_api::{self, MountAttr};
 use crate::safe_path;
 
 pub struct MountContext<'a> {
@@ -62,9 +63,12 @@ fn data_string(o: &MountOptions) -> Option<String> {
 
 pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
     let dest = m.destination();
-    let mut opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
-    if dest == Path::new("/dev") && !opts.is_bind(m) {
-        // Its devices, symlinks and submounts come after it; `finish` makes it read-only.
+    let mut opts = mount_options::check(m)
+        .map_err(|e| Error::Init(format!("mount on {}: {e}", dest.display())))?;
+    let deferred_dev = dest == Path::new("/dev") && !opts.is_bind(m);
+    if deferred_dev {
+        // Its devices, symlinks and submounts come after it; `finish` makes it read-only
+        // and applies its recursive attributes.
         opts.flags.remove(MsFlags::MS_RDONLY);
     }
     let typ = m
@@ -97,17 +101,16 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         let target_path = safe_path::fd_path(target_fd.as_fd());
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = data_string(&opts);
-        let flags = opts.flags & !MsFlags::MS_REMOUNT;
         let res = mount(
             Some(&source),
             &target_path,
             Some(typ),
-            flags,
+            opts.flags,
             data.as_deref(),
         );
         match res {
             // Without owning the net/ipc namespace in this user namespace, sysfs and mqueue
-            // cannot be mounted fresh: bind the host's, read-only, as runc does.
+            // cannot be mounted fresh: bind the host's, with the mount's own flags.
             Err(nix::errno::Errno::EPERM) if ctx.in_userns && matches!(typ, "sysfs" | "mqueue") => {
                 let host = if typ == "sysfs" {
                     "/sys"
@@ -122,11 +125,46 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
                     None::<&str>,
                 )
                 .map_err(sys_err("binding", format!("{host} on {}", dest.display())))?;
+                let flags = opts.flags & PER_MOUNT_FLAGS;
+                if !flags.is_empty() {
+                    remount(ctx, dest, flags, opts.cleared, &what)?;
+                }
             }
             other => other.map_err(sys_err("mounting", what.clone()))?,
         }
     }
-    apply_propagation(ctx, dest, &opts)
+    apply_propagation(ctx, dest, &opts)?;
+    if !deferred_dev {
+        set_recursive(ctx, dest, opts.recursive)?;
+    }
+    Ok(())
+}
+
+/// Apply the recursive attributes (`rro`, `rnosuid`, ...) to the mount at `dest` and every
+/// mount below it, after it is mounted and remounted, as runc does.
+pub fn set_recursive(ctx: &MountContext, dest: &Path, attr: MountAttr) -> Result<()> {
+    if attr.is_empty() {
+        return Ok(());
+    }
+    let fd = reopen(ctx, dest)?;
+    set_recursive_on(fd.as_fd(), attr, dest)
+}
+
+/// [`set_recursive`] on the mount `fd` is the root of (`dest` names it in errors). Refused
+/// with a clear error where the kernel lacks `mount_setattr` (before 5.12) instead of
+/// leaving the tree writable.
+pub fn set_recursive_on(fd: BorrowedFd<'_>, attr: MountAttr, dest: &Path) -> Result<()> {
+    mount_api::set_attr_recursive(fd, attr).map_err(|e| match e {
+        nix::errno::Errno::ENOSYS => Error::Init(format!(
+            "recursive mount options (rro, rnosuid, ...) on {}: this kernel has no \
+             mount_setattr (Linux 5.12 or later is needed)",
+            dest.display()
+        )),
+        e => sys_err(
+            "setting recursive mount attributes on",
+            dest.display().to_string(),
+        )(e),
+    })
 }
 
 /// A tmpfs, with runc's conventions: over an existing directory it keeps that
@@ -148,7 +186,7 @@ fn tmpfs(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
         data.insert(0, format!("mode={:04o}", st.st_mode & 0o7777));
     }
     let copy_from = below.filter(|_| opts.copy_up);
-    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    let flags = opts.flags;
     // A read-only tmpfs is filled first and made read-only after, as runc does.
     let mount_flags = if copy_from.is_some() {
         flags & !MsFlags::MS_RDONLY
@@ -170,7 +208,7 @@ fn tmpfs(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
         copy_up::copy_tree(from.as_fd(), upper.as_fd())
             .map_err(|e| Error::Init(format!("{what}: {e}")))?;
         if flags.contains(MsFlags::MS_RDONLY) {
-            remount(ctx, dest, flags, &what)?;
+            remount(ctx, dest, flags & PER_MOUNT_FLAGS, opts.cleared, &what)?;
         }
     }
     Ok(())
@@ -198,27 +236,40 @@ fn bind(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
         None::<&str>,
     )
     .map_err(sys_err("bind mounting", what.clone()))?;
-    // A bind ignores other flags: they take a remount of the new mount point.
-    let extra = opts.flags & !MsFlags::MS_REMOUNT;
-    if !extra.is_empty() {
-        remount(ctx, dest, extra, &what)?;
+    // A bind ignores other flags: they take a remount of the new mount point. One that
+    // only clears (`rw`, `suid`) takes it too, or the source's flag would stay.
+    let set = opts.flags & PER_MOUNT_FLAGS;
+    if !set.is_empty() || !(opts.cleared & PER_MOUNT_FLAGS).is_empty() {
+        remount(ctx, dest, set, opts.cleared, &what)?;
     }
     Ok(())
 }
 
-/// Remount a bind read-only/nosuid/...; keeps the flags the kernel locked (in a user
-/// namespace a remount that drops nodev/nosuid of the source is refused).
-pub fn remount(ctx: &MountContext, dest: &Path, flags: MsFlags, what: &str) -> Result<()> {
+/// Remount the mount at `dest` with `flags` (read-only, nosuid, ...). The mount's other
+/// flags are kept unless listed in `cleared` (a bind remount otherwise drops them, and in
+/// a user namespace the kernel refuses dropping the ones it locked); an atime flag in
+/// `flags` replaces the mount's atime setting.
+pub fn remount(
+    ctx: &MountContext,
+    dest: &Path,
+    flags: MsFlags,
+    cleared: MsFlags,
+    what: &str,
+) -> Result<()> {
     let fd = reopen(ctx, dest)?;
     let path = safe_path::fd_path(fd.as_fd());
-    let locked = nix::sys::statvfs::statvfs(&path)
+    let mut kept = nix::sys::statvfs::statvfs(&path)
         .map(|s| statvfs_to_ms(s.flags()))
-        .unwrap_or(MsFlags::empty());
+        .unwrap_or(MsFlags::empty())
+        & !cleared;
+    if flags.intersects(ATIME_FLAGS) {
+        kept.remove(ATIME_FLAGS);
+    }
     mount(
         None::<&str>,
         &path,
         None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | kept,
         None::<&str>,
     )
     .map_err(sys_err("remounting", what.to_string()))
@@ -237,6 +288,8 @@ pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
         (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
         (F::ST_RELATIME, MsFlags::MS_RELATIME),
         (F::ST_RDONLY, MsFlags::MS_RDONLY),
+        // ST_NOSYMFOLLOW (Linux 5.10), which nix does not name.
+        (F::from_bits_retain(0x2000), mount_options::MS_NOSYMFOLLOW),
     ] {
         if f.contains(a) {
             m |= b;
@@ -266,8 +319,8 @@ fn apply_propagation(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Re
 /// A `cgroup` mount: the container's own cgroups. With a cgroup namespace the kernel shows
 /// the container's cgroup as the root of a fresh mount; without one we bind its dirs.
 fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
-    let ro = opts.flags
-        & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    // Named `ro` for the common case; every per-mount flag the options give.
+    let ro = opts.flags & PER_MOUNT_FLAGS;
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let pure_v2 = ctx.cgroup.v1_dirs.is_empty();
     if pure_v2 {
@@ -297,7 +350,7 @@ fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<(
                 "binding",
                 format!("{} on {}", dir.display(), dest.display()),
             ))?;
-            remount(ctx, dest, base | ro, "cgroup2")?;
+            remount(ctx, dest, base | ro, opts.cleared, "cgroup2")?;
         }
         return Ok(());
     }
@@ -348,11 +401,11 @@ fn cgroup_tree(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<(
                 None::<&str>,
             )
             .map_err(sys_err("binding", what.clone()))?;
-            remount(ctx, &sub, base | ro, &what)?;
+            remount(ctx, &sub, base | ro, opts.cleared, &what)?;
         }
     }
     if !ro.is_empty() {
-        remount(ctx, dest, base | ro, "cgroup tmpfs")?;
+        remount(ctx, dest, base | ro, opts.cleared, "cgroup tmpfs")?;
     }
     Ok(())
 }
