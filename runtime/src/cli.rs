@@ -116,14 +116,20 @@ pub enum ListFormat {
     Json,
 }
 
+/// Without flags, `spec` writes what `runc spec` writes.
 #[derive(Debug, Args)]
 pub struct SpecArgs {
     #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
+    /// A config for an unprivileged caller, as `runc spec --rootless`.
     #[arg(long)]
     pub rootless: bool,
-    /// Leave out berth's default seccomp profile (included by default, as Docker and
-    /// Podman apply theirs by default; see SECURITY.md).
+    /// Add berth's hardening to runc's default: the default seccomp profile, a cgroup
+    /// namespace, /sys/devices/virtual/powercap masked, no ambient capabilities, hostname
+    /// "berth" (see SECURITY.md).
+    #[arg(long)]
+    pub hardened: bool,
+    /// With --hardened: leave the default seccomp profile out (runc's default has none).
     #[arg(long)]
     pub no_seccomp: bool,
 }

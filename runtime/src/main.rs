@@ -128,7 +128,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
     let root = cli.root.as_path();
     match cli.command {
         Command::Spec(a) => {
-            spec::write(&a.bundle, &spec::default_spec(a.rootless, !a.no_seccomp))?;
+            let profile = if a.hardened {
+                spec::Profile::Hardened {
+                    seccomp: !a.no_seccomp,
+                }
+            } else {
+                spec::Profile::Runc
+            };
+            spec::write(&a.bundle, &spec::default_config(a.rootless, profile)?)?;
         }
         Command::Create(a) => {
             let id = a.id.clone();

@@ -101,6 +101,27 @@ impl Runtime {
         }
     }
 
+    /// Another runc-compatible runtime binary (runc itself, for comparisons) with a state
+    /// root of its own, cleaned up the same way.
+    pub fn of(bin: PathBuf) -> Self {
+        let mut rt = Self::new();
+        rt.bin = bin;
+        rt
+    }
+
+    /// runc from PATH, for tests that compare berth with it; panics when it is missing
+    /// (the comparison is the test).
+    pub fn runc() -> Self {
+        let runc = std::env::var_os("PATH")
+            .and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("runc"))
+                    .find(|p| p.is_file())
+            })
+            .expect("runc is installed (this test compares berth with it)");
+        Self::of(runc)
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(&self.bin);
         c.arg("--root").arg(self.root.path());

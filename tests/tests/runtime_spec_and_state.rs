@@ -1,93 +1,11 @@
-//! `spec`, process details not covered elsewhere, and state under concurrent commands.
+//! Process details not covered elsewhere, and state under concurrent commands (`spec`
+//! itself: runtime_spec_default.rs).
 
 use std::fs;
 use std::process::Stdio;
 
 use berth_tests::{Runtime, TestBundle, require_root, unique_id};
 use serde_json::{Value, json};
-
-#[test]
-fn spec_writes_a_runc_like_default_and_refuses_to_overwrite() {
-    if !require_root() {
-        return;
-    }
-    let rt = Runtime::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path().to_str().expect("utf-8");
-    rt.ok(&["spec", "--bundle", d]);
-    let spec: Value =
-        serde_json::from_slice(&fs::read(dir.path().join("config.json")).expect("config"))
-            .expect("json");
-    assert_eq!(spec["root"]["path"], "rootfs");
-    assert_eq!(spec["process"]["terminal"], true);
-    assert_eq!(spec["process"]["args"], json!(["sh"]));
-    let ns: Vec<&str> = spec["linux"]["namespaces"]
-        .as_array()
-        .expect("ns")
-        .iter()
-        .filter_map(|n| n["type"].as_str())
-        .collect();
-    for want in ["pid", "network", "ipc", "uts", "mount"] {
-        assert!(ns.contains(&want), "default namespaces {ns:?} lack {want}");
-    }
-    let masked = spec["linux"]["maskedPaths"].as_array().expect("masked");
-    assert!(masked.iter().any(|p| p == "/proc/kcore"));
-    let out = rt.run(&["spec", "--bundle", d]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
-
-    let rootless = tempfile::tempdir().expect("tempdir");
-    rt.ok(&[
-        "spec",
-        "--rootless",
-        "--bundle",
-        rootless.path().to_str().expect("utf-8"),
-    ]);
-    let spec: Value =
-        serde_json::from_slice(&fs::read(rootless.path().join("config.json")).expect("config"))
-            .expect("json");
-    assert!(
-        spec["linux"]["namespaces"]
-            .as_array()
-            .expect("ns")
-            .iter()
-            .any(|n| n["type"] == "user")
-    );
-    assert_eq!(spec["linux"]["uidMappings"][0]["size"], 1);
-}
-
-#[test]
-fn the_default_spec_runs_once_pointed_at_a_rootfs() {
-    if !require_root() {
-        return;
-    }
-    let rt = Runtime::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    rt.ok(&["spec", "--bundle", dir.path().to_str().expect("utf-8")]);
-    let path = dir.path().join("config.json");
-    let mut spec: Value = serde_json::from_slice(&fs::read(&path).expect("config")).expect("json");
-    let rootfs = berth_tests::busybox_fixture().join("rootfs");
-    spec["root"]["path"] = json!(rootfs);
-    spec["root"]["readonly"] = json!(true);
-    spec["process"]["terminal"] = json!(false);
-    spec["process"]["args"] = json!(["sh", "-c", "echo default-spec-ok; hostname"]);
-    fs::write(&path, serde_json::to_vec(&spec).expect("json")).expect("write");
-    let out = rt.run(&[
-        "run",
-        "--bundle",
-        dir.path().to_str().expect("utf-8"),
-        &unique_id("defspec"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "default-spec-ok\nberth\n"
-    );
-}
 
 #[test]
 fn oom_score_adj_and_spec_devices() {

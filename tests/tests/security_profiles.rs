@@ -1,5 +1,5 @@
 //! Seccomp, capabilities and bad security input, end to end: real containers from the
-//! busybox fixture and from `berth-runtime spec`'s defaults.
+//! busybox fixture and from `berth-runtime spec --hardened`'s defaults.
 
 use std::fs;
 use std::process::Output;
@@ -102,12 +102,17 @@ fn run(rt: &Runtime, b: &TestBundle, prefix: &str) -> (Output, String, String) {
     (out, o, e)
 }
 
-/// A bundle whose config is exactly what `berth-runtime spec` writes (plus the busybox
-/// rootfs, no terminal, and `args`).
+/// A bundle whose config is exactly what `berth-runtime spec --hardened` writes (plus the
+/// busybox rootfs, no terminal, and `args`).
 fn spec_default_bundle(rt: &Runtime, spec_flags: &[&str], args: &[&str]) -> TestBundle {
     let mut b = TestBundle::busybox(args);
     let dir = tempfile::tempdir().expect("spec dir");
-    let mut cmd = vec!["spec", "--bundle", dir.path().to_str().expect("utf-8")];
+    let mut cmd = vec![
+        "spec",
+        "--hardened",
+        "--bundle",
+        dir.path().to_str().expect("utf-8"),
+    ];
     cmd.extend_from_slice(spec_flags);
     rt.ok(&cmd);
     let mut config: Value = serde_json::from_str(
