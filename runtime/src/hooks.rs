@@ -22,7 +22,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -102,31 +102,34 @@ impl std::fmt::Display for HookKind {
     }
 }
 
+/// Every variant's message starts with `error running <kind> hook`, the words runc 1.2+
+/// uses and clients (containerd, CRI-O, their test suites) look for.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{kind} hook #{index} {path}: {problem}")]
+    #[error("error running {kind} hook #{index} {path}: {problem}")]
     Invalid {
         kind: HookKind,
         index: usize,
         path: PathBuf,
         problem: String,
     },
-    #[error("{kind} hook #{index} {path}: {op}: {source}")]
+    /// `cause` is part of the message, not a `source`: an `{:#}` chain would repeat it.
+    #[error("error running {kind} hook #{index} {path}: {op}: {cause}")]
     Io {
         kind: HookKind,
         index: usize,
         path: PathBuf,
         op: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{kind} hook #{index} {path}: timed out after {seconds}s and was killed")]
+    #[error("error running {kind} hook #{index} {path}: timed out after {seconds}s and was killed")]
     Timeout {
         kind: HookKind,
         index: usize,
         path: PathBuf,
         seconds: i64,
     },
-    #[error("{kind} hook #{index} {path}: {status}{stderr}")]
+    #[error("error running {kind} hook #{index} {path}: {status}{stderr}")]
     Failed {
         kind: HookKind,
         index: usize,
@@ -197,12 +200,35 @@ fn validate_one(kind: HookKind, index: usize, hook: &Hook) -> Result<(), HookErr
     Ok(())
 }
 
-/// Runs `hooks` of `kind` in order with `state_json` on stdin. For fatal kinds the
-/// first failure stops and is returned; for poststart/poststop every failure is logged
-/// as a warning, the rest still run, and the result is Ok.
+/// Runs `hooks` of `kind` in order with `state_json` on stdin, in the caller's working
+/// directory. For fatal kinds the first failure stops and is returned; for
+/// poststart/poststop every failure is logged as a warning, the rest still run, and the
+/// result is Ok.
 pub fn run(kind: HookKind, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
+    run_hooks(kind, hooks, state_json, None)
+}
+
+/// [`run`] with `cwd` as each hook's working directory. runc runs prestart and
+/// createRuntime hooks in the bundle directory (`create` changes into it) and
+/// createContainer hooks in the container's rootfs (the init changes into it first);
+/// hooks written for runc open files relative to those.
+pub fn run_in(
+    kind: HookKind,
+    hooks: &[Hook],
+    state_json: &[u8],
+    cwd: &Path,
+) -> Result<(), HookError> {
+    run_hooks(kind, hooks, state_json, Some(cwd))
+}
+
+fn run_hooks(
+    kind: HookKind,
+    hooks: &[Hook],
+    state_json: &[u8],
+    cwd: Option<&Path>,
+) -> Result<(), HookError> {
     for (index, hook) in hooks.iter().enumerate() {
-        match run_one(kind, index, hook, state_json) {
+        match run_one(kind, index, hook, state_json, cwd) {
             Ok(()) => {}
             Err(e) if kind.failure_is_fatal() => return Err(e),
             Err(e) => {
@@ -213,16 +239,22 @@ pub fn run(kind: HookKind, hooks: &[Hook], state_json: &[u8]) -> Result<(), Hook
     Ok(())
 }
 
-fn run_one(kind: HookKind, index: usize, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
+fn run_one(
+    kind: HookKind,
+    index: usize,
+    hook: &Hook,
+    state_json: &[u8],
+    cwd: Option<&Path>,
+) -> Result<(), HookError> {
     let path = hook.path().clone();
     let io_err = |op: &'static str| {
         let path = path.clone();
-        move |source: std::io::Error| HookError::Io {
+        move |cause: std::io::Error| HookError::Io {
             kind,
             index,
             path: path.clone(),
             op,
-            source,
+            cause,
         }
     };
     if let Some(timeout) = hook.timeout()
@@ -248,6 +280,9 @@ fn run_one(kind: HookKind, index: usize, hook: &Hook, state_json: &[u8]) -> Resu
     let args = hook.args().as_deref().unwrap_or_default();
     if let Some((argv0, rest)) = args.split_first() {
         cmd.arg0(argv0).args(rest);
+    }
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
     }
     cmd.env_clear();
     for entry in hook.env().iter().flatten() {
@@ -367,7 +402,6 @@ fn read_tail(mut file: std::fs::File, max: usize) -> String {
 mod tests {
     use super::*;
     use oci_spec::runtime::{HookBuilder, HooksBuilder};
-    use std::path::Path;
     use std::time::Instant;
 
     fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -460,10 +494,63 @@ mod tests {
         .expect_err("failure");
         let text = err.to_string();
         assert!(
-            text.contains("createContainer") && text.contains("fail.sh"),
+            text.starts_with("error running createContainer hook #0 ") && text.contains("fail.sh"),
             "{text}"
         );
         assert!(text.contains("boom") && text.contains('3'), "{text}");
+    }
+
+    #[test]
+    fn every_way_a_hook_fails_says_error_running_its_kind_hook() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fail = script(dir.path(), "fail.sh", "exit 1");
+        let slow = script(dir.path(), "slow.sh", "sleep 5");
+        let missing = dir.path().join("missing.sh");
+        for kind in HookKind::ALL.into_iter().filter(|k| k.failure_is_fatal()) {
+            for (hook, what) in [
+                (hook(&fail, &[], &[], None), "exit status"),
+                (hook(&slow, &[], &[], Some(1)), "timed out"),
+                (hook(&missing, &[], &[], None), "No such file"),
+                (hook(&fail, &[], &[], Some(-1)), "timeout must be"),
+            ] {
+                let text = run(kind, &[hook], b"{}").expect_err(what).to_string();
+                let want = format!("error running {kind} hook #0 ");
+                assert!(text.starts_with(&want) && text.contains(what), "{text}");
+            }
+        }
+        let text = validate(
+            &HooksBuilder::default()
+                .prestart(vec![hook(&missing, &[], &[], None)])
+                .build()
+                .expect("hooks"),
+        )
+        .expect_err("missing prestart hook")
+        .to_string();
+        assert!(
+            text.starts_with("error running prestart hook #0 "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn run_in_runs_the_hook_in_the_given_directory_run_in_the_callers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).expect("mkdir");
+        let out = dir.path().join("pwd");
+        let pwd = script(dir.path(), "pwd.sh", &format!("pwd > {}", out.display()));
+        let hooks = [hook(&pwd, &[], &[], None)];
+        run_in(HookKind::CreateContainer, &hooks, b"{}", &work).expect("hook runs");
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("pwd").trim_end(),
+            work.display().to_string()
+        );
+        run(HookKind::CreateRuntime, &hooks, b"{}").expect("hook runs");
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("pwd").trim_end(),
+            here.display().to_string()
+        );
     }
 
     #[test]

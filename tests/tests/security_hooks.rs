@@ -377,3 +377,117 @@ fn poststart_hooks_run_after_the_process_is_executed() {
     );
     rt.ok(&["delete", "--force", &id]);
 }
+
+/// prestart and createRuntime hooks run in the bundle directory, createContainer hooks in
+/// the container's rootfs: where runc runs them (its `create` changes into the bundle,
+/// its init into the rootfs), compared with the runc on this machine.
+#[test]
+fn runtime_side_hooks_run_in_runcs_working_directories() {
+    if !require_root() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("hook output dir");
+    let dir = out.path().display().to_string();
+    let pwd = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {dir}/{kind}")]});
+    let kinds = ["prestart", "createRuntime", "createContainer"];
+    let mut b = TestBundle::busybox(&["true"]);
+    let mut seen = Vec::new();
+    for rt in [Runtime::runc(), Runtime::new()] {
+        let id = unique_id("hook-cwd");
+        b.edit(|c| {
+            // Absolute: runc puts a relative cgroupsPath under its own cgroup.
+            c["linux"]["cgroupsPath"] = json!(format!("/{id}"));
+            c["hooks"] = json!({
+                "prestart": [pwd("prestart")],
+                "createRuntime": [pwd("createRuntime")],
+                "createContainer": [pwd("createContainer")],
+            });
+        });
+        rt.ok(&["run", "--bundle", b.path_str(), &id]);
+        seen.push(kinds.map(|k| read(out.path(), k).trim_end().to_string()));
+    }
+    let rootfs = b.config["root"]["path"]
+        .as_str()
+        .expect("rootfs")
+        .to_string();
+    let bundle = b.path_str().to_string();
+    assert_eq!(
+        seen[0],
+        [bundle.clone(), bundle, rootfs],
+        "runc's own behaviour"
+    );
+    assert_eq!(seen[1], seen[0], "berth's hooks ran elsewhere than runc's");
+}
+
+/// Where each kind's failure is reported: the verb's stderr, and with `--log` the log
+/// clients read (containerd's shim), or for startContainer the init's stderr.
+#[test]
+fn every_failing_hook_kind_says_error_running_its_kind_hook() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let logs = tempfile::tempdir().expect("log dir");
+    let fail = json!([{"path": "/bin/sh", "args": ["sh", "-c", "echo hook broke >&2; exit 3"]}]);
+    let words = |kind: &str| format!("error running {kind} hook #0 /bin/sh: exit status: 3");
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let mut b = TestBundle::busybox(&["true"]);
+        b.edit(|c| c["hooks"] = json!({kind: fail}));
+        let log = logs.path().join(kind);
+        let log_s = log.to_str().expect("utf-8");
+        let id = unique_id("hook-words");
+        let out = rt.run(&[
+            "--log",
+            log_s,
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            b.path_str(),
+            &id,
+        ]);
+        assert!(!out.status.success(), "{kind}: create succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&words(kind)) && stderr.contains("hook broke"),
+            "{kind}: {stderr}"
+        );
+        let log = fs::read_to_string(&log).expect("log");
+        assert!(log.contains(&words(kind)), "{kind}: log {log}");
+    }
+
+    // startContainer fails in the init, after `create` returned: its words go to the
+    // init's stderr (the container's), as runc's do.
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"startContainer": fail}));
+    let id = unique_id("hook-words");
+    let init_err = logs.path().join("init-stderr");
+    let st = rt
+        .cmd()
+        .args(["create", "--bundle", b.path_str(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&init_err).expect("stderr file"))
+        .status()
+        .expect("create");
+    assert!(st.success());
+    assert!(!rt.run(&["start", &id]).status.success(), "start succeeded");
+    let text = fs::read_to_string(&init_err).expect("init stderr");
+    assert!(text.contains(&words("startContainer")), "{text}");
+    rt.ok(&["delete", "--force", &id]);
+
+    // poststart and poststop only warn, in the same words.
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"poststart": fail, "poststop": fail}));
+    let id = unique_id("hook-words");
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let start = rt.run(&["start", &id]);
+    assert!(start.status.success());
+    let stderr = String::from_utf8_lossy(&start.stderr);
+    assert!(stderr.contains(&words("poststart")), "{stderr}");
+    wait_stopped(&rt, &id);
+    let del = rt.run(&["delete", &id]);
+    assert!(del.status.success());
+    let stderr = String::from_utf8_lossy(&del.stderr);
+    assert!(stderr.contains(&words("poststop")), "{stderr}");
+}

@@ -434,3 +434,42 @@ fn profile_without_close_range_still_starts_with_fds_sealed() {
         );
     }
 }
+
+/// A `listenerPath` nobody listens on fails `create` in runc's words (clients match
+/// them), checked against the runc on this machine.
+#[test]
+fn missing_seccomp_agent_fails_create_with_runcs_words() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let socket = dir.path().join("no-agent.sock");
+    let mut b = TestBundle::busybox(&["true"]);
+    for rt in [Runtime::runc(), Runtime::new()] {
+        let id = unique_id("no-agent");
+        b.edit(|c| {
+            // Absolute: runc puts a relative cgroupsPath under its own cgroup.
+            c["linux"]["cgroupsPath"] = json!(format!("/{id}"));
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": socket,
+                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+            });
+        });
+        let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{}: create succeeded",
+            rt.bin.display()
+        );
+        assert!(
+            stderr.contains("failed to connect with seccomp agent")
+                && stderr.contains(&socket.display().to_string()),
+            "{}: {stderr}",
+            rt.bin.display()
+        );
+        assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
+        assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
+    }
+}

@@ -229,10 +229,10 @@ pub fn create_with_console(
                     let json = state.oci_json();
                     if let Some(h) = spec.hooks() {
                         if let Some(prestart) = h.prestart().as_deref() {
-                            hooks::run(HookKind::Prestart, prestart, &json)?;
+                            hooks::run_in(HookKind::Prestart, prestart, &json, &bundle.dir)?;
                         }
                         if let Some(cr) = h.create_runtime().as_deref() {
-                            hooks::run(HookKind::CreateRuntime, cr, &json)?;
+                            hooks::run_in(HookKind::CreateRuntime, cr, &json, &bundle.dir)?;
                         }
                     }
                     let json = String::from_utf8_lossy(&json).into_owned();

@@ -169,7 +169,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     };
     let spec_hooks = spec.hooks().as_ref();
     if let Some(h) = spec_hooks.and_then(|h| h.create_container().as_deref()) {
-        hooks::run(HookKind::CreateContainer, h, state.as_bytes())?;
+        hooks::run_in(HookKind::CreateContainer, h, state.as_bytes(), rootfs)?;
     }
 
     // The exec fifo is reopened through the host's /proc after pivot_root, so the

@@ -88,11 +88,18 @@ pub enum SeccompError {
         op: String,
         source: nix::errno::Errno,
     },
-    #[error("seccomp listener {path}: {op}: {source}")]
+    /// runc's words (clients match them); `cause` is in the message, not a `source`, so
+    /// an `{:#}` chain does not repeat it.
+    #[error("failed to connect with seccomp agent {path}: {cause}")]
+    AgentConnect {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("error sending seccomp fd to agent {path}: {op}: {cause}")]
     Listener {
         path: PathBuf,
         op: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

@@ -41,20 +41,25 @@ pub fn container_process_state(
 }
 
 /// Connects to the agent at `listener_path` and sends `state_json` (see
-/// [`container_process_state`]) with `notify_fd` attached, as runc does.
+/// [`container_process_state`]) with `notify_fd` attached, as runc does. An agent that is
+/// not listening is [`SeccompError::AgentConnect`], worded as runc words it.
 pub fn send_to_listener(
     listener_path: &Path,
     notify_fd: BorrowedFd<'_>,
     state_json: &[u8],
 ) -> Result<(), SeccompError> {
     let err = |op: &'static str| {
-        move |source: std::io::Error| SeccompError::Listener {
+        move |cause: std::io::Error| SeccompError::Listener {
             path: listener_path.to_path_buf(),
             op,
-            source,
+            cause,
         }
     };
-    let mut stream = UnixStream::connect(listener_path).map_err(err("connecting"))?;
+    let mut stream =
+        UnixStream::connect(listener_path).map_err(|cause| SeccompError::AgentConnect {
+            path: listener_path.to_path_buf(),
+            cause,
+        })?;
     let sent = send_with_fd(stream.as_raw_fd(), notify_fd, state_json)
         .map_err(|e| err("sending the listener fd")(e.into()))?;
     // A stream socket may take the payload in parts; the fd went with the first byte.
