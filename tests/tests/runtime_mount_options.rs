@@ -303,3 +303,80 @@ fn an_option_berth_cannot_apply_fails_create_with_the_reason() {
     let err = run(&b).expect_err("copy-symlink must be refused");
     assert!(err.contains("mount option \"copy-symlink\""), "{err}");
 }
+
+/// A seccomp filter that fails `mount_setattr` with ENOSYS, as a kernel before 5.12 does,
+/// and allows everything else; installed in the runtime just before it executes (and so
+/// inherited by the container's init).
+fn without_mount_setattr(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let filter = [
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0), // seccomp_data.nr
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_mount_setattr as u32,
+        },
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    // SAFETY: between fork and exec only prctl runs, on a filter that outlives the call.
+    unsafe {
+        cmd.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn recursive_options_are_refused_where_the_kernel_has_no_mount_setattr() {
+    if !require_root() {
+        return;
+    }
+    let tree = HostTree::new();
+    let rt = Runtime::new();
+    for (options, refused) in [(["rbind", "rro"], true), (["rbind", "ro"], false)] {
+        let mut b = TestBundle::busybox(&["true"]);
+        let bind = json!({
+            "destination": "/mnt", "type": "bind",
+            "source": tree.path(), "options": options,
+        });
+        b.edit(|c| c["mounts"].as_array_mut().expect("mounts").push(bind));
+        let id = unique_id("nosetattr");
+        let mut cmd = rt.cmd();
+        cmd.args(["run", "--bundle", b.path_str(), &id]);
+        without_mount_setattr(&mut cmd);
+        let out = cmd.output().expect("running berth-runtime");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if refused {
+            assert!(
+                !out.status.success(),
+                "{options:?} ran without mount_setattr"
+            );
+            assert!(
+                err.contains("recursive mount options (rro, rnosuid, ...) on /mnt")
+                    && err.contains("no mount_setattr"),
+                "{err}"
+            );
+            assert!(!rt.run(&["state", &id]).status.success(), "{id} was left");
+        } else {
+            assert!(out.status.success(), "{options:?}: {err}");
+        }
+    }
+}
