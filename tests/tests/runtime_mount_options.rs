@@ -380,3 +380,26 @@ fn recursive_options_are_refused_where_the_kernel_has_no_mount_setattr() {
         }
     }
 }
+
+#[test]
+fn a_sysfs_bound_from_the_host_in_a_user_namespace_keeps_its_options() {
+    if !require_root() {
+        return;
+    }
+    // Without a network namespace of its own, a user namespace cannot mount sysfs: the
+    // host's /sys is bound instead, and the mount's options (ro, nosuid, ...) still apply.
+    let mut b =
+        TestBundle::busybox(&["awk", "$5 == \"/sys\" { print $6 }", "/proc/self/mountinfo"]);
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        ns.retain(|n| n["type"] != "network");
+        ns.push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+    });
+    let out = ok(run(&b));
+    let opts: Vec<&str> = out.trim().split(',').collect();
+    for want in ["ro", "nosuid", "nodev", "noexec"] {
+        assert!(opts.contains(&want), "/sys options {out:?} lack {want}");
+    }
+}
