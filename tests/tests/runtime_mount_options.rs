@@ -403,3 +403,32 @@ fn a_sysfs_bound_from_the_host_in_a_user_namespace_keeps_its_options() {
         assert!(opts.contains(&want), "/sys options {out:?} lack {want}");
     }
 }
+
+#[test]
+fn nosymfollow_stops_symlinks_on_the_bind_and_rnosymfollow_below_it_too() {
+    if !require_root() {
+        return;
+    }
+    let tree = HostTree::new();
+    for dir in [tree.path().to_path_buf(), tree.path().join("sub")] {
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("link")).expect("symlink");
+    }
+    let script = "for l in /mnt/link /mnt/sub/link; do \
+         if cat $l >/dev/null 2>&1; then echo $l followed; else echo $l stopped; fi; done";
+    let lines = |options: &[&str]| -> Vec<String> {
+        let out = ok(run_with_bind(&tree, options, script));
+        out.lines().map(str::to_string).collect()
+    };
+    assert_eq!(
+        lines(&["rbind"]),
+        ["/mnt/link followed", "/mnt/sub/link followed"]
+    );
+    assert_eq!(
+        lines(&["rbind", "nosymfollow"]),
+        ["/mnt/link stopped", "/mnt/sub/link followed"]
+    );
+    assert_eq!(
+        lines(&["rbind", "rnosymfollow"]),
+        ["/mnt/link stopped", "/mnt/sub/link stopped"]
+    );
+}
