@@ -291,6 +291,10 @@ fn an_option_berth_cannot_apply_fails_create_with_the_reason() {
             vec!["rbind", "sync"],
             "mount option \"sync\": changes the filesystem",
         ),
+        (
+            vec!["rbind", "tmpcopyup"],
+            "mount option \"tmpcopyup\": only a tmpfs",
+        ),
     ] {
         let err = run_with_bind(&tree, &options, "true").expect_err("create must fail");
         assert!(

@@ -272,10 +272,16 @@ pub fn parse(options: &[String]) -> Result<MountOptions, OptionError> {
 
 /// Parse the options of `m` and refuse what its kind of mount cannot apply: a bind or a
 /// cgroup mount takes no filesystem data and no flag that changes the filesystem (the
-/// kernel would ignore both without a word).
+/// kernel would ignore both without a word), and only a tmpfs takes `tmpcopyup`.
 pub fn check(m: &Mount) -> Result<MountOptions, OptionError> {
     let o = parse(m.options().as_deref().unwrap_or_default())?;
     let typ = m.typ().as_deref().unwrap_or_default();
+    if o.copy_up && (o.is_bind(m) || typ != "tmpfs") {
+        return Err(OptionError {
+            option: "tmpcopyup".into(),
+            reason: "only a tmpfs (not a bind) can start with a copy of what it covers",
+        });
+    }
     if o.is_bind(m) || matches!(typ, "cgroup" | "cgroup2") {
         let kind = if o.is_bind(m) { "bind" } else { "cgroup" };
         let fs_flag = OPTIONS.iter().find(|(name, effect)| {
@@ -404,6 +410,10 @@ mod tests {
             .is_ok()
         );
         assert!(check(&mount("tmpfs", &["size=1m", "sync", "mand"])).is_ok());
+        let e = check(&mount("bind", &["rbind", "tmpcopyup"])).expect_err("copy-up bind");
+        assert_eq!(e.option, "tmpcopyup");
+        assert!(check(&mount("proc", &["tmpcopyup"])).is_err());
+        assert!(check(&mount("tmpfs", &["tmpcopyup"])).is_ok());
     }
 
     #[test]
