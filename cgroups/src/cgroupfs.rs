@@ -19,7 +19,7 @@ pub(crate) fn write(dir: &Path, file: &str, value: impl AsRef<str>) -> Result<()
     std::io::Write::write_all(&mut f, value.as_bytes()).map_err(|e| CgroupError::Io {
         op: "writing",
         path: path_with_value(&path, value),
-        source: e,
+        cause: e,
     })
 }
 

@@ -6,15 +6,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     /// A filesystem operation on a cgroup file or directory failed.
-    #[error("{op} {}: {source}", path.display())]
+    /// `cause` is part of the message, not a `source`: an `{:#}` chain would repeat it.
+    #[error("{op} {}: {cause}", path.display())]
     Io {
         /// What was being done: `creating cgroup`, `writing`, `reading`, ...
         op: &'static str,
         /// The file or directory.
         path: PathBuf,
         /// The kernel's answer.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The cgroup exists and holds processes or child cgroups: it belongs to someone else,
     /// and a container placed there would kill and remove them on delete. The message
@@ -78,15 +78,15 @@ pub enum CgroupError {
     #[error("cgroup layout: {0}")]
     Layout(String),
     /// A bpf(2) call for the cgroup v2 device filter failed.
-    #[error("{op} for {}: {source}{log}", path.display())]
+    /// `cause` is part of the message, not a `source` (see `Io`).
+    #[error("{op} for {}: {cause}{log}", path.display())]
     Bpf {
         /// The bpf command: `loading device filter program`, `attaching`, ...
         op: &'static str,
         /// The cgroup directory.
         path: PathBuf,
         /// The kernel's answer.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
         /// The verifier log, prefixed with a newline, when there is one.
         log: String,
     },
@@ -94,11 +94,11 @@ pub enum CgroupError {
 
 impl CgroupError {
     /// An [`CgroupError::Io`] for `op` on `path`.
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Self::Io {
             op,
             path: path.into(),
-            source,
+            cause,
         }
     }
 
@@ -121,8 +121,26 @@ impl CgroupError {
     /// The underlying OS error number, when there is one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Self::Io { source, .. } | Self::Bpf { source, .. } => source.raw_os_error(),
+            Self::Io { cause, .. } | Self::Bpf { cause, .. } => cause.raw_os_error(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's answer is in the message and is not also a `source`, so the runtime's
+    /// `{:#}` chain says it once.
+    #[test]
+    fn the_kernels_answer_is_said_once() {
+        let e = CgroupError::io(
+            "writing",
+            "/sys/fs/cgroup/memory/x/memory.limit_in_bytes",
+            std::io::Error::from_raw_os_error(libc::EBUSY),
+        );
+        assert_eq!(e.to_string().matches("os error 16").count(), 1, "{e}");
+        assert!(std::error::Error::source(&e).is_none(), "{e:?}");
     }
 }

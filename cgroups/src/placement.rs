@@ -410,11 +410,11 @@ fn refuse_in_use_at(root: &Path, rel: &Path) -> Result<(), CgroupError> {
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
+        Err(cause) => {
             return Err(CgroupError::Io {
                 op: "reading cgroup",
                 path: dir,
-                source,
+                cause,
             });
         }
     };

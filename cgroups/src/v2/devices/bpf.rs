@@ -136,7 +136,7 @@ pub(super) fn load_device_program(insns: &[Insn], dir: &Path) -> Result<OwnedFd,
                 Err(_) => Err(CgroupError::Bpf {
                     op: "loading the device filter program",
                     path: dir.to_path_buf(),
-                    source: first,
+                    cause: first,
                     log: if text.is_empty() {
                         String::new()
                     } else {
@@ -162,10 +162,10 @@ pub(super) fn attach_device_program(
     };
     bpf(BPF_PROG_ATTACH, &mut attr)
         .map(drop)
-        .map_err(|source| CgroupError::Bpf {
+        .map_err(|cause| CgroupError::Bpf {
             op: "attaching the device filter program",
             path: dir.to_path_buf(),
-            source,
+            cause,
             log: String::new(),
         })
 }
@@ -179,10 +179,10 @@ pub(super) fn query_device_programs(cgroup: &File, dir: &Path) -> Result<Vec<u32
         prog_cnt: ids.len() as u32,
         ..Default::default()
     };
-    bpf(BPF_PROG_QUERY, &mut attr).map_err(|source| CgroupError::Bpf {
+    bpf(BPF_PROG_QUERY, &mut attr).map_err(|cause| CgroupError::Bpf {
         op: "querying device filter programs",
         path: dir.to_path_buf(),
-        source,
+        cause,
         log: String::new(),
     })?;
     ids.truncate(attr.prog_cnt as usize);
@@ -194,10 +194,10 @@ pub(super) fn detach_device_program_by_id(
     id: u32,
     dir: &Path,
 ) -> Result<(), CgroupError> {
-    let err = |op, source| CgroupError::Bpf {
+    let err = |op, cause| CgroupError::Bpf {
         op,
         path: dir.to_path_buf(),
-        source,
+        cause,
         log: String::new(),
     };
     let mut get = GetFdByIdAttr {
