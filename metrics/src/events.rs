@@ -15,17 +15,28 @@ use crate::discovery::Container;
 pub struct AuditRecord<'a> {
     /// Wall-clock time, seconds since the Unix epoch.
     pub time: f64,
+    /// `exec`, `fork` or `exit`.
     pub kind: &'static str,
+    /// The container's id, when the cgroup is a discovered container's.
     pub container_id: Option<&'a str>,
+    /// The container's name (its `name` label), likewise.
     pub container_name: Option<&'a str>,
+    /// The container's runtime (`berth`, `runc`, `crun`), likewise.
     pub runtime: Option<&'static str>,
+    /// The watch list key: the container's cgroup v2 id.
     pub cgroup_id: u64,
+    /// Process id in the initial pid namespace.
     pub pid: u32,
+    /// Parent's process id (for a fork: the process that forked).
     pub ppid: u32,
+    /// User id in the initial user namespace.
     pub uid: u32,
+    /// The kernel's `comm` of the process (at most 15 bytes).
     pub comm: &'a str,
+    /// exec: the file executed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<&'a str>,
+    /// exit: the wait status (`exit_code << 8 | signal`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
 }
@@ -38,6 +49,7 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// Measures the offset between the two clocks now.
     pub fn new() -> Self {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -47,6 +59,7 @@ impl Clock {
         }
     }
 
+    /// `monotonic_ns` (`CLOCK_MONOTONIC` nanoseconds) as seconds since the Unix epoch.
     pub fn wall_seconds(&self, monotonic_ns: u64) -> f64 {
         self.offset + monotonic_ns as f64 / 1e9
     }

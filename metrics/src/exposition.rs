@@ -23,7 +23,9 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 /// Which format to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// OpenMetrics 1.0 text ([`OPENMETRICS_CONTENT_TYPE`]).
     OpenMetrics,
+    /// Prometheus text format 0.0.4 ([`PROMETHEUS_CONTENT_TYPE`]).
     Prometheus,
 }
 
@@ -36,6 +38,7 @@ impl Format {
         }
     }
 
+    /// The HTTP `Content-Type` of this format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
@@ -103,6 +106,7 @@ fn push_sorted(out: &mut String, lines: &mut Vec<&str>) {
 pub struct LabelValue(String);
 
 impl LabelValue {
+    /// The value as given, unescaped.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -24,10 +24,11 @@ macro_rules! families {
     ($( $field:ident : $kind:ident = $name:literal, $help:literal; )*) => {
         /// The families of one scrape, filled then registered.
         pub struct Families {
-            $( pub $field: families!(@type $kind), )*
+            $( #[doc = concat!("`", $name, "`: ", $help, ".")] pub $field: families!(@type $kind), )*
         }
 
         impl Families {
+            /// Every family, with no series yet.
             pub fn new() -> Self {
                 Self { $( $field: Default::default(), )* }
             }

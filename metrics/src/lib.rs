@@ -10,6 +10,8 @@
 //! - [`server`]: the HTTP loop;
 //! - [`timestamp`]: RFC 3339 to Unix seconds.
 
+#![warn(missing_docs)]
+
 pub mod discovery;
 pub mod events;
 pub mod exporter;

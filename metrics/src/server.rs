@@ -16,13 +16,23 @@ use crate::exposition::Format;
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The address could not be bound.
     #[error("listening on {addr}: {message}")]
-    Listen { addr: SocketAddr, message: String },
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What binding it failed with.
+        message: String,
+    },
+    /// `--events-file` could not be opened for appending.
     #[error("opening the audit events file {path}: {source}")]
     EventsFile {
+        /// The file.
         path: PathBuf,
+        /// What opening it failed with.
         source: std::io::Error,
     },
+    /// The BPF ring buffer of process events could not be read.
     #[error("subscribing to BPF process events: {0}")]
     Events(#[from] berth_ebpf::Error),
 }

@@ -28,8 +28,11 @@ pub const DEFAULT_LABEL_ALLOWLIST: &[&str] = &[
 /// Name, image and allow-listed labels of one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
+    /// The `name` label: a name annotation, else the container id.
     pub name: String,
+    /// The `image` label: an image annotation, else empty.
     pub image: String,
+    /// Allow-listed annotations, by annotation key.
     pub labels: BTreeMap<String, String>,
 }
 

@@ -23,15 +23,20 @@ use berth_cgroups::CgroupPlacement;
 /// Which runtime wrote a state directory, hence its file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StateFormat {
+    /// berth-runtime: `<root>/<id>/state.json`.
     Berth,
+    /// runc: `<root>/<id>/state.json`, or containerd's `<root>/<namespace>/<id>/state.json`.
     Runc,
+    /// crun: `<root>/<id>/status`.
     Crun,
 }
 
 /// A runtime state directory to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDir {
+    /// The runtime's state root (`--root`).
     pub path: PathBuf,
+    /// Which runtime writes it.
     pub format: StateFormat,
 }
 
@@ -109,25 +114,39 @@ impl Found<'_> {
 /// Something that went wrong while discovering; the rest of the scan goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
+    /// A state root could not be listed (other than missing).
     #[error("reading state directory {path}: {source}")]
     ReadDir {
+        /// The state root.
         path: PathBuf,
+        /// What listing it failed with.
         source: std::io::Error,
     },
+    /// A container's state file could not be read.
     #[error("reading container state {path}: {source}")]
     ReadState {
+        /// The state file.
         path: PathBuf,
+        /// What reading it failed with.
         source: std::io::Error,
     },
+    /// A container's state file is not the JSON its runtime writes.
     #[error("parsing container state {path}: {source}")]
     ParseState {
+        /// The state file.
         path: PathBuf,
+        /// Where and why parsing failed.
         source: serde_json::Error,
     },
+    /// A container's cgroups could not be placed (no cgroup path, unreadable
+    /// `/proc/<pid>/cgroup`, ...).
     #[error("finding the cgroup of container {id} ({path}): {reason}")]
     Cgroup {
+        /// The container's id.
         id: String,
+        /// Its state file.
         path: PathBuf,
+        /// What was missing or failed.
         reason: String,
     },
 }
@@ -135,7 +154,9 @@ pub enum DiscoveryError {
 /// What one scan found.
 #[derive(Debug, Default)]
 pub struct Discovery {
+    /// Containers whose cgroups exist, in scan order.
     pub containers: Vec<Container>,
+    /// What went wrong on the way (each skipped one state file or directory).
     pub errors: Vec<DiscoveryError>,
 }
 
