@@ -229,6 +229,37 @@ berth_exporter_build_info{version=\"0.1.0\"} 1
         );
     }
 
+    #[test]
+    fn series_are_sorted_within_their_family_and_families_keep_their_order() {
+        let om = "\
+# HELP b_gauge B.
+# TYPE b_gauge gauge
+b_gauge{id=\"z\"} 1
+b_gauge{id=\"a\\\"} 0\"} 3
+b_gauge{id=\"a\"} 2
+# HELP a_gauge A.
+# TYPE a_gauge gauge
+a_gauge{id=\"y\"} 9
+a_gauge{id=\"x\"} 8
+# EOF
+";
+        assert_eq!(
+            sort_series(om),
+            "\
+# HELP b_gauge B.
+# TYPE b_gauge gauge
+b_gauge{id=\"a\"} 2
+b_gauge{id=\"a\\\"} 0\"} 3
+b_gauge{id=\"z\"} 1
+# HELP a_gauge A.
+# TYPE a_gauge gauge
+a_gauge{id=\"x\"} 8
+a_gauge{id=\"y\"} 9
+# EOF
+"
+        );
+    }
+
     fn escaped(value: &str) -> String {
         let mut out = String::new();
         write_escaped_label_value(&mut out, value).expect("writing into a String");

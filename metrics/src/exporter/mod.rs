@@ -117,6 +117,9 @@ impl Exporter {
         self.refresh();
         let refreshed = started.elapsed();
 
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let containers: Vec<&Container> = self.index.all().collect();
         let (cgroups, failures) = cgroup_collector::read_all(&containers);
         for failure in &failures {
@@ -134,13 +137,7 @@ impl Exporter {
         let bpf_read = started.elapsed();
 
         let families = Families::new();
-        let readings = Readings {
-            now: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-            cgroups,
-            bpf,
-        };
+        let readings = Readings { now, cgroups, bpf };
         record(
             &families,
             &readings,
