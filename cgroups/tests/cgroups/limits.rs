@@ -180,41 +180,55 @@ fn bandwidth(p: &CgroupPlacement) -> (Option<u64>, u64) {
     (s.quota_us, s.period_us)
 }
 
-/// A cgroup limited to 5 ms per 10 ms (0.5 CPU) and a container cgroup `c` below it
+/// A cgroup limited to 0.5 CPU over `period_us` and a container cgroup `c` below it
 /// (remove `c` before the parent drops).
-fn under_a_half_cpu_parent(name: &str) -> (TestCgroup, CgroupPlacement) {
+fn under_a_half_cpu_parent(name: &str, period_us: u64) -> (TestCgroup, CgroupPlacement) {
     let parent = TestCgroup::new(name);
     parent
-        .apply(r#"{"cpu":{"quota":5000,"period":10000}}"#)
-        .expect("limiting the parent to 0.5 CPU over 10 ms");
+        .apply(&format!(
+            r#"{{"cpu":{{"quota":{},"period":{period_us}}}}}"#,
+            period_us / 2
+        ))
+        .expect("limiting the parent to 0.5 CPU");
     let child = CgroupPlacement::create(&parent.placement.relative_path.join("c"))
         .expect("creating the container's cgroup");
     (parent, child)
 }
 
-/// Under a parent limited to 5 ms per 10 ms, a container at 40 ms per 100 ms moves to
-/// 3 ms per 10 ms and back. v1 takes period and quota in two writes, each checked against
-/// the parent: period first passes through 40 ms per 10 ms (EINVAL, berth's old order),
-/// quota first on the way back through 40 ms per 10 ms. runc 1.1.5 does both here.
+/// Under a parent limited to 0.5 CPU (over 10 ms, shorter than the container's period,
+/// and over 200 ms, longer), a container at 40 ms per 100 ms moves to 3 ms per 10 ms and
+/// back. v1 takes period and quota in two writes, each checked against the parent's
+/// ratio: period first passes through 40 ms per 10 ms (EINVAL, berth's old order), quota
+/// first on the way back through 40 ms per 10 ms. runc 1.1.5 does both here.
 #[test]
-fn cfs_period_and_quota_change_together_under_a_parent_with_a_shorter_period() {
+fn cfs_period_and_quota_change_together_under_a_parent_with_another_period() {
     if !root_or_skip() {
         return;
     }
-    let (_parent, child) = under_a_half_cpu_parent("cfsparent");
-    let result = (|| {
-        child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
-        let start = bandwidth(&child);
-        child.apply(&resources(r#"{"cpu":{"quota":3000,"period":10000}}"#))?;
-        let shorter = bandwidth(&child);
-        child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
-        Ok::<_, berth_cgroups::CgroupError>((start, shorter, bandwidth(&child)))
-    })();
-    child.remove().expect("removing the container's cgroup");
-    let (start, shorter, back) = result.expect("changing period and quota together");
-    assert_eq!(start, (Some(40000), 100000));
-    assert_eq!(shorter, (Some(3000), 10000));
-    assert_eq!(back, (Some(40000), 100000));
+    for parent_period in [10_000, 200_000] {
+        let (_parent, child) = under_a_half_cpu_parent("cfsparent", parent_period);
+        let result = (|| {
+            child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
+            let start = bandwidth(&child);
+            child.apply(&resources(r#"{"cpu":{"quota":3000,"period":10000}}"#))?;
+            let shorter = bandwidth(&child);
+            child.apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))?;
+            Ok::<_, berth_cgroups::CgroupError>((start, shorter, bandwidth(&child)))
+        })();
+        child.remove().expect("removing the container's cgroup");
+        let (start, shorter, back) = result.expect("changing period and quota together");
+        assert_eq!(
+            start,
+            (Some(40000), 100000),
+            "parent period {parent_period}"
+        );
+        assert_eq!(
+            shorter,
+            (Some(3000), 10000),
+            "parent period {parent_period}"
+        );
+        assert_eq!(back, (Some(40000), 100000), "parent period {parent_period}");
+    }
 }
 
 /// A quota the parent cannot give: v1 refuses it (EINVAL) whatever the order, and the
@@ -225,7 +239,7 @@ fn cfs_bandwidth_above_the_parents_is_refused_on_v1_in_either_order() {
     if !root_or_skip() {
         return;
     }
-    let (_parent, child) = under_a_half_cpu_parent("cfsover");
+    let (_parent, child) = under_a_half_cpu_parent("cfsover", 10_000);
     let result = child
         .apply(&resources(r#"{"cpu":{"quota":40000,"period":100000}}"#))
         .and_then(|()| child.apply(&resources(r#"{"cpu":{"quota":9000,"period":10000}}"#)));
