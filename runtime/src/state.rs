@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use berth_cgroups::CgroupPlacement;
 use nix::fcntl::{Flock, FlockArg};
@@ -230,6 +231,23 @@ pub struct StateLock {
     _lock: Flock<File>,
 }
 
+impl StateLock {
+    /// In a process forked while the lock was held: close this process's copy of the fd
+    /// without unlocking (the lock belongs to the open file, shared with the parent, and
+    /// `flock(LOCK_UN)` here would release the parent's lock too). Without this the child
+    /// holds the lock until its execve, and a child that outlives a killed parent (a
+    /// container init blocked on `exec.fifo`) would hold it for good.
+    ///
+    /// The child must never drop this value afterwards; the forked stages end in
+    /// `_exit` or `execve` and run no destructors.
+    pub fn close_in_forked_child(&self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: closes this process's own copy of an fd it holds; the Flock that owns
+        // it is never dropped in this process (see above), so the fd is not used again.
+        unsafe { libc::close(self._lock.as_raw_fd()) };
+    }
+}
+
 impl StateDir {
     pub fn new(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
@@ -293,6 +311,48 @@ impl StateDir {
     /// Exclusive lock: for commands that change the container.
     pub fn lock_exclusive(&self) -> Result<StateLock> {
         self.lock(FlockArg::LockExclusive)
+    }
+
+    /// Exclusive lock for `delete --force`, which must never wait forever: wait up to
+    /// `patience` for the holder to finish, then kill every process that still holds the
+    /// lock (see [`crate::process_info::lock_holders`]) and take it; fail after `patience` more.
+    pub fn lock_exclusive_breaking(&self, patience: Duration) -> Result<StateLock> {
+        let path = self.path.join(LOCK_FILE);
+        let start = Instant::now();
+        let mut killed = false;
+        let mut pause = Duration::from_micros(500);
+        loop {
+            match self.lock(FlockArg::LockExclusiveNonblock) {
+                Err(Error::Io { source, .. })
+                    if source.raw_os_error() == Some(libc::EWOULDBLOCK) => {}
+                other => return other,
+            }
+            let waited = start.elapsed();
+            if waited >= patience * 2 {
+                return Err(Error::Container {
+                    id: self.id.clone(),
+                    msg: format!("{} is still locked after {waited:?}", path.display()),
+                });
+            }
+            if waited >= patience && !killed {
+                killed = true;
+                for holder in crate::process_info::lock_holders(&path) {
+                    tracing::warn!(
+                        "{}: killing pid {} ({}), which holds {} after {waited:?}",
+                        self.id,
+                        holder.pid,
+                        holder.comm,
+                        path.display()
+                    );
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(holder.pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     /// Shared lock: for readers, so they never see a half-made transition.

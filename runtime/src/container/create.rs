@@ -45,8 +45,8 @@ struct Rollback<'a> {
     armed: bool,
     /// Held until create returns, and through a rollback (fields drop after `drop`):
     /// `delete` waits for it rather than racing a half-made container, and a crashed
-    /// create releases it with its death.
-    _lock: StateLock,
+    /// create releases it with its death (the forked stages close their copy at once).
+    lock: StateLock,
 }
 
 impl Drop for Rollback<'_> {
@@ -142,7 +142,7 @@ pub fn create_with_console(
         cgroup: None,
         init_pid: None,
         armed: true,
-        _lock: lock,
+        lock,
     };
     let fifo = make_exec_fifo(&dir)?;
 
@@ -202,6 +202,7 @@ pub fn create_with_console(
     let stage1 = match unsafe { fork() }.map_err(sys_err("forking", "container init"))? {
         ForkResult::Child => {
             drop(parent_end);
+            rollback.lock.close_in_forked_child();
             init::stage1(&args, &child_end)
         }
         ForkResult::Parent { child } => child,
@@ -266,6 +267,10 @@ pub fn create_with_console(
 
     state.status = Status::Created;
     dir.save(&state)?;
+    // Only now may the init outlive us: until this message it exits when we die (its
+    // end of the channel sees end-of-file), so a killed create leaves no init behind
+    // blocked on the fifo.
+    parent_end.send(&Message::Created)?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, state.pid)?;
     }

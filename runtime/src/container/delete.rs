@@ -7,13 +7,22 @@ use crate::error::{Error, Result};
 use crate::hooks::{self, HookKind};
 use crate::state::{StateDir, Status};
 
+/// How long `delete --force` waits for another command to release the container's lock
+/// before killing the holder: longer than any verb takes on a healthy host, hooks aside.
+const LOCK_PATIENCE: Duration = Duration::from_secs(3);
+
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     let dir = match StateDir::open(root, id) {
         Ok(dir) => dir,
         Err(Error::NotFound(_)) if force => return Ok(()),
         Err(e) => return Err(e),
     };
-    let _lock = dir.lock_exclusive()?;
+    // --force must never wait forever: a holder that does not let go is killed.
+    let _lock = if force {
+        dir.lock_exclusive_breaking(LOCK_PATIENCE)?
+    } else {
+        dir.lock_exclusive()?
+    };
     let mut state = match dir.load() {
         Ok(s) => s,
         // A create that died before writing any state left only the directory.

@@ -19,7 +19,7 @@ use crate::error::{Error, Result, io_err, sys_err};
 use crate::init::channel::{self, Message};
 use crate::init::exec::{ExecSetup, stage1};
 use crate::init::{console, process};
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, StateDir, StateLock, Status};
 use crate::{capabilities, process_env, seccomp};
 
 /// `runc exec`'s flags. With `process` (a process.json) the other process flags are
@@ -57,7 +57,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
     let (state, pid, tty) = {
         // Held while the process is set up, so `delete` cannot pull the container away
         // under it; released before waiting, so that `delete` can end a foreground exec.
-        let _lock = dir.lock_shared()?;
+        let lock = dir.lock_shared()?;
         let mut state = dir.load()?;
         state.refresh_status(&dir);
         check_status(&state)?;
@@ -95,14 +95,22 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
         };
         let pid = start_process(
             opts,
+            &lock,
             &state,
             &process,
             seccomp.as_ref(),
             &namespaces,
             console.as_ref(),
         )?;
-        if let Some(pid_file) = &opts.pid_file {
-            write_pid_file(pid_file, pid)?;
+        if let Some(pid_file) = &opts.pid_file
+            && let Err(e) = write_pid_file(pid_file, pid)
+        {
+            // As runc: a caller told that exec failed must not find the process running.
+            // It is our child (we are its subreaper), so it is also reaped here.
+            let pid = Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            return Err(e);
         }
         // The process has exec'd, so its pty master is on the socket.
         let tty = receiver.map(|r| r.attach()).transpose()?.flatten();
@@ -293,6 +301,7 @@ fn open_namespaces(state: &ContainerState) -> Result<Vec<(&'static str, OwnedFd)
 /// Fork the stages and wait until the process has exec'd; its host pid.
 fn start_process(
     opts: &ExecOptions,
+    lock: &StateLock,
     state: &ContainerState,
     process: &Process,
     seccomp: Option<&seccomp::SeccompFilter>,
@@ -302,11 +311,13 @@ fn start_process(
     // Without --detach, signals meant for the process are blocked from before the fork, so
     // none that arrives while the process starts kills us instead of being forwarded; the
     // stages restore the caller's mask (a blocked mask would survive execve).
+    // Stage 1 exits after forking the process: as subreaper we inherit it, to wait for it
+    // or, when it failed to start, to reap it. Also with --detach: otherwise a failed
+    // stage 2 would be left a zombie in the container's pid namespace, and the container
+    // init could not die until the host's init reaped it.
+    nix::sys::prctl::set_child_subreaper(true).map_err(sys_err("becoming subreaper", "exec"))?;
     let mut caller_mask = None;
     if !opts.detach {
-        // Stage 1 exits after forking the process: as subreaper we inherit and reap it.
-        nix::sys::prctl::set_child_subreaper(true)
-            .map_err(sys_err("becoming subreaper", "exec"))?;
         caller_mask = Some(
             super::foreground::signals()
                 .thread_swap_mask(SigmaskHow::SIG_BLOCK)
@@ -328,6 +339,7 @@ fn start_process(
     let stage1_pid = match unsafe { fork() }.map_err(sys_err("forking", "exec"))? {
         ForkResult::Child => {
             drop(parent_end);
+            lock.close_in_forked_child();
             stage1(&setup, &child_end)
         }
         ForkResult::Parent { child } => child,

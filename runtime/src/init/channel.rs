@@ -26,8 +26,11 @@ pub enum Message {
     Continue { state: String },
     /// Init → runtime: a seccomp notify fd follows on the socket (SCM_RIGHTS).
     SeccompNotifyFd,
-    /// Init → runtime: everything is set up; the init now blocks on the exec fifo.
+    /// Init → runtime: everything is set up; the init waits for `Created`.
     Ready,
+    /// Runtime → init: the container is recorded as created; block on the exec fifo and
+    /// outlive the runtime from now on.
+    Created,
     /// Either side: setup failed.
     Error { msg: String },
 }
@@ -78,6 +81,17 @@ impl Channel {
         serde_json::from_slice(&buf[..n])
             .map(Some)
             .map_err(|e| Error::Init(format!("decoding message: {e}")))
+    }
+
+    /// Whether the other end is closed (its process died), without waiting.
+    pub fn peer_closed(&self) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::empty())];
+        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
+            && fds[0]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
     }
 
     /// Expect one specific reply; an error message or a closed channel becomes an error.

@@ -72,6 +72,7 @@ pub fn stage1(args: &InitArgs, chan: &Channel) -> ! {
 }
 
 fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
+    die_with_creator(chan)?;
     args.cgroup.add_process(nix::unistd::getpid().as_raw())?;
     args.plan.join_existing()?;
     if args.plan.new_user {
@@ -97,7 +98,11 @@ fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
             .and_then(|l| l.time_offsets().as_ref());
         args.plan.unshare_time(offsets)?;
     }
-    let flags = args.plan.clone_flags.bits() as libc::c_long | libc::SIGCHLD as libc::c_long;
+    // CLONE_PARENT: the init is the runtime's child, not ours, so that its parent-death
+    // signal follows the runtime (we exit right after the clone).
+    let flags = args.plan.clone_flags.bits() as libc::c_long
+        | libc::CLONE_PARENT as libc::c_long
+        | libc::SIGCHLD as libc::c_long;
     // SAFETY: clone without a new stack behaves like fork; the process is single-threaded,
     // so the child owns a consistent copy of memory.
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0, 0, 0, 0) };
@@ -140,6 +145,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         .linux()
         .as_ref()
         .ok_or_else(|| Error::Init("linux is missing".into()))?;
+    die_with_creator(chan)?;
     setsid().map_err(sys_err("setsid", "init"))?;
     if args.plan.new_net {
         network::loopback_up()?;
@@ -209,12 +215,18 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     if !args.no_new_keyring {
         join_session_keyring(args.id);
     }
+    // Switching user or dropping capabilities clears the parent-death signal anyway, and
+    // a seccomp profile may refuse prctl later: clear it here. From now on the channel
+    // stands in for it: a runtime that dies makes `send` fail or `recv` see end-of-file.
+    nix::sys::prctl::set_pdeathsig(None)
+        .map_err(sys_err("clearing parent-death signal", "init"))?;
     let execution = become_process(process, args.preserve_fds, args.seccomp, chan, "init")?;
     // With no_new_privs the filter goes on as late as possible while the runtime still
     // listens: the fifo wait, startContainer hooks and execve are all that run under it
     // before the container process.
     execution.load_late_seccomp(args.seccomp, chan)?;
     chan.send(&Message::Ready)?;
+    wait_until_recorded(chan)?;
     let fifo = wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
     if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
@@ -230,6 +242,33 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     // the init exit instead of the byte).
     nix::unistd::write(&fifo, b"0").map_err(sys_err("writing", "exec fifo"))?;
     Err(execution.exec())
+}
+
+/// Until the container is `created`, a stage exits with the runtime that forked it: an
+/// init whose creator was killed must not wait on the exec fifo for a `start` that no
+/// one will call. SIGKILL on the parent's death, then a check that the parent is not
+/// already gone (it may have died before the prctl): its end of the channel is closed.
+fn die_with_creator(chan: &Channel) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(sys_err("setting parent-death signal", "init"))?;
+    if chan.peer_closed() {
+        // SAFETY: see stage1; nothing of ours is left to clean up, the runtime is gone.
+        unsafe { libc::_exit(1) }
+    }
+    Ok(())
+}
+
+/// Wait for the runtime to record the container as created. End of file: it died before
+/// that, and nothing would ever `start` or delete us, so exit. An error other than that
+/// is the container's seccomp profile refusing the read: the runtime was alive a moment
+/// ago (it took Ready), so go on as before this handshake existed.
+fn wait_until_recorded(chan: &Channel) -> Result<()> {
+    match chan.recv() {
+        Ok(Some(Message::Created)) | Err(_) => Ok(()),
+        // SAFETY: see stage1.
+        Ok(None) => unsafe { libc::_exit(1) },
+        Ok(Some(other)) => Err(Error::Init(format!("expected created, got {other:?}"))),
+    }
 }
 
 /// The OCI state JSON the runtime sent, with `status` replaced.
