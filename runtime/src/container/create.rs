@@ -226,6 +226,9 @@ pub fn create_with_console(
                     state.init_start_time = process_info::start_time(pid).unwrap_or(0);
                     dir.save(&state)?;
                 }
+                Some(Message::OpenMountSources) => {
+                    crate::rootfs::bind_sources::reply(&parent_end, state.pid, spec)?;
+                }
                 Some(Message::RunRuntimeHooks) => {
                     let json = state.oci_json();
                     if let Some(h) = spec.hooks() {

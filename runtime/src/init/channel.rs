@@ -4,9 +4,13 @@
 //! datagram and no framing code is needed. Both ends are CLOEXEC: the container's process
 //! never inherits them.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recv,
+    recvmsg, send, sendmsg, socketpair,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, sys_err};
@@ -20,6 +24,13 @@ pub enum Message {
     MapsWritten,
     /// Stage 1 → runtime: the host pid of the container init.
     InitPid { pid: i32 },
+    /// Init → runtime: open the spec's bind-mount sources for me (I am in a user
+    /// namespace; `rootfs::bind_sources`).
+    OpenMountSources,
+    /// Runtime → init: `O_PATH` fds of the sources of the spec mounts at these indices,
+    /// in this order, attached to this message (SCM_RIGHTS); `more`: another such message
+    /// follows (one carries at most [`MAX_FDS`]). None at all: open them yourself.
+    MountSources { mounts: Vec<usize>, more: bool },
     /// Init → runtime: mounts are done, run the runtime-namespace hooks now.
     RunRuntimeHooks,
     /// Runtime → init: hooks done; the OCI state for the container-side hooks.
@@ -34,6 +45,9 @@ pub enum Message {
     /// Either side: setup failed.
     Error { msg: String },
 }
+
+/// The most fds one message carries (the kernel's SCM_MAX_FD is 253).
+pub const MAX_FDS: usize = 250;
 
 pub struct Channel {
     fd: OwnedFd,
@@ -102,5 +116,70 @@ impl Channel {
             Some(m) => Err(Error::Init(format!("expected {what}, got {m:?}"))),
             None => Err(Error::Init(format!("peer exited while waiting for {what}"))),
         }
+    }
+
+    /// Send `msg` with `fds` attached (SCM_RIGHTS), in one datagram; at most [`MAX_FDS`].
+    pub fn send_with_fds(&self, msg: &Message, fds: &[BorrowedFd<'_>]) -> Result<()> {
+        let data =
+            serde_json::to_vec(msg).map_err(|e| Error::Init(format!("encoding message: {e}")))?;
+        let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+        let cmsg = [ControlMessage::ScmRights(&raw)];
+        let cmsgs: &[ControlMessage] = if raw.is_empty() { &[] } else { &cmsg };
+        let iov = [IoSlice::new(&data)];
+        loop {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => {
+                    other.map_err(sys_err("sending on init channel", "socketpair"))?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The next message and the fds attached to it ([`Channel::send_with_fds`]); `None`
+    /// when the other end closed.
+    pub fn recv_with_fds(&self) -> Result<Option<(Message, Vec<OwnedFd>)>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let recv_err = sys_err("reading init channel", "socketpair");
+        let (len, fds) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(recv_err(e)),
+                Ok(msg) => {
+                    let mut fds = Vec::new();
+                    for c in msg
+                        .cmsgs()
+                        .map_err(sys_err("reading init channel", "cmsg"))?
+                    {
+                        if let ControlMessageOwned::ScmRights(raw) = c {
+                            // SAFETY: SCM_RIGHTS just installed these fds in our table;
+                            // each is owned exactly once, here.
+                            fds.extend(raw.into_iter().map(|r| unsafe { OwnedFd::from_raw_fd(r) }));
+                        }
+                    }
+                    break (msg.bytes, fds);
+                }
+            }
+        };
+        if len == 0 {
+            return Ok(None);
+        }
+        let msg = serde_json::from_slice(&buf[..len])
+            .map_err(|e| Error::Init(format!("decoding message: {e}")))?;
+        Ok(Some((msg, fds)))
     }
 }

@@ -84,8 +84,12 @@ fn stage1_inner(args: &InitArgs, chan: &Channel) -> Result<()> {
         chan.send(&Message::UsernsCreated)?;
         chan.expect("id maps", |m| matches!(m, Message::MapsWritten))?;
         crate::exe_seal::set_dumpable(false)?;
-        // Become root of the new namespace when the maps allow it, so that files the init
-        // creates belong to the container's root.
+    }
+    if args.plan.in_user_ns() {
+        // Become root of the user namespace, new or joined by path, when the maps allow
+        // it, so that files the init creates belong to the container's root (as runc's
+        // nsexec does). Without it a joined namespace leaves us the host's root, which it
+        // does not map: creating any file fails with EOVERFLOW.
         let _ = setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
         let _ = setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
     }
@@ -154,17 +158,20 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     let rootfs = args.bundle.rootfs.as_path();
     rootfs::isolate_and_bind(rootfs)?;
     let root_fd = safe_path::open_root(rootfs).map_err(|e| Error::Init(e.to_string()))?;
+    let in_userns = args.plan.in_user_ns();
+    // Our host uid may not reach a source the runtime can (a root-owned 0700 dir).
+    let bind_sources = if rootfs::bind_sources::needed(spec, in_userns) {
+        rootfs::bind_sources::request(chan)?
+    } else {
+        rootfs::bind_sources::BindSources::default()
+    };
     let ctx = MountContext {
         root: root_fd.as_fd(),
         rootfs,
-        in_userns: args.plan.new_user
-            || args
-                .plan
-                .join
-                .iter()
-                .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User),
+        in_userns,
         new_cgroupns: args.plan.new_cgroup,
         cgroup: args.cgroup,
+        bind_sources: &bind_sources,
     };
     rootfs::prepare(&ctx, spec)?;
 

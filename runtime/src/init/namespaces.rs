@@ -86,6 +86,15 @@ impl NamespacePlan {
         Ok(plan)
     }
 
+    /// Whether the container is in a user namespace, new or joined by path.
+    pub fn in_user_ns(&self) -> bool {
+        self.new_user
+            || self
+                .join
+                .iter()
+                .any(|(t, _, _)| *t == LinuxNamespaceType::User)
+    }
+
     /// Enter the namespaces given by path. Runs in stage 1.
     pub fn join_existing(&self) -> Result<()> {
         for (t, path, fd) in &self.join {

@@ -5,6 +5,7 @@
 //! spec mounts in order, devices and /dev symlinks, pivot_root, then root read-only and
 //! the requested root propagation.
 
+pub mod bind_sources;
 pub mod copy_up;
 pub mod devices;
 pub mod mount_options;
@@ -25,8 +26,14 @@ pub use mounts::MountContext;
 
 /// Everything before pivot_root.
 pub fn prepare(ctx: &MountContext, spec: &Spec) -> Result<()> {
-    for m in spec.mounts().as_deref().unwrap_or_default() {
-        mounts::mount_one(ctx, m)?;
+    for (index, m) in spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        mounts::mount_one(ctx, index, m)?;
     }
     if !dev_mount(spec)
         .is_some_and(|m| mount_options::parse(options(m)).is_ok_and(|o| o.is_bind(m)))

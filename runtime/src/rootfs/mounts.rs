@@ -1,16 +1,17 @@
 //! The spec's `mounts`, in order, each target resolved inside the rootfs by fd so that a
 //! symlink in the image can never send a mount onto the host.
 
-use std::fs;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use berth_cgroups::CgroupPlacement;
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{Mode, fstat};
+use nix::sys::stat::{Mode, SFlag, fstat};
 use oci_spec::runtime::Mount;
 
+use super::bind_sources::BindSources;
 use super::copy_up;
 use super::mount_options::{self, ATIME_FLAGS, MountOptions, PER_MOUNT_FLAGS};
 use crate::error::{Error, Result, sys_err};
@@ -24,6 +25,9 @@ pub struct MountContext<'a> {
     pub in_userns: bool,
     pub new_cgroupns: bool,
     pub cgroup: &'a CgroupPlacement,
+    /// Bind sources the runtime opened for an init in a user namespace; a bind whose
+    /// source is not here is opened by the init itself.
+    pub bind_sources: &'a BindSources,
 }
 
 fn safe_err(op: &'static str) -> impl FnOnce(safe_path::SafePathError) -> Error {
@@ -61,7 +65,8 @@ fn data_string(o: &MountOptions) -> Option<String> {
     }
 }
 
-pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
+/// Mount `m`, the spec's mount number `index`.
+pub fn mount_one(ctx: &MountContext, index: usize, m: &Mount) -> Result<()> {
     let dest = m.destination();
     let mut opts = mount_options::check(m)
         .map_err(|e| Error::Init(format!("mount on {}: {e}", dest.display())))?;
@@ -77,7 +82,7 @@ pub fn mount_one(ctx: &MountContext, m: &Mount) -> Result<()> {
         .unwrap_or(if opts.bind { "bind" } else { "" });
     let what = format!("{} on {}", typ, dest.display());
     if opts.is_bind(m) {
-        bind(ctx, m, &opts)?;
+        bind(ctx, index, m, &opts)?;
     } else if typ == "cgroup" || typ == "cgroup2" {
         cgroup_tree(ctx, dest, &opts)?;
     } else if typ == "tmpfs" {
@@ -214,22 +219,35 @@ fn tmpfs(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
     Ok(())
 }
 
-fn bind(ctx: &MountContext, m: &Mount, opts: &MountOptions) -> Result<()> {
+fn bind(ctx: &MountContext, index: usize, m: &Mount, opts: &MountOptions) -> Result<()> {
     let dest = m.destination();
     let source = m
         .source()
         .as_ref()
         .ok_or_else(|| Error::Init(format!("bind mount on {} has no source", dest.display())))?;
-    let meta = fs::metadata(source)
-        .map_err(|e| Error::Init(format!("bind source {}: {e}", source.display())))?;
-    let target_fd = target(ctx, dest, !meta.is_dir())?;
+    let source_err =
+        |e: Errno| Error::Init(format!("bind source {}: {}", source.display(), e.desc()));
+    // By fd: what is checked (directory or not) is what gets bound.
+    let opened;
+    let source_fd = match ctx.bind_sources.get(index) {
+        Some(fd) => fd,
+        None => {
+            opened = nix::fcntl::open(source, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(source_err)?;
+            opened.as_fd()
+        }
+    };
+    let is_dir = fstat(source_fd)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+        .map_err(source_err)?;
+    let target_fd = target(ctx, dest, !is_dir)?;
     let mut flags = MsFlags::MS_BIND;
     if opts.recursive_bind {
         flags |= MsFlags::MS_REC;
     }
     let what = format!("{} on {}", source.display(), dest.display());
     mount(
-        Some(source),
+        Some(&safe_path::fd_path(source_fd)),
         &safe_path::fd_path(target_fd.as_fd()),
         None::<&str>,
         flags,
