@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let msg = format!("{e:#}");
+            let msg = error_message(&e);
             // With --log the shim reads the file; people at a terminal read stderr.
             if logs_to_file {
                 tracing::error!("{msg}");
@@ -43,6 +43,24 @@ fn main() -> ExitCode {
             ExitCode::from(failed)
         }
     }
+}
+
+/// `e` and its causes, each said once: most errors here already end with their cause
+/// (`opening bundle B: No such file ...`) and also return it from `source()`, which
+/// `{:#}` would print a second time.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
 }
 
 /// Print clap's message and pick runc's status: 0 for --help and --version, 3 for an
@@ -228,4 +246,28 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_says_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let text = io.to_string();
+        let e = anyhow::Error::from(berth_runtime::error::Error::Io {
+            op: "opening bundle",
+            path: "/b".into(),
+            source: io,
+        })
+        .context("running container c");
+        assert_eq!(
+            error_message(&e),
+            format!("running container c: opening bundle /b: {text}")
+        );
+        // A cause its wrapper does not word is still said.
+        let e = anyhow::Error::from(std::io::Error::other("disk on fire")).context("saving state");
+        assert_eq!(error_message(&e), "saving state: disk on fire");
+    }
 }

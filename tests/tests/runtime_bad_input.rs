@@ -17,6 +17,12 @@ fn assert_fails(out: &std::process::Output, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "error {err:?} does not mention {n:?}");
     }
+    // Each cause once ("opening B: ENOENT: ENOENT" says one thing twice).
+    let parts: Vec<&str> = err.trim_end().split(": ").collect();
+    assert!(
+        parts.windows(2).all(|w| w[0] != w[1]),
+        "a cause repeated in {err:?}"
+    );
 }
 
 fn assert_nothing_left(rt: &Runtime, id: &str) {
