@@ -119,7 +119,8 @@ pub enum ListFormat {
     Json,
 }
 
-/// Without flags, `spec` writes what `runc spec` writes.
+/// Write a default config.json: without flags what `runc spec` writes, with --hardened
+/// berth's hardening on top.
 #[derive(Debug, Args)]
 pub struct SpecArgs {
     #[arg(short, long, default_value = ".")]
