@@ -226,6 +226,28 @@ mod tests {
     }
 
     #[test]
+    fn more_sources_than_one_message_carries_all_arrive() {
+        if !require_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = MAX_FDS + 10;
+        let mounts: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"destination": format!("/m{i}"), "type": "bind", "source": dir.path()}))
+            .collect();
+        let spec = spec_with(serde_json::Value::Array(mounts));
+        let (runtime, init) = crate::init::channel::pair().expect("channel");
+        let asking = std::thread::spawn(move || request(&init).map(|s| s.0.len()));
+        match runtime.recv().expect("recv") {
+            Some(Message::OpenMountSources) => {}
+            other => panic!("expected the request, got {other:?}"),
+        }
+        reply(&runtime, nix::unistd::getpid().as_raw(), &spec).expect("reply");
+        let got = asking.join().expect("thread").expect("request");
+        assert_eq!(got, n);
+    }
+
+    #[test]
     fn a_missing_bind_source_is_named() {
         if !require_root() {
             return;
