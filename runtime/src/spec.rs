@@ -125,8 +125,8 @@ fn array_at<'a>(config: &'a mut Value, pointer: &str) -> Option<&'a mut Vec<Valu
 
 fn harden(config: &mut Value, with_seccomp: bool) -> Result<()> {
     config["hostname"] = json!(HARDENED_HOSTNAME);
-    // Ambient capabilities without inheritable ones are dropped anyway (with a warning);
-    // without them a non-root process gets nothing at execve.
+    // runc's ambient set cannot be raised without an inheritable one (the runtime skips
+    // it with a warning): leaving it out says what the container really gets.
     if let Some(Value::Object(caps)) = config.pointer_mut("/process/capabilities") {
         caps.remove("ambient");
     }
