@@ -6,6 +6,7 @@
 #      init it leaves waiting for `start` (VmHWM); median of 11 creates
 # Usage (root): bench/runtime/bench.sh [hyperfine args, e.g. --runs 50]
 #   BERTH_BENCH_RSS_ONLY=1 runs only 3.
+#   BERTH_BENCH_STATIC=1 adds a static-pie build of berth (installed the same way).
 # crun refuses hybrid cgroup hosts unless /sys/fs/cgroup/unified/cgroup.controllers is
 # hidden, so the whole benchmark runs in a private mount namespace with an empty file
 # bound over it: every runtime sees the same host.
@@ -14,6 +15,14 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
     cargo build --release -p berth-runtime --manifest-path "$repo/Cargo.toml" >&2
+    if [ "${BERTH_BENCH_STATIC:-}" = 1 ]; then
+        # static-pie: glibc and libseccomp linked in. crt-static must not reach the proc
+        # macros, hence the explicit --target (and its own target dir).
+        RUSTFLAGS="-C target-feature=+crt-static" LIBSECCOMP_LINK_TYPE=static \
+            LIBSECCOMP_LIB_PATH="$(dirname "$(cc -print-file-name=libseccomp.a)")" \
+            cargo build --release -p berth-runtime --manifest-path "$repo/Cargo.toml" \
+            --target "$(rustc -vV | sed -n 's/^host: //p')" --target-dir "$repo/target/static" >&2
+    fi
     bash "$repo/tests/fixtures.sh" >&2
     exec unshare -m --propagation private env BERTH_BENCH_INNER=1 bash "$0" "$@"
 fi
@@ -21,7 +30,7 @@ fi
 empty=$(mktemp)
 mount --bind "$empty" /sys/fs/cgroup/unified/cgroup.controllers
 work=$(mktemp -d /run/berth-bench.XXXXXX)
-trap 'umount "$work/ro-bin" 2>/dev/null; umount /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; rm -rf "$work" "$empty"' EXIT
+trap 'umount "$work/ro-bin" "$work/ro-static" 2>/dev/null; umount /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; rm -rf "$work" "$empty"' EXIT
 
 berth="$repo/target/release/berth-runtime"
 # As installed by scripts/setup.sh: on a read-only bind mount, where the CVE-2019-5736
@@ -37,6 +46,12 @@ jq --arg root "$repo/.fixtures/busybox/rootfs" '.ociVersion = "1.0.2" | .root.pa
 
 declare -A rt=([berth]="$berth" [berth-ro]="$berth_ro" [runc]="$(command -v runc)" [crun]="$(command -v crun)")
 names=(berth berth-ro runc crun)
+if [ "${BERTH_BENCH_STATIC:-}" = 1 ]; then
+    mkdir -p "$work/ro-static"
+    mount --bind -o ro "$(dirname "$(find "$repo/target/static" -path '*/release/berth-runtime' | head -1)")" "$work/ro-static"
+    rt[berth-static]="$work/ro-static/berth-runtime"
+    names+=(berth-static)
+fi
 
 cycle="$work/cycle.sh"
 cat > "$cycle" <<'C'
@@ -87,7 +102,7 @@ fi
 rss_runs=${BERTH_BENCH_RSS_RUNS:-11}
 echo "== 3. peak RSS of create, KiB (median of $rss_runs creates)"
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-printf '%-9s %10s %10s %10s\n' runtime create init tree
+printf '%-12s %8s %8s %8s\n' runtime create init tree
 for n in /bin/true "${names[@]}"; do
     : > "$work/rss-create"; : > "$work/rss-init"
     for _ in $(seq "$rss_runs"); do
@@ -101,7 +116,7 @@ for n in /bin/true "${names[@]}"; do
         "${rt[$n]}" --root "$work/root-$n" delete --force rss
     done
     c=$(median < "$work/rss-create") i=$(median < "$work/rss-init")
-    printf '%-9s %10s %10s %10s\n' "$n" "$c" "${i:--}" "$(( c > ${i:-0} ? c : ${i:-0} ))"
+    printf '%-12s %8s %8s %8s\n' "$n" "$c" "${i:--}" "$(( c > ${i:-0} ? c : ${i:-0} ))"
     echo "$c" >> "$work/rss-all"
 done
 # One figure for programs as different as /bin/true, a Go and a C runtime means the
