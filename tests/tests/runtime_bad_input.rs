@@ -103,7 +103,8 @@ fn executable_that_does_not_exist() {
     let id = unique_id("noexe");
     let b = TestBundle::busybox(&["/no/such/program"]);
     let out = rt.run(&["create", "--bundle", b.path_str(), &id]);
-    assert_fails(&out, &["/no/such/program"]);
+    // runc's words, which dockerd maps to exit code 127.
+    assert_fails(&out, &["/no/such/program", "no such file or directory"]);
     assert_nothing_left(&rt, &id);
 }
 

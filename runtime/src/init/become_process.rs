@@ -103,6 +103,10 @@ impl Execution {
         let err = nix::unistd::execve(&self.c_exe, &self.c_args, &self.c_env)
             .err()
             .unwrap_or(nix::errno::Errno::UnknownErrno);
-        Error::Init(format!("exec {}: {err}", self.exe.display()))
+        Error::Init(format!(
+            "exec {}: {}",
+            self.exe.display(),
+            process::go_errno_text(err)
+        ))
     }
 }

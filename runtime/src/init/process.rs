@@ -132,15 +132,40 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
 }
 
 fn check_executable(p: &Path) -> Result<()> {
-    let meta = fs::metadata(p).map_err(|e| Error::Init(format!("exec: {}: {e}", p.display())))?;
+    let meta = fs::metadata(p).map_err(|e| {
+        let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0));
+        Error::Init(format!(
+            "exec: {:?}: stat {}: {}",
+            p.display().to_string(),
+            p.display(),
+            go_errno_text(errno)
+        ))
+    })?;
     if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
         Ok(())
     } else {
         Err(Error::Init(format!(
-            "exec: {}: permission denied",
-            p.display()
+            "exec: {:?}: permission denied",
+            p.display().to_string()
         )))
     }
+}
+
+/// An errno as runc (Go) words it: the C library's strerror with a lower-case first letter
+/// ("no such file or directory"). dockerd classifies a failed start by these words in the
+/// runtime's error (127 for "no such file or directory" or "executable file not found",
+/// 126 for "permission denied"), so an exec failure must say them exactly.
+pub fn go_errno_text(errno: nix::errno::Errno) -> String {
+    // std's message is strerror_r's text plus " (os error N)"; nix's own table words some
+    // errnos differently from the C library (ELOOP).
+    let full = std::io::Error::from_raw_os_error(errno as i32).to_string();
+    let text = full
+        .rsplit_once(" (os error")
+        .map_or(full.as_str(), |(t, _)| t);
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
 }
 
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<CString>> {
@@ -185,4 +210,23 @@ pub fn seal_fds(preserve_fds: i32) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::errno::Errno;
+
+    use super::go_errno_text;
+
+    #[test]
+    fn errno_words_are_runcs() {
+        // The words dockerd looks for (127/126), and Go's for two more.
+        assert_eq!(go_errno_text(Errno::ENOENT), "no such file or directory");
+        assert_eq!(go_errno_text(Errno::EACCES), "permission denied");
+        assert_eq!(go_errno_text(Errno::ENOTDIR), "not a directory");
+        assert_eq!(
+            go_errno_text(Errno::ELOOP),
+            "too many levels of symbolic links"
+        );
+    }
 }
