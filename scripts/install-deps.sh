@@ -18,6 +18,8 @@ packages=(
     busybox-static iproute2 nftables procps jq python3
     # peers compared with and tested against
     runc crun containerd containernetworking-plugins podman prometheus hyperfine time
+    # dockerd 20.10 with its CLI, for the dockerd lane (tests/clients/dockerd.sh)
+    docker.io
     # the pure cgroup v2 VM lane (qemu itself: tests/vm/setup-vm.sh) and the vagrant check
     cpio kmod vagrant vagrant-libvirt
 )
@@ -38,6 +40,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
         grep -E 'Breaks|Conflicts|Depends|^E:' <<<"$sim" >&2 || echo "$sim" >&2
         echo "install-deps: nothing was installed; resolve the conflict above (berth never removes or downgrades host packages)" >&2
         exit 1
+    fi
+    # No package may start its service (docker.io and containerd would): tests start
+    # private daemons of their own. Without systemd, invoke-rc.d runs the package's
+    # init script unless /usr/sbin/policy-rc.d says no; where the machine has none, one
+    # that denies every start is in place for the install and removed after it.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\n# berth install-deps: no service starts during the install\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${apt_opts[@]}" "${missing[@]}"
 fi
