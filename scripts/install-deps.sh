@@ -16,6 +16,8 @@ packages=(
     build-essential pkg-config libseccomp-dev clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
     # test fixtures and the tools tests drive
     busybox-static iproute2 nftables procps jq python3
+    # protoc, for the CRI client the Kubernetes-node test builds (k8s-cri)
+    protobuf-compiler
     # peers compared with and tested against
     runc crun containerd containernetworking-plugins podman prometheus hyperfine time
     # dockerd 20.10 with its CLI, for the dockerd lane (tests/clients/dockerd.sh)

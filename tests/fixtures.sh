@@ -5,6 +5,8 @@
 #     busybox/config.json    an OCI bundle config for it (root.path "rootfs")
 #     busybox/rootfs.tar     the rootfs as a tarball (for `podman import`)
 #     busybox/oci-image.tar  an OCI image layout of it, ref berth-busybox:test (for `ctr import`)
+#     busybox/pause-image.tar  the same layer as ref berth-pause:test, whose command blocks
+#                            (`sleep infinity`): a pod sandbox image for containerd's CRI
 # The code under test never builds its own inputs: tests only read what this script made.
 set -euo pipefail
 
@@ -91,27 +93,35 @@ J
 
 tar -C "$root" -cf "$tmp/busybox/rootfs.tar" .
 
-# An OCI image layout (image-spec 1.0) around the same files, written by hand from the
+# OCI image layouts (image-spec 1.0) around the same files, written by hand from the
 # spec so no registry tool is needed: one gzip layer, a config, a manifest, an index.
-layout="$tmp/oci"
-mkdir -p "$layout/blobs/sha256"
-blob() { # file -> digest hex; moves the file into blobs/
-    local hex; hex=$(sha256sum "$1" | cut -d' ' -f1)
-    mv "$1" "$layout/blobs/sha256/$hex"; echo "$hex"
-}
 diff_id=$(sha256sum "$tmp/busybox/rootfs.tar" | cut -d' ' -f1)
 gzip -n -c "$tmp/busybox/rootfs.tar" > "$tmp/layer.tar.gz"
-layer_size=$(stat -c %s "$tmp/layer.tar.gz"); layer=$(blob "$tmp/layer.tar.gz")
-printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$diff_id" > "$tmp/config.json"
-config_size=$(stat -c %s "$tmp/config.json"); config=$(blob "$tmp/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
-    "$config" "$config_size" "$layer" "$layer_size" > "$tmp/manifest.json"
-manifest_size=$(stat -c %s "$tmp/manifest.json"); manifest=$(blob "$tmp/manifest.json")
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"test","io.containerd.image.name":"docker.io/library/berth-busybox:test"}}]}' \
-    "$manifest" "$manifest_size" > "$layout/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' > "$layout/oci-layout"
-tar -C "$layout" -cf "$tmp/busybox/oci-image.tar" oci-layout index.json blobs
+layer_size=$(stat -c %s "$tmp/layer.tar.gz"); layer=$(sha256sum "$tmp/layer.tar.gz" | cut -d' ' -f1)
+oci_image() { # name cmd-json out.tar: the busybox layer under a config whose Cmd is cmd-json
+    local name=$1 cmd=$2 out=$3 layout config config_size manifest manifest_size
+    layout=$(mktemp -d "$tmp/oci.XXXXXX")
+    mkdir -p "$layout/blobs/sha256"
+    blob() { # file -> digest hex; moves the file into blobs/
+        local hex; hex=$(sha256sum "$1" | cut -d' ' -f1)
+        mv "$1" "$layout/blobs/sha256/$hex"; echo "$hex"
+    }
+    cp "$tmp/layer.tar.gz" "$layout/blobs/sha256/$layer"
+    printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+        "$cmd" "$diff_id" > "$tmp/config.json"
+    config_size=$(stat -c %s "$tmp/config.json"); config=$(blob "$tmp/config.json")
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%s}]}' \
+        "$config" "$config_size" "$layer" "$layer_size" > "$tmp/manifest.json"
+    manifest_size=$(stat -c %s "$tmp/manifest.json"); manifest=$(blob "$tmp/manifest.json")
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"test","io.containerd.image.name":"docker.io/library/%s:test"}}]}' \
+        "$manifest" "$manifest_size" "$name" > "$layout/index.json"
+    echo '{"imageLayoutVersion":"1.0.0"}' > "$layout/oci-layout"
+    tar -C "$layout" -cf "$out" oci-layout index.json blobs
+}
+oci_image berth-busybox '["sh"]' "$tmp/busybox/oci-image.tar"
+# A CRI sandbox runs its image's own command and expects it to block until the pod is
+# stopped (containerd kills it with SIGKILL): the part Kubernetes' pause image plays.
+oci_image berth-pause '["sleep","infinity"]' "$tmp/busybox/pause-image.tar"
 echo "$want" > "$tmp/busybox/.stamp"
 mkdir -p "$out"
 rm -rf "$out/busybox"

@@ -6,6 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod containerd;
+
 /// Tests need root; say so plainly instead of failing on the first EPERM. Returns false
 /// (skip) only when the caller opted in with BERTH_TEST_UNPRIVILEGED_SKIP=1.
 pub fn require_root() -> bool {

@@ -2,92 +2,11 @@
 //! `ctr run --runc-binary`: the drop-in claim checked with the client most clusters use.
 //! A private containerd (own root, state, socket) is started and stopped by the test.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use berth_tests::containerd::Containerd;
 use berth_tests::{bin, busybox_fixture, require_root, unique_id};
-
-struct Containerd {
-    dir: tempfile::TempDir,
-    daemon: Child,
-    namespace: String,
-}
-
-impl Containerd {
-    fn start() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-containerd-")
-            .tempdir_in("/run")
-            .expect("tempdir");
-        let d = dir.path();
-        let config = format!(
-            "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-             [grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n",
-            root = d.join("root").display(),
-            state = d.join("state").display(),
-            sock = d.join("containerd.sock").display(),
-        );
-        std::fs::write(d.join("config.toml"), config).expect("config.toml");
-        let log = std::fs::File::create(d.join("containerd.log")).expect("log");
-        let daemon = Command::new("containerd")
-            .arg("--config")
-            .arg(d.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup"))
-            .stderr(log)
-            .spawn()
-            .expect("containerd is not installed (scripts/install-deps.sh installs it)");
-        let c = Containerd {
-            dir,
-            daemon,
-            namespace: unique_id("berth-test"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !c.ctr(&["version"]).status.success() {
-            assert!(Instant::now() < deadline, "containerd did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        c
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("containerd.sock")
-    }
-
-    fn ctr(&self, args: &[&str]) -> Output {
-        Command::new("ctr")
-            .arg("--address")
-            .arg(self.socket())
-            .args(["--namespace", &self.namespace])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("spawning ctr")
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        for task in ["c-echo", "c-exit", "c-detached"] {
-            let _ = self.ctr(&["tasks", "kill", "--signal", "KILL", task]);
-            let _ = self.ctr(&["tasks", "delete", "--force", task]);
-            let _ = self.ctr(&["containers", "delete", task]);
-        }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.daemon.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.daemon.wait();
-        // The snapshotter's mounts die with their tasks; anything left is unmounted so
-        // the temp dir can go.
-        let root = self.dir.path().join("root");
-        let _ = Command::new("umount").arg("-R").arg(&root).status();
-        // The shim keeps runc state per namespace here.
-        let _ = std::fs::remove_dir_all(Path::new("/run/containerd/runc").join(&self.namespace));
-    }
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -98,10 +17,11 @@ fn containerd_shim_runs_tasks_through_berth_runtime() {
     if !require_root() {
         return;
     }
-    let c = Containerd::start();
-    let image = busybox_fixture().join("oci-image.tar");
-    let out = c.ctr(&["images", "import", image.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "ctr import: {}", text(&out.stderr));
+    // The CRI plugin is tests/tests/containerd_cri.rs's business: off here.
+    let c = Containerd::start(&unique_id("berth-test"), |_| {
+        "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]".to_owned()
+    });
+    c.import(&busybox_fixture().join("oci-image.tar"));
     let runtime = bin("berth-runtime");
     let runtime = runtime.to_str().expect("utf-8");
     let img = "docker.io/library/berth-busybox:test";
