@@ -311,3 +311,49 @@ fn a_relative_cgroups_path_leaves_no_parent_behind() {
         cgroup_dirs_named(&parent)
     );
 }
+
+/// Stage 1 reports the init's pid on the same socket the init uses: the pid must be known
+/// before the init's first request, so runtime-side hooks and the pid file never see 0
+/// (seen once under load before the init waited for the runtime's record of its pid).
+#[test]
+fn hooks_and_pid_file_see_the_init_pid_under_concurrent_creates() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let rt = &rt;
+            scope.spawn(move || {
+                for round in 0..10 {
+                    let id = unique_id(&format!("pid{worker}-{round}"));
+                    let mut b = TestBundle::busybox(&["true"]);
+                    let seen = b.path().join("hook-state.json");
+                    let script = format!("cat > {}", seen.display());
+                    b.edit(|c| {
+                        c["hooks"] = serde_json::json!({"createRuntime": [
+                            {"path": "/bin/sh", "args": ["sh", "-c", script]}
+                        ]});
+                    });
+                    let pid_file = b.path().join("pid");
+                    rt.ok(&[
+                        "create",
+                        "--bundle",
+                        b.path_str(),
+                        "--pid-file",
+                        pid_file.to_str().expect("utf-8"),
+                        &id,
+                    ]);
+                    let pid = rt.state(&id)["pid"].as_i64().expect("pid");
+                    let hook: Value = serde_json::from_slice(&fs::read(&seen).expect("hook state"))
+                        .expect("hook state json");
+                    let from_file = fs::read_to_string(&pid_file).expect("pid file");
+                    rt.ok(&["delete", "--force", &id]);
+                    assert!(pid > 0, "{id}: state pid {pid}");
+                    assert_eq!(hook["pid"].as_i64(), Some(pid), "{id}: hook state {hook}");
+                    assert_eq!(from_file, pid.to_string(), "{id}: pid file");
+                }
+            });
+        }
+    });
+}

@@ -225,6 +225,7 @@ pub fn create_with_console(
                     state.pid = pid;
                     state.init_start_time = process_info::start_time(pid).unwrap_or(0);
                     dir.save(&state)?;
+                    parent_end.send(&Message::PidRecorded)?;
                 }
                 Some(Message::OpenMountSources) => {
                     crate::rootfs::bind_sources::reply(&parent_end, state.pid, spec)?;

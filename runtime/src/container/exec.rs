@@ -349,7 +349,12 @@ fn start_process(
     // End of file on the channel: both stages closed their ends, stage 2 by execve.
     let result = loop {
         match parent_end.recv() {
-            Ok(Some(Message::InitPid { pid: p })) => pid = Some(p),
+            Ok(Some(Message::InitPid { pid: p })) => {
+                pid = Some(p);
+                if let Err(e) = parent_end.send(&Message::PidRecorded) {
+                    break Err(e);
+                }
+            }
             Ok(Some(Message::SeccompNotifyFd)) => {
                 if let Err(e) = forward_notify_fd(&parent_end, state, seccomp, pid) {
                     break Err(e);

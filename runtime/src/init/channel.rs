@@ -22,8 +22,12 @@ pub enum Message {
     UsernsCreated,
     /// Runtime → stage 1: the maps are written.
     MapsWritten,
-    /// Stage 1 → runtime: the host pid of the container init.
+    /// Stage 1 → runtime: the host pid of the container init (or exec'd process).
     InitPid { pid: i32 },
+    /// Runtime → stage 2: your pid is recorded. Stage 2 waits for this before it sends
+    /// anything: stage 1's `InitPid` and stage 2's messages share one socket, so without
+    /// it the runtime could see `Ready` (or a hook request) before it knows the pid.
+    PidRecorded,
     /// Init → runtime: open the spec's bind-mount sources for me (I am in a user
     /// namespace; `rootfs::bind_sources`).
     OpenMountSources,

@@ -98,6 +98,9 @@ fn prepare_and_exec(setup: &ExecSetup, chan: &Channel) -> Result<std::convert::I
     let p = setup.process;
     // A session of its own: signals for the caller's terminal go to the runtime, which
     // forwards them, instead of arriving twice.
+    chan.expect("the runtime's record of the exec pid", |m| {
+        matches!(m, Message::PidRecorded)
+    })?;
     setsid().map_err(sys_err("setsid", "exec process"))?;
     if p.terminal().unwrap_or(false) {
         let socket = setup

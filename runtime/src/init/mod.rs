@@ -150,6 +150,9 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         .as_ref()
         .ok_or_else(|| Error::Init("linux is missing".into()))?;
     die_with_creator(chan)?;
+    chan.expect("the runtime's record of the init pid", |m| {
+        matches!(m, Message::PidRecorded)
+    })?;
     setsid().map_err(sys_err("setsid", "init"))?;
     if args.plan.new_net {
         network::loopback_up()?;
