@@ -7,8 +7,10 @@
 //! - [`families`]: every metric's name, type and help;
 //! - [`exposition`]: families to OpenMetrics and Prometheus text;
 //! - [`events`]: the audit stream of process events as JSON lines;
-//! - [`server`]: the HTTP loop;
-//! - [`timestamp`]: RFC 3339 to Unix seconds.
+//! - [`server`]: the HTTP loop.
+//!
+//! The state files' shapes (berth's, runc's, crun's) and their RFC 3339 times are
+//! berth-state's, shared with the runtime that writes berth's.
 
 #![warn(missing_docs)]
 
@@ -18,7 +20,6 @@ pub mod exporter;
 pub mod exposition;
 pub mod families;
 pub mod server;
-pub mod timestamp;
 
 pub use exporter::{Exporter, ExporterOptions};
 pub use exposition::Format;

@@ -12,7 +12,7 @@
 //!   pieces;
 //! - [`sysctl`]: which kernel settings a container may set, and setting them;
 //! - [`process_env`]: `NAME=VALUE` environments parsed and merged as runc does;
-//! - [`signal`], [`process_info`], [`time`]: small helpers named for what they do.
+//! - [`signal`], [`process_info`]: small helpers named for what they do.
 pub use oci_spec;
 
 pub mod capabilities;
@@ -35,6 +35,5 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod sysctl;
-pub mod time;
 
 pub use error::{Error, Result};

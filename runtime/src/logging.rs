@@ -45,7 +45,7 @@ where
         let line = serde_json::json!({
             "level": level,
             "msg": msg.0,
-            "time": crate::time::now_rfc3339(),
+            "time": berth_state::Timestamp::now().to_string(),
         });
         writeln!(w, "{line}")
     }

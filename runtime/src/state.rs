@@ -1,12 +1,13 @@
 //! Per-container state under `--root/<id>/`: the OCI state plus what the runtime needs to
 //! find the container again (cgroups, init start time), with locking and atomic writes.
+//! The file's shape, the status and the file names are berth-state's (the contract the
+//! exporter and the engine read by); this module does the I/O and the kernel checks.
 //!
-//! Layout of `<root>/<id>/`:
+//! Layout of `<root>/<id>/` ([`berth_state::files`]):
 //! - `state.json`: [`ContainerState`], replaced atomically (write temp + rename);
 //! - `exec.fifo`: exists from `create` until `start` releases the init;
 //! - `lock`: `flock`ed exclusively by commands that change the container, shared by readers.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -14,176 +15,36 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use berth_cgroups::CgroupPlacement;
+use berth_state::files::{LOCK_FILE, STATE_TMP};
 use nix::fcntl::{Flock, FlockArg};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, io_err};
 use crate::process_info;
 
-pub const STATE_FILE: &str = "state.json";
-pub const EXEC_FIFO: &str = "exec.fifo";
-const LOCK_FILE: &str = "lock";
+pub use berth_state::files::{EXEC_FIFO, STATE_FILE};
+pub use berth_state::{OciState, StateOutput, Status, Timestamp};
 
-/// OCI status, plus `creating` for the window in which `create` is still building the
-/// container (it lets `delete --force` clean up after a `create` that was killed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Creating,
-    Created,
-    Running,
-    Paused,
-    Stopped,
-}
+/// What `state.json` holds (the contract lives in berth-state), with the cgroups as
+/// berth-cgroups places them.
+pub type ContainerState = berth_state::ContainerState<CgroupPlacement>;
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Stopped => "stopped",
-        };
-        f.write_str(s)
-    }
-}
-
-/// What `state.json` holds. Field names are a contract with the exporter (camelCase).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerState {
-    pub oci_version: String,
-    pub id: String,
-    /// The status last recorded; [`ContainerState::refresh_status`] derives the live one.
-    pub status: Status,
-    /// Host pid of the container init; 0 before it exists.
-    #[serde(default)]
-    pub pid: i32,
-    pub bundle: PathBuf,
-    #[serde(default)]
-    pub rootfs: PathBuf,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    /// RFC 3339 creation time.
-    pub created: String,
-    /// Start time of the init in clock ticks since boot (field 22 of /proc/<pid>/stat),
-    /// so that a recycled pid is never mistaken for the container.
-    #[serde(default)]
-    pub init_start_time: u64,
-    #[serde(default)]
-    pub cgroup: CgroupPlacement,
-    /// The config's `hooks.poststart`, kept so that `start` need not parse the bundle again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub poststart_hooks: Option<Vec<oci_spec::runtime::Hook>>,
-    /// The config's `hooks.poststop`, kept because `delete` runs them after the bundle may
-    /// be gone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub poststop_hooks: Option<Vec<oci_spec::runtime::Hook>>,
-    /// Whether the container has its own pid namespace: without one, `kill --all` and
-    /// delete must signal the cgroup's processes, not just the init.
-    #[serde(default)]
-    pub own_pid_ns: bool,
-}
-
-/// The OCI state as printed by `state` and given to hooks on stdin.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OciState<'a> {
-    pub oci_version: &'a str,
-    pub id: &'a str,
-    pub status: Status,
-    pub pid: i32,
-    pub bundle: &'a Path,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: &'a BTreeMap<String, String>,
-}
-
-/// What `state` and `list --format json` print: runc's own state object (its
-/// `containerState`), with runc's key order, which is not the OCI state's (pid before
-/// status; rootfs and created before annotations, which are left out when empty).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateOutput<'a> {
-    pub oci_version: &'a str,
-    pub id: &'a str,
-    pub pid: i32,
-    pub status: Status,
-    pub bundle: &'a Path,
-    pub rootfs: &'a Path,
-    pub created: &'a str,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: &'a BTreeMap<String, String>,
-    /// The state directory's owner; runc's `state` leaves it empty, its `list` fills it.
-    pub owner: &'a str,
-}
-
-impl ContainerState {
-    /// This state as runc's `state` and `list` print it, with `owner`.
-    pub fn runc_output<'a>(&'a self, owner: &'a str) -> StateOutput<'a> {
-        StateOutput {
-            oci_version: &self.oci_version,
-            id: &self.id,
-            pid: self.pid,
-            status: self.status,
-            bundle: &self.bundle,
-            rootfs: &self.rootfs,
-            created: &self.created,
-            annotations: &self.annotations,
-            owner,
-        }
-    }
-
-    pub fn oci(&self) -> OciState<'_> {
-        OciState {
-            oci_version: &self.oci_version,
-            id: &self.id,
-            status: self.status,
-            pid: self.pid,
-            bundle: &self.bundle,
-            annotations: &self.annotations,
-        }
-    }
-
-    /// The same state as oci-spec's type, for APIs that take it.
-    pub fn to_oci_spec(&self) -> oci_spec::runtime::State {
-        use oci_spec::runtime::ContainerState as S;
-        let status = match self.status {
-            Status::Creating => S::Creating,
-            Status::Created => S::Created,
-            Status::Running => S::Running,
-            // The OCI state has no paused status; runc reports a paused container as running.
-            Status::Paused => S::Running,
-            Status::Stopped => S::Stopped,
-        };
-        let mut s = oci_spec::runtime::State::default();
-        s.set_version(self.oci_version.clone());
-        s.set_id(self.id.clone());
-        s.set_status(status);
-        s.set_pid(Some(self.pid));
-        s.set_bundle(self.bundle.clone());
-        s.set_annotations(Some(
-            self.annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ));
-        s
-    }
-
-    pub fn oci_json(&self) -> Vec<u8> {
-        // Serializing plain strings and maps cannot fail.
-        serde_json::to_vec(&self.oci()).unwrap_or_default()
-    }
-
+/// What the state file cannot say by itself: whether its init still lives and the live
+/// status, which the runtime reads from the kernel.
+pub trait LiveStatus {
     /// Whether the recorded init is still the same live process.
-    pub fn init_alive(&self) -> bool {
-        self.pid > 0 && process_info::is_live_process(self.pid, self.init_start_time)
-    }
+    fn init_alive(&self) -> bool;
 
     /// Derive the live status from the kernel: the recorded one may be stale because the
     /// container's processes exit without telling us.
-    pub fn refresh_status(&mut self, dir: &StateDir) {
+    fn refresh_status(&mut self, dir: &StateDir);
+}
+
+impl LiveStatus for ContainerState {
+    fn init_alive(&self) -> bool {
+        self.pid > 0 && process_info::is_live_process(self.pid, self.init_start_time)
+    }
+
+    fn refresh_status(&mut self, dir: &StateDir) {
         if self.status == Status::Creating {
             return;
         }
@@ -366,7 +227,7 @@ impl StateDir {
             ErrorKind::NotFound => Error::NotFound(self.id.clone()),
             _ => io_err("reading state", &path)(e),
         })?;
-        serde_json::from_slice(&data).map_err(|e| Error::Container {
+        ContainerState::from_json(&data).map_err(|e| Error::Container {
             id: self.id.clone(),
             msg: format!("corrupt state {}: {e}", path.display()),
         })
@@ -375,10 +236,10 @@ impl StateDir {
     /// Replace `state.json` atomically, so a reader or a crash never sees half a file.
     pub fn save(&self, state: &ContainerState) -> Result<()> {
         let path = self.path.join(STATE_FILE);
-        let tmp = self.path.join(".state.json.tmp");
-        let data = serde_json::to_vec(state).map_err(|e| Error::Container {
+        let tmp = self.path.join(STATE_TMP);
+        let data = state.to_json().map_err(|e| Error::Container {
             id: self.id.clone(),
-            msg: format!("serializing state: {e}"),
+            msg: e.to_string(),
         })?;
         let mut f = OpenOptions::new()
             .create(true)

@@ -2,15 +2,14 @@ use std::time::Duration;
 
 use berth_cgroups::{Layout, StatsScope, detect_layout};
 
-use crate::harness::{TestPlacement, read};
-use berth_testkit::root::require_root;
+use crate::harness::{TestCgroup, read, root_or_skip};
 
 #[test]
 fn stats_match_the_cgroup_files() {
-    if !require_root() {
+    if !root_or_skip() {
         return;
     }
-    let mut cg = TestPlacement::new("stats");
+    let mut cg = TestCgroup::new("stats");
     cg.apply(r#"{"memory":{"limit":67108864},"pids":{"limit":50}}"#)
         .expect("applying");
     // The shell keeps 4 MB in a variable, then waits on one sleeper: 2 tasks, steady.
@@ -65,10 +64,10 @@ fn stats_match_the_cgroup_files() {
 
 #[test]
 fn scoped_stats_read_only_the_controllers_asked_for() {
-    if !require_root() {
+    if !root_or_skip() {
         return;
     }
-    let mut cg = TestPlacement::new("scope");
+    let mut cg = TestCgroup::new("scope");
     cg.apply(r#"{"memory":{"limit":67108864},"pids":{"limit":50}}"#)
         .expect("applying");
     cg.spawn("sleep 60");

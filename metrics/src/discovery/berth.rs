@@ -1,27 +1,14 @@
-//! berth-runtime's state: `<root>/<id>/state.json` (OCI state, camelCase, plus
-//! `created`, `initStartTime`, `rootfs` and the serialized `CgroupPlacement`).
+//! berth-runtime's state: `<root>/<id>/state.json`, read through berth-state's
+//! [`berth_state::ContainerState`] (the type the runtime writes).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use berth_cgroups::CgroupPlacement;
-use serde::Deserialize;
 
 use super::{Container, DiscoveryError, DiscoveryOptions, Found};
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BerthState {
-    id: String,
-    #[serde(default)]
-    pid: Option<u32>,
-    #[serde(default)]
-    annotations: HashMap<String, String>,
-    #[serde(default)]
-    created: Option<String>,
-    #[serde(default)]
-    cgroup: CgroupPlacement,
-}
+/// berth's state file, with the cgroups as berth-runtime places them.
+type BerthState = berth_state::ContainerState<CgroupPlacement>;
 
 /// Parses one berth state file; `Ok(None)` when its cgroups are gone.
 pub fn parse(
@@ -29,18 +16,17 @@ pub fn parse(
     text: &str,
     options: &DiscoveryOptions,
 ) -> Result<Option<Container>, DiscoveryError> {
-    let state: BerthState =
-        serde_json::from_str(text).map_err(|source| DiscoveryError::ParseState {
+    let state =
+        BerthState::from_json(text.as_bytes()).map_err(|source| DiscoveryError::ParseState {
             path: state_file.to_path_buf(),
             source,
         })?;
-    let pid = state.pid.filter(|&p| p > 0);
     Found {
+        pid: state.init_pid(),
         id: state.id,
         runtime: "berth",
         annotations: &state.annotations,
-        pid,
-        created: state.created.as_deref(),
+        created: Some(state.created),
         placement: state.cgroup,
     }
     .into_container(state_file, options)

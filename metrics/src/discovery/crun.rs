@@ -1,31 +1,13 @@
-//! crun's state: `<root>/<id>/status` (`pid`, `cgroup-path`, `bundle`, `created`);
-//! annotations come from the bundle's `config.json`.
+//! crun's state: `<root>/<id>/status`, read through berth-state's
+//! [`berth_state::CrunStatus`]; annotations come from the bundle's `config.json`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use berth_cgroups::CgroupPlacement;
-use serde::Deserialize;
+use berth_state::CrunStatus;
+use berth_state::files::BUNDLE_CONFIG;
 
 use super::{Container, DiscoveryError, DiscoveryOptions, Found};
-
-#[derive(Debug, Deserialize)]
-struct CrunStatus {
-    #[serde(default)]
-    pid: Option<u32>,
-    #[serde(default, rename = "cgroup-path")]
-    cgroup_path: Option<PathBuf>,
-    #[serde(default)]
-    bundle: Option<PathBuf>,
-    #[serde(default)]
-    created: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct BundleConfig {
-    #[serde(default)]
-    annotations: HashMap<String, String>,
-}
 
 /// Parses one crun status file; the container id is its directory's name.
 pub fn parse(
@@ -34,8 +16,8 @@ pub fn parse(
     text: &str,
     options: &DiscoveryOptions,
 ) -> Result<Option<Container>, DiscoveryError> {
-    let status: CrunStatus =
-        serde_json::from_str(text).map_err(|source| DiscoveryError::ParseState {
+    let status =
+        CrunStatus::from_json(text.as_bytes()).map_err(|source| DiscoveryError::ParseState {
             path: state_file.to_path_buf(),
             source,
         })?;
@@ -43,24 +25,25 @@ pub fn parse(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let pid = status.pid.filter(|&p| p > 0);
-    let placement = CgroupPlacement {
-        relative_path: status.cgroup_path.unwrap_or_default(),
-        ..CgroupPlacement::default()
-    };
-    let annotations = status
-        .bundle
-        .and_then(|b| super::read_text_lossy(&b.join("config.json")).ok())
-        .and_then(|t| serde_json::from_str::<BundleConfig>(&t).ok())
-        .unwrap_or_default()
-        .annotations;
+    // A bundle that is gone or unreadable only costs the container its name and labels.
+    let config = status.bundle.join(BUNDLE_CONFIG);
+    let annotations = super::read_text_lossy(&config)
+        .map_err(|e| e.to_string())
+        .and_then(|t| berth_state::crun::annotations_from_config(&t).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| {
+            tracing::debug!(container = %id, config = %config.display(), "no annotations: {e}");
+            Default::default()
+        });
     Found {
+        pid: status.init_pid(),
         id,
         runtime: "crun",
         annotations: &annotations,
-        pid,
-        created: status.created.as_deref(),
-        placement,
+        created: Some(status.created),
+        placement: CgroupPlacement {
+            relative_path: status.cgroup_path,
+            ..CgroupPlacement::default()
+        },
     }
     .into_container(state_file, options)
 }

@@ -1,6 +1,6 @@
 //! A container's name, image and exported labels, from its OCI annotations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Annotations naming the container, most specific first.
 const NAME_KEYS: &[&str] = &[
@@ -39,7 +39,7 @@ pub struct Identity {
 /// Resolves the identity of container `id` from its annotations.
 pub fn from_annotations(
     id: &str,
-    annotations: &HashMap<String, String>,
+    annotations: &BTreeMap<String, String>,
     allowlist: &[String],
 ) -> Identity {
     let first = |keys: &[&str]| {
@@ -56,22 +56,13 @@ pub fn from_annotations(
     }
 }
 
-/// `key=value` strings (runc's `config.labels`) as a map; entries without `=` are dropped.
-pub fn from_key_values<'a>(items: impl IntoIterator<Item = &'a String>) -> HashMap<String, String> {
-    items
-        .into_iter()
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn berth_annotations_win_and_labels_follow_the_allowlist() {
-        let annotations: HashMap<String, String> = [
+        let annotations: BTreeMap<String, String> = [
             ("berth.name", "web"),
             ("io.kubernetes.cri.container-name", "other"),
             (
@@ -94,7 +85,7 @@ mod tests {
 
     #[test]
     fn without_annotations_the_name_is_the_id() {
-        let id = from_annotations("abc", &HashMap::new(), &[]);
+        let id = from_annotations("abc", &BTreeMap::new(), &[]);
         assert_eq!(id.name, "abc");
         assert_eq!(id.image, "");
     }

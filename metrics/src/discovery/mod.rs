@@ -14,11 +14,13 @@ pub mod identity;
 pub mod proc_cgroup;
 pub mod runc;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use berth_cgroups::CgroupPlacement;
+use berth_state::Timestamp;
+use berth_state::files::{CRUN_STATUS_FILE, RUNC_STATE_FILE, STATE_FILE};
 
 /// Which runtime wrote a state directory, hence its file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,9 +80,9 @@ impl Container {
 pub(crate) struct Found<'a> {
     pub id: String,
     pub runtime: &'static str,
-    pub annotations: &'a HashMap<String, String>,
+    pub annotations: &'a BTreeMap<String, String>,
     pub pid: Option<u32>,
-    pub created: Option<&'a str>,
+    pub created: Option<Timestamp>,
     pub placement: CgroupPlacement,
 }
 
@@ -105,7 +107,7 @@ impl Found<'_> {
             image: who.image,
             labels: who.labels,
             pid: self.pid,
-            created: self.created.and_then(crate::timestamp::parse_rfc3339),
+            created: self.created.map(|t| t.unix_seconds()),
             cgroup,
         }))
     }
@@ -135,8 +137,8 @@ pub enum DiscoveryError {
     ParseState {
         /// The state file.
         path: PathBuf,
-        /// Where and why parsing failed.
-        source: serde_json::Error,
+        /// Which format was expected, where and why parsing failed.
+        source: berth_state::StateError,
     },
     /// A container's cgroups could not be placed (no cgroup path, unreadable
     /// `/proc/<pid>/cgroup`, ...).
@@ -204,8 +206,9 @@ fn scan_container_dir(
     depth: u32,
 ) {
     let state_file = dir.join(match format {
-        StateFormat::Berth | StateFormat::Runc => "state.json",
-        StateFormat::Crun => "status",
+        StateFormat::Berth => STATE_FILE,
+        StateFormat::Runc => RUNC_STATE_FILE,
+        StateFormat::Crun => CRUN_STATUS_FILE,
     });
     if !state_file.exists() {
         if depth == 1 && format == StateFormat::Runc {
@@ -321,7 +324,7 @@ mod tests {
         let memory = tempfile::tempdir().expect("stand-in v1 memory cgroup");
         let dir = state.path().join("c1");
         fs::create_dir(&dir).expect("mkdir");
-        let mut text = br#"{"id":"c1","annotations":{"berth.name":"web"#.to_vec();
+        let mut text = br#"{"ociVersion":"1.2.0","id":"c1","status":"running","bundle":"/b","created":"2026-01-02T03:04:05Z","annotations":{"berth.name":"web"#.to_vec();
         text.extend_from_slice(b"\xff\xc3(");
         text.extend_from_slice(br#"","berth.image":"img\"\n"},"cgroup":{"relativePath":"/berth/c1","v1Dirs":{"memory":"#);
         text.extend_from_slice(

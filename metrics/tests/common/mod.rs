@@ -1,19 +1,25 @@
-//! Helpers of the exporter tests: state files and exporters (exposition parsing and
-//! HTTP are berth-testkit's `scrape`).
+//! Helpers of the exporter tests: state files, exposition parsing, HTTP.
 #![allow(dead_code)]
 
 pub mod promtool;
 
 use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use berth_cgroups::CgroupPlacement;
 use berth_ebpf::{ProbeOptions, Probes};
 use berth_metrics::discovery::{StateDir, StateFormat};
 use berth_metrics::{Exporter, ExporterOptions};
+use berth_state::files::STATE_FILE;
+use berth_state::{ContainerState, Status, Timestamp};
 
-use berth_testkit::cgroup::TestCgroup;
+use crate::support::TestCgroup;
 
-/// Writes `<root>/<id>/state.json` as berth-runtime does, for a container in `cgroup`.
+/// Writes `<root>/<id>/state.json` through berth-state, as berth-runtime does, for a
+/// running container in `cgroup`.
 pub fn write_berth_state(
     root: &Path,
     id: &str,
@@ -22,31 +28,36 @@ pub fn write_berth_state(
     cgroup: &TestCgroup,
     pid: u32,
 ) {
-    let v1_dirs: serde_json::Map<String, serde_json::Value> = cgroup
-        .v1_dirs
-        .iter()
-        .map(|(c, d)| (c.clone(), serde_json::Value::from(d.display().to_string())))
-        .collect();
-    let state = serde_json::json!({
-        "ociVersion": "1.2.0",
-        "id": id,
-        "status": "running",
-        "pid": pid,
-        "bundle": "/nonexistent",
-        "annotations": { "berth.name": name, "berth.image": image },
-        "created": "2026-01-02T03:04:05Z",
-        "initStartTime": 0,
-        "rootfs": "/nonexistent",
-        "cgroup": {
-            "relativePath": format!("/berth/{}", cgroup.name),
-            "v2Dir": cgroup.v2_dir,
-            "v2Id": cgroup.id(),
-            "v1Dirs": v1_dirs,
-        }
-    });
+    let state = ContainerState {
+        oci_version: "1.2.0".to_string(),
+        id: id.to_string(),
+        status: Status::Running,
+        pid: i32::try_from(pid).expect("a pid fits i32"),
+        bundle: PathBuf::from("/nonexistent"),
+        rootfs: PathBuf::from("/nonexistent"),
+        annotations: [("berth.name", name), ("berth.image", image)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        created: Timestamp::parse("2026-01-02T03:04:05Z").expect("a fixed creation time"),
+        init_start_time: 0,
+        cgroup: CgroupPlacement {
+            relative_path: PathBuf::from(format!("/berth/{}", cgroup.name)),
+            v2_dir: Some(cgroup.v2_dir.clone()),
+            v2_id: Some(cgroup.id()),
+            v1_dirs: cgroup.v1_dirs.iter().cloned().collect(),
+        },
+        poststart_hooks: None,
+        poststop_hooks: None,
+        own_pid_ns: true,
+    };
     let dir = root.join(id);
     fs::create_dir_all(&dir).expect("mkdir state dir");
-    fs::write(dir.join("state.json"), state.to_string()).expect("writing state.json");
+    fs::write(
+        dir.join(STATE_FILE),
+        state.to_json().expect("serializing state.json"),
+    )
+    .expect("writing state.json");
 }
 
 /// Exporter options reading berth state from `root` (and runc state from `runc_root`).
@@ -73,6 +84,62 @@ pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
 pub fn exporter_with_bpf(options: ExporterOptions) -> Exporter {
     let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
     Exporter::new(options, Some(probes))
+}
+
+/// The value of the first sample of `metric` carrying every label in `labels`.
+pub fn sample(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(metric)?;
+        if !(rest.starts_with('{') || rest.starts_with(' ')) {
+            return None;
+        }
+        if !labels
+            .iter()
+            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        {
+            return None;
+        }
+        rest.rsplit(' ').next()?.parse().ok()
+    })
+}
+
+/// Every line mentioning `needle`.
+pub fn lines_with<'a>(exposition: &'a str, needle: &str) -> Vec<&'a str> {
+    exposition.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1: (status line, headers+body).
+pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{accept}\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("finding a free port")
+}
+
+/// A process started by a test, killed and reaped on drop.
+pub struct Spawned(pub std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The exporter binary built with these tests.

@@ -21,7 +21,7 @@ use crate::hooks::{self, HookKind};
 use crate::init::channel::{self, Message};
 use crate::init::namespaces::{NamespacePlan, write_id_maps};
 use crate::init::{self, InitArgs, console, process};
-use crate::state::{ContainerState, StateDir, StateLock, Status};
+use crate::state::{ContainerState, StateDir, StateLock, Status, Timestamp};
 use crate::{capabilities, process_info, seccomp};
 
 pub const OCI_VERSION: &str = "1.2.0";
@@ -158,7 +158,7 @@ pub fn create_with_console(
             .as_ref()
             .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_else(BTreeMap::new),
-        created: crate::time::now_rfc3339(),
+        created: Timestamp::now(),
         init_start_time: 0,
         cgroup: CgroupPlacement {
             relative_path: cgroup_path.clone(),

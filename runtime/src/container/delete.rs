@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookKind};
-use crate::state::{StateDir, Status};
+use crate::state::{LiveStatus, StateDir, Status};
 
 /// How long `delete --force` waits for another command to release the container's lock
 /// before killing the holder: longer than any verb takes on a healthy host, hooks aside.

@@ -14,7 +14,7 @@ use berth_cgroups::{OomEvent, OomWatcher};
 use serde::Serialize;
 
 use crate::error::{Error, Result, io_err};
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, LiveStatus, StateDir, Status};
 
 /// How often the stream checks that the container still runs.
 const LIVENESS_CHECK: Duration = Duration::from_millis(200);

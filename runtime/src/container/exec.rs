@@ -19,7 +19,7 @@ use crate::error::{Error, Result, io_err, sys_err};
 use crate::init::channel::{self, Message};
 use crate::init::exec::{ExecSetup, stage1};
 use crate::init::{console, process};
-use crate::state::{ContainerState, StateDir, StateLock, Status};
+use crate::state::{ContainerState, LiveStatus, StateDir, StateLock, Status};
 use crate::{capabilities, process_env, seccomp};
 
 /// `runc exec`'s flags. With `process` (a process.json) the other process flags are

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, LiveStatus, StateDir, Status};
 
 pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
     let dir = StateDir::open(root, id)?;

@@ -61,7 +61,7 @@ pub fn write_table(out: &mut impl Write, root: &Path, all: &[ContainerState]) ->
             s.pid.to_string(),
             s.status.to_string(),
             s.bundle.display().to_string(),
-            s.created.clone(),
+            s.created.to_string(),
             owner,
         ]);
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::state::{StateDir, Status};
+use crate::state::{LiveStatus, StateDir, Status};
 
 /// Freeze a running (or created) container, as runc allows.
 pub fn pause(root: &Path, id: &str) -> Result<()> {

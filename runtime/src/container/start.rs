@@ -9,7 +9,7 @@ use nix::sys::stat::Mode;
 
 use crate::error::{Error, Result, io_err, sys_err};
 use crate::hooks::{self, HookKind};
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, LiveStatus, StateDir, Status};
 
 pub fn start(root: &Path, id: &str) -> Result<ContainerState> {
     let dir = StateDir::open(root, id)?;

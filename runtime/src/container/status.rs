@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::state::{ContainerState, StateDir, Status};
+use crate::state::{ContainerState, LiveStatus, StateDir, Status};
 
 /// Load a container's state with its live status.
 pub fn load(root: &Path, id: &str) -> Result<ContainerState> {

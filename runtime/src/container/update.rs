@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
 use crate::error::{Error, Result, io_err};
-use crate::state::{StateDir, Status};
+use crate::state::{LiveStatus, StateDir, Status};
 
 /// runc's `update` flags, as the strings given (parsed here so errors name the flag).
 #[derive(Debug, Default, Clone)]
