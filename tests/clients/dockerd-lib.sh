@@ -111,8 +111,6 @@ dockerd_stop() {
     [ -n "${DOCKERD_DIR:-}" ] || return 0
     local containerd="" pid i
     containerd=$(cat "$DOCKERD_DIR/exec/containerd/containerd.pid" 2>/dev/null || true)
-    local shims
-    shims=$(dockerd_shims)
     if [ -n "${DOCKERD_PID:-}" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
         docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
         kill -TERM "$DOCKERD_PID"
@@ -122,7 +120,12 @@ dockerd_stop() {
             sleep 0.1
         done
     fi
-    for pid in ${DOCKERD_PID:-} $containerd $shims; do
+    # A removed container's shim exits on its own, a moment after the removal.
+    for i in $(seq 30); do
+        [ -n "$(dockerd_shims)" ] || break
+        sleep 0.1
+    done
+    for pid in ${DOCKERD_PID:-} $containerd $(dockerd_shims); do
         if kill -0 "$pid" 2>/dev/null; then
             echo "dockerd: pid $pid still running after dockerd stopped; killing it" >&2
             kill -KILL "$pid" 2>/dev/null || true
