@@ -1,17 +1,17 @@
 //! The BPF programs count a real workload in a real cgroup, and only there.
 
-mod support;
-
 use std::time::Duration;
 
 use berth_ebpf::{ProbeOptions, Probes, ProcessEventKind, WatchKind};
-use support::{TestCgroup, Workload, WorkloadChild, require_root, tcp_sink};
+use berth_testkit::cgroup::TestCgroup;
+use berth_testkit::root::require_root;
+use berth_testkit::workload::{self, Workload, WorkloadChild, tcp_sink};
 
 const CHILD: &str = "workload_child";
 
 #[test]
 fn workload_child() {
-    support::workload_child_main();
+    workload::workload_child_main();
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn a_subtree_watch_counts_new_cgroups_below_it_under_their_own_id() {
     let exe = std::env::current_exe().expect("current_exe");
     let mut child = std::process::Command::new(exe)
         .args(["--exact", CHILD, "--nocapture", "--test-threads=1"])
-        .env(support::WORKLOAD_ENV, "1000 0 0 0 0 0 0")
+        .env(workload::WORKLOAD_ENV, "1000 0 0 0 0 0 0")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -8,8 +8,6 @@
 //! whose stored series are read back with `promtool tsdb dump`.
 
 mod common;
-#[path = "../../ebpf/tests/support/mod.rs"]
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -20,9 +18,11 @@ use std::process::Command;
 
 use berth_metrics::discovery::{StateDir, StateFormat};
 use berth_metrics::{Exporter, ExporterOptions, Format};
+use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
+use berth_testkit::ids::unique_name;
+use berth_testkit::root::require_root;
 use common::exporter_binary;
 use common::promtool::{Series, check_metrics, openmetrics_series, parse_dump_line, require_tool};
-use support::{TestCgroup, require_root};
 
 /// Annotations exported as labels here; the second shows that any key becomes a valid
 /// label name.
@@ -302,7 +302,7 @@ fn exporter(state: &Path) -> Exporter {
             ],
             per_syscall_labels: true,
             label_allowlist: vec![POD_KEY.to_string(), ODD_KEY.to_string()],
-            cgroup2_root: support::cgroup2_root(),
+            cgroup2_root: cgroup2_root(),
             watch_subtrees: Vec::new(),
         },
         None,
@@ -648,7 +648,7 @@ fn a_real_runc_container_with_the_injection_in_annotations_and_cgroup_path_is_es
     let mut config: serde_json::Value = serde_json::from_str(&config).expect("fixture config");
     // runc creates the cgroup: a name with a quote and a backslash (the kernel refuses
     // line feeds in cgroup names), the annotations carry the whole injection.
-    let cgroup = format!("/berth/{}\"}} 0\\", support::unique_name("esc-runc"));
+    let cgroup = format!("/berth/{}\"}} 0\\", unique_name("esc-runc"));
     config["process"]["args"] = serde_json::json!(["sleep", "60"]);
     config["root"] = serde_json::json!({
         "path": fixture.join("rootfs").canonicalize().expect("fixture rootfs"),
@@ -664,7 +664,7 @@ fn a_real_runc_container_with_the_injection_in_annotations_and_cgroup_path_is_es
     fs::write(bundle.path().join("config.json"), config.to_string()).expect("writing config.json");
     let container = RuncContainer {
         root: tempfile::tempdir().expect("runc root"),
-        id: support::unique_name("esc"),
+        id: unique_name("esc"),
     };
     let started = Command::new("runc")
         .arg("--root")

@@ -1,21 +1,23 @@
 //! berth-exporter against real cgroups, real BPF programs and real workloads.
 
 mod common;
-#[path = "../../ebpf/tests/support/mod.rs"]
-mod support;
 
 use std::fs;
 use std::time::Duration;
 
 use berth_metrics::Format;
-use common::{exporter_with_bpf, lines_with, options, sample, write_berth_state};
-use support::{TestCgroup, Workload, WorkloadChild, require_root, tcp_sink, unique_name};
+use berth_testkit::cgroup::TestCgroup;
+use berth_testkit::ids::unique_name;
+use berth_testkit::root::require_root;
+use berth_testkit::scrape::{lines_with, sample};
+use berth_testkit::workload::{Workload, WorkloadChild, tcp_sink, workload_child_main};
+use common::{exporter_with_bpf, options, write_berth_state};
 
 const CHILD: &str = "workload_child";
 
 #[test]
 fn workload_child() {
-    support::workload_child_main();
+    workload_child_main();
 }
 
 #[test]

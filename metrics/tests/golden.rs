@@ -10,9 +10,7 @@
 //! When `promtool` is installed, Prometheus's own parsers also read the golden text:
 //! `promtool check metrics` (text format) and its OpenMetrics parser (backfill).
 
-#[allow(dead_code)]
-#[path = "common/promtool.rs"]
-mod promtool;
+mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,6 +27,7 @@ use berth_metrics::exporter::index::ContainerIndex;
 use berth_metrics::exporter::{Readings, record};
 use berth_metrics::exposition::encode;
 use berth_metrics::families::Families;
+use common::promtool;
 
 /// The injection of issue 9: a name that closes its label set, ends the sample and
 /// writes a series of its own. Escaped, it stays inside its label value.

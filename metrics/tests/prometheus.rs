@@ -2,22 +2,25 @@
 //! and a real Prometheus server (Debian's `prometheus` package) scraping it.
 
 mod common;
-#[path = "../../ebpf/tests/support/mod.rs"]
-mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_testkit::cgroup::TestCgroup;
+use berth_testkit::child::Spawned;
+use berth_testkit::ids::unique_name;
+use berth_testkit::root::require_root;
+use berth_testkit::scrape::{free_port, http_get};
+use berth_testkit::workload::{Workload, WorkloadChild, workload_child_main};
 use common::promtool::{check_metrics, require_tool};
-use common::{Spawned, exporter_binary, free_port, http_get, write_berth_state};
-use support::{TestCgroup, Workload, WorkloadChild, require_root, unique_name};
+use common::{exporter_binary, write_berth_state};
 
 const CHILD: &str = "workload_child";
 
 #[test]
 fn workload_child() {
-    support::workload_child_main();
+    workload_child_main();
 }
 
 /// Arguments pointing the exporter at `state` only.

@@ -6,7 +6,7 @@ use common::*;
 
 #[test]
 fn two_containers_get_addresses_and_ping_each_other_and_the_gateway() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("ping", 1);
@@ -52,7 +52,7 @@ fn two_containers_get_addresses_and_ping_each_other_and_the_gateway() {
 
 #[test]
 fn del_removes_the_veth_and_the_lease_and_succeeds_twice() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("del", 2);
@@ -71,7 +71,7 @@ fn del_removes_the_veth_and_the_lease_and_succeeds_twice() {
 
 #[test]
 fn del_after_the_netns_was_deleted_succeeds_and_frees_the_lease() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("gone", 3);
@@ -86,7 +86,7 @@ fn del_after_the_netns_was_deleted_succeeds_and_frees_the_lease() {
 
 #[test]
 fn add_with_an_existing_ifname_fails_and_leaves_nothing() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("dup", 4);
@@ -107,7 +107,7 @@ fn add_with_an_existing_ifname_fails_and_leaves_nothing() {
 
 #[test]
 fn check_passes_after_add_and_fails_once_the_address_is_removed() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("chk", 5);
@@ -136,7 +136,7 @@ fn check_passes_after_add_and_fails_once_the_address_is_removed() {
 
 #[test]
 fn dual_stack_mac_and_requested_ip_are_honoured() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("ds", 6);
@@ -192,7 +192,7 @@ fn dual_stack_mac_and_requested_ip_are_honoured() {
 
 #[test]
 fn a_foreign_bridge_address_is_an_error_unless_force_address() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("fa", 7);

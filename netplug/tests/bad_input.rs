@@ -46,7 +46,7 @@ fn missing_environment_variables_are_code_4() {
 
 #[test]
 fn a_subnet_that_does_not_parse_is_code_7() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("sub", 50);
@@ -66,7 +66,7 @@ fn a_subnet_that_does_not_parse_is_code_7() {
 
 #[test]
 fn a_netns_path_that_is_not_a_netns_is_code_4_and_a_missing_one_code_3() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("nns", 51);

@@ -8,7 +8,7 @@ use common::*;
 
 #[test]
 fn two_hundred_concurrent_adds_get_distinct_addresses() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     const N: usize = 200;
@@ -46,7 +46,7 @@ fn two_hundred_concurrent_adds_get_distinct_addresses() {
 
 #[test]
 fn range_exhaustion_gives_a_clear_error_and_no_leftovers() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("full", 11);

@@ -7,7 +7,7 @@ use serde_json::json;
 
 #[test]
 fn gc_removes_attachments_not_in_the_valid_list() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("gc", 30);
@@ -31,7 +31,7 @@ fn gc_removes_attachments_not_in_the_valid_list() {
 
 #[test]
 fn gc_needs_version_1_1() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("gcv", 31);
@@ -44,7 +44,7 @@ fn gc_needs_version_1_1() {
 
 #[test]
 fn status_is_ok_and_reports_50_when_data_dir_or_bridge_is_unusable() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("st", 32);

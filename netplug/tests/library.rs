@@ -18,7 +18,7 @@ fn invocation(command: Command, id: &str, netns: &str) -> Invocation {
 
 #[test]
 fn add_check_and_del_work_in_process() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("lib", 70);

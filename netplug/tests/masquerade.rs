@@ -36,7 +36,7 @@ fn ip(args: &[&str]) {
 
 #[test]
 fn masquerade_lets_a_container_reach_a_host_that_cannot_route_back() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("mq", 80);

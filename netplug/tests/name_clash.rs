@@ -44,7 +44,7 @@ fn addr_in(ns: &Netns, ip: &str) -> bool {
 
 #[test]
 fn second_add_into_another_netns_is_refused_and_the_first_stays_intact() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("nc", 90);
@@ -103,7 +103,7 @@ fn second_add_into_another_netns_is_refused_and_the_first_stays_intact() {
 
 #[test]
 fn concurrent_adds_of_one_name_into_two_netns_let_exactly_one_win() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("ncr", 91);
@@ -146,7 +146,7 @@ fn concurrent_adds_of_one_name_into_two_netns_let_exactly_one_win() {
 
 #[test]
 fn add_after_the_first_netns_was_deleted_recovers_its_lease_and_elements() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("ncs", 92);
@@ -181,7 +181,7 @@ fn add_after_the_first_netns_was_deleted_recovers_its_lease_and_elements() {
 
 #[test]
 fn add_right_after_the_first_netns_was_deleted_never_trips_over_its_dying_pair() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     // Right after `ip netns del` the kernel may still be destroying the
@@ -220,7 +220,7 @@ fn add_right_after_the_first_netns_was_deleted_never_trips_over_its_dying_pair()
 
 #[test]
 fn add_again_into_the_same_netns_replaces_what_a_broken_attachment_left() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("ncd", 93);
@@ -243,7 +243,7 @@ fn add_again_into_the_same_netns_replaces_what_a_broken_attachment_left() {
 
 #[test]
 fn a_claim_left_before_its_addresses_were_recorded_is_recovered_by_lease_owner() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("ncc", 94);
@@ -276,7 +276,7 @@ fn a_claim_left_before_its_addresses_were_recorded_is_recovered_by_lease_owner()
 
 #[test]
 fn a_host_link_with_the_derived_name_whose_peer_is_elsewhere_is_left_alone() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let net = Net::new("nch", 95);
@@ -313,7 +313,7 @@ fn a_host_link_with_the_derived_name_whose_peer_is_elsewhere_is_left_alone() {
 
 #[test]
 fn del_for_another_netns_still_recovers_a_stale_attachment() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("ncl", 97);

@@ -71,7 +71,7 @@ fn busybox_tarball(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn podman_runs_a_container_that_gets_its_address_from_berth() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     if Command::new("podman").arg("--version").output().is_err() {

@@ -20,7 +20,7 @@ impl Drop for Child {
 
 #[test]
 fn a_host_port_reaches_nc_in_one_netns_from_another() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("pm", 20);

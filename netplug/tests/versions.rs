@@ -15,7 +15,7 @@ fn version_lists_the_supported_versions() {
 
 #[test]
 fn add_answers_in_0_4_0_1_0_0_and_1_1_0() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("ver", 40);
@@ -36,7 +36,7 @@ fn add_answers_in_0_4_0_1_0_0_and_1_1_0() {
 
 #[test]
 fn an_unknown_version_is_refused_with_code_1() {
-    if !root_or_skip() {
+    if !require_root_and_tools() {
         return;
     }
     let mut net = Net::new("unk", 41);

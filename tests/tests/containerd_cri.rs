@@ -166,6 +166,8 @@ fn runtime_root(dir: &Path) -> PathBuf {
 async fn connect(socket: PathBuf) -> Channel {
     Endpoint::try_from("http://[::]")
         .expect("endpoint")
+        // A wedged containerd fails the test instead of hanging it.
+        .timeout(Duration::from_secs(60))
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let socket = socket.clone();
             async move {
@@ -212,6 +214,28 @@ fn berth_state(dir: &Path, id: &str) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("state JSON")
+}
+
+/// The pods' cgroup parents `/berth/<tag>/<pod>`: made by berth-runtime for the first
+/// container of each pod (a kubelet makes them itself) and removed here on drop, as a
+/// kubelet does when the pod is gone, also when the test failed half way.
+struct PodCgroups {
+    tag: String,
+}
+
+impl Drop for PodCgroups {
+    fn drop(&mut self) {
+        for p in cgroups_below(&self.tag) {
+            let _ = std::fs::remove_dir(p);
+        }
+        for h in std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::remove_dir(h.path().join("berth").join(&self.tag));
+        }
+    }
 }
 
 /// Every cgroup directory below `/berth/<tag>` on any hierarchy, deepest first.
@@ -377,6 +401,8 @@ async fn kubelet_calls_run_two_pods_on_berth_that_reach_each_other_and_leave_not
         .tempdir_in("/run")
         .expect("tempdir");
     let net = Net::new(net_dir.path());
+    // Dropped after containerd (declared before it), once its tasks are gone.
+    let _cgroups = PodCgroups { tag: tag.clone() };
     let c = Containerd::start("k8s.io", |d| cri_config(d, &net));
     let dir = c.dir.path().to_owned();
     c.import(&busybox_fixture().join("oci-image.tar"));
@@ -621,22 +647,29 @@ async fn kubelet_calls_run_two_pods_on_berth_that_reach_each_other_and_leave_not
     assert!(gone, "shims left: {:?}", shims_of(&dir_text));
     let mounts = c.mounts_left();
     assert!(mounts.is_empty(), "mounts left: {mounts:?}");
+    // containerd's side: no lease pins anything, no container snapshot is left (only the
+    // images' committed layers).
+    let leases = c.ctr(&["leases", "ls", "-q"]);
+    assert!(
+        leases.status.success() && leases.stdout.is_empty(),
+        "containerd leases left: {}",
+        String::from_utf8_lossy(&leases.stdout)
+    );
+    let snapshots = c.ctr(&["snapshots", "ls"]);
+    let snapshots = String::from_utf8_lossy(&snapshots.stdout);
+    assert!(
+        snapshots
+            .lines()
+            .skip(1)
+            .all(|l| l.trim_end().ends_with("Committed")),
+        "active snapshots left: {snapshots}"
+    );
     // The pods' own cgroup parents are the kubelet's to remove: only they may be left.
     let left: Vec<_> = cgroups_below(&tag)
         .into_iter()
         .filter(|p| !(p.ends_with("pod-a") || p.ends_with("pod-b")))
         .collect();
     assert!(left.is_empty(), "cgroups left: {left:?}");
-    for p in cgroups_below(&tag) {
-        let _ = std::fs::remove_dir(p);
-    }
-    for h in std::fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let _ = std::fs::remove_dir(h.path().join("berth").join(&tag));
-    }
     drop(c);
 }
 

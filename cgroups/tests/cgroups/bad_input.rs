@@ -1,10 +1,11 @@
 use berth_cgroups::{CgroupError, Layout, detect_layout};
 
-use crate::harness::{TestCgroup, read, root_or_skip};
+use crate::harness::{TestPlacement, read};
+use berth_testkit::root::require_root;
 
 const BASELINE: &str = r#"{"memory":{"limit":67108864},"pids":{"limit":20}}"#;
 
-fn assert_unchanged(cg: &TestCgroup) {
+fn assert_unchanged(cg: &TestPlacement) {
     let s = cg.placement.stats().expect("stats");
     assert_eq!(s.memory.limit, Some(64 << 20), "memory limit changed");
     assert_eq!(s.pids.limit, Some(20), "pids limit changed");
@@ -12,10 +13,10 @@ fn assert_unchanged(cg: &TestCgroup) {
 
 #[test]
 fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("bad");
+    let cg = TestPlacement::new("bad");
     cg.apply(BASELINE).expect("baseline");
     for (bad, field) in [
         (
@@ -56,10 +57,10 @@ fn negative_and_absurd_limits_are_refused_and_nothing_changes() {
 
 #[test]
 fn zeros_that_mean_not_set_change_nothing() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("zeros");
+    let cg = TestPlacement::new("zeros");
     cg.apply(BASELINE).expect("baseline");
     // dockerd 20.10's resources for a container without limits, and the zeros of every
     // other field runc 1.1 skips: none of them is a limit.
@@ -77,10 +78,10 @@ fn zeros_that_mean_not_set_change_nothing() {
 
 #[test]
 fn an_unknown_controller_in_unified_is_refused_and_nothing_changes() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("unified");
+    let cg = TestPlacement::new("unified");
     cg.apply(BASELINE).expect("baseline");
     let err = cg
         .apply(r#"{"pids":{"limit":10},"unified":{"bogus.max":"1"}}"#)
@@ -103,14 +104,14 @@ fn an_unknown_controller_in_unified_is_refused_and_nothing_changes() {
 /// empty map is "not set" (runc runs a container with `"unified": {}` too).
 #[test]
 fn unified_on_a_v1_or_hybrid_host_is_refused_in_runcs_words() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     if detect_layout().expect("layout") == Layout::V2 {
         eprintln!("skipping: pure cgroup v2 host, where unified is applied");
         return;
     }
-    let cg = TestCgroup::new("unifiedv1");
+    let cg = TestPlacement::new("unifiedv1");
     cg.apply(BASELINE).expect("baseline");
     let err = cg
         .apply(r#"{"pids":{"limit":10},"unified":{"cgroup.max.depth":"3"}}"#)

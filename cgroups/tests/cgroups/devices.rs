@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use berth_cgroups::{DeviceFilter, attached_program_ids};
 
-use crate::harness::{TestCgroup, resources, root_or_skip};
+use crate::harness::{TestPlacement, resources};
+use berth_testkit::root::require_root;
 
 /// Tries /dev/zero (1:5) and /dev/null (1:3); prints e.g. `zero=1 null=0` (0 = opened).
 const PROBE: &str =
@@ -13,10 +14,10 @@ const DENY_ALL_BUT_NULL: &str = r#"[{"allow":false,"access":"rwm"},
 
 #[test]
 fn a_denied_device_cannot_be_opened_and_an_allowed_one_can() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("devices");
+    let mut cg = TestPlacement::new("devices");
     cg.apply(&format!(r#"{{"devices":{DENY_ALL_BUT_NULL}}}"#))
         .expect("applying devices");
     let pid = cg.spawn(PROBE);
@@ -34,10 +35,10 @@ fn a_denied_device_cannot_be_opened_and_an_allowed_one_can() {
 /// /sys/fs/cgroup/unified, which needs no controller for device programs).
 #[test]
 fn the_bpf_device_filter_denies_in_the_v2_hierarchy_and_replaces_itself_on_update() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("bpfdev");
+    let mut cg = TestPlacement::new("bpfdev");
     let v2 = cg.placement.v2_dir.clone().expect("a v2 directory");
     let rules = resources(&format!(r#"{{"devices":{DENY_ALL_BUT_NULL}}}"#));
     let filter =
@@ -58,10 +59,10 @@ fn the_bpf_device_filter_denies_in_the_v2_hierarchy_and_replaces_itself_on_updat
 /// are ignored ("rwa" is rw), and an update that only adds a device keeps the others.
 #[test]
 fn access_letters_count_as_runc_counts_them_and_updates_add_devices() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("devaccess");
+    let mut cg = TestPlacement::new("devaccess");
     cg.apply(
         r#"{"devices":[{"allow":false,"access":"rwm"},
             {"allow":true,"type":"c","major":1,"minor":3,"access":"rwa"}]}"#,
@@ -89,10 +90,10 @@ fn access_letters_count_as_runc_counts_them_and_updates_add_devices() {
 
 #[test]
 fn rules_runc_refuses_are_refused_before_anything_is_written() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("devbad");
+    let cg = TestPlacement::new("devbad");
     for bad in [
         r#"{"devices":[{"allow":false,"access":""}]}"#,
         r#"{"devices":[{"allow":true,"type":"c","major":1,"minor":3,"access":"x"}]}"#,

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use berth_cgroups::{CgroupError, IoUnit, Layout, detect_layout};
 
-use crate::harness::{TestCgroup, read, root_or_skip};
+use crate::harness::{TestPlacement, read};
+use berth_testkit::root::require_root;
 
 fn is_v2() -> bool {
     detect_layout().expect("layout") == Layout::V2
@@ -12,10 +13,10 @@ fn is_v2() -> bool {
 
 #[test]
 fn cpu_shares_reservation_and_quota_are_written_in_each_versions_units() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("files");
+    let cg = TestPlacement::new("files");
     cg.apply(
         r#"{"cpu":{"shares":512,"quota":50000,"period":200000},
             "memory":{"limit":104857600,"reservation":52428800}}"#,
@@ -44,10 +45,10 @@ fn cpu_shares_reservation_and_quota_are_written_in_each_versions_units() {
 
 #[test]
 fn hugetlb_limits_are_applied_where_the_host_has_hugetlb() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("hugetlb");
+    let cg = TestPlacement::new("hugetlb");
     match cg.apply(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}"#) {
         Ok(()) => {
             // v1 hugetlb, or the v2 hierarchy (pure v2, or the unified one on hybrid hosts).
@@ -72,10 +73,10 @@ fn hugetlb_limits_are_applied_where_the_host_has_hugetlb() {
 
 #[test]
 fn unified_keys_write_v2_files_of_available_controllers() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("unifiedok");
+    let cg = TestPlacement::new("unifiedok");
     let result = cg.apply(r#"{"unified":{"memory.high":"50331648","pids.max":"7"}}"#);
     if is_v2() {
         result.expect("applying unified");
@@ -105,14 +106,14 @@ fn block_device() -> Option<(String, u64, u64)> {
 
 #[test]
 fn io_throttle_slows_direct_reads_and_io_stats_count_them() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     let Some((name, major, minor)) = block_device() else {
         eprintln!("skipped: no virtio/scsi/nvme block device to throttle");
         return;
     };
-    let mut cg = TestCgroup::new("io");
+    let mut cg = TestPlacement::new("io");
     cg.apply(&format!(
         r#"{{"blockIO":{{"throttleReadBpsDevice":[{{"major":{major},"minor":{minor},"rate":1048576}}]}}}}"#
     ))
@@ -161,10 +162,10 @@ fn io_throttle_slows_direct_reads_and_io_stats_count_them() {
 
 #[test]
 fn oom_killer_and_swappiness_knobs_are_written_on_v1_and_ignored_on_v2() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("knobs");
+    let cg = TestPlacement::new("knobs");
     cg.apply(r#"{"memory":{"limit":33554432,"disableOOMKiller":true,"swappiness":10}}"#)
         .expect("applying");
     if is_v2() {
@@ -183,10 +184,10 @@ fn oom_killer_and_swappiness_knobs_are_written_on_v1_and_ignored_on_v2() {
 
 #[test]
 fn realtime_cpu_runtime_is_granted_on_v1_and_refused_on_v2() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("rt");
+    let cg = TestPlacement::new("rt");
     let result = cg.apply(r#"{"cpu":{"realtimePeriod":1000000,"realtimeRuntime":10000}}"#);
     match cg.placement.v1_dirs.get("cpu") {
         Some(dir) if dir.join("cpu.rt_runtime_us").exists() => {

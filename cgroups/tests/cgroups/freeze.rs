@@ -3,7 +3,8 @@ use std::time::{Duration, Instant};
 
 use berth_cgroups::{CgroupError, CgroupPlacement};
 
-use crate::harness::{TestCgroup, root_or_skip};
+use crate::harness::TestPlacement;
+use berth_testkit::root::require_root;
 
 fn counter(file: &Path) -> u64 {
     std::fs::read_to_string(file)
@@ -14,12 +15,12 @@ fn counter(file: &Path) -> u64 {
 
 #[test]
 fn freeze_stops_a_counter_and_thaw_resumes_it() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("count");
-    let mut cg = TestCgroup::new("freeze");
+    let mut cg = TestPlacement::new("freeze");
     cg.spawn(&format!(
         "i=0; while :; do i=$((i+1)); echo $i > {}; done",
         file.display()
@@ -49,10 +50,10 @@ fn freeze_stops_a_counter_and_thaw_resumes_it() {
 
 #[test]
 fn a_frozen_container_can_still_be_killed_and_removed() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("frozenkill");
+    let mut cg = TestPlacement::new("frozenkill");
     cg.spawn("sleep 60");
     cg.placement.freeze().expect("freezing");
     cg.placement.kill_all(libc::SIGKILL).expect("killing");
@@ -85,10 +86,10 @@ fn assert_refused_as_frozen(path: &Path, frozen_dir: &Path) {
 /// cgroup below a frozen one is frozen too. Nothing is created or removed by the refusal.
 #[test]
 fn create_refuses_a_frozen_cgroup_and_one_below_it() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("frozenpre");
+    let cg = TestPlacement::new("frozenpre");
     cg.placement.freeze().expect("freezing the empty cgroup");
     let path = &cg.placement.relative_path;
     let frozen_dir = cg.v1_or_v2_dir("freezer");
@@ -108,10 +109,10 @@ fn create_refuses_a_frozen_cgroup_and_one_below_it() {
 /// then hangs): `cgroup.freeze` of the cgroup or of an ancestor is refused as well.
 #[test]
 fn create_refuses_a_cgroup_frozen_on_the_v2_hierarchy() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("frozenv2");
+    let cg = TestPlacement::new("frozenv2");
     let Some(v2_dir) = v2_dir_or_skip(&cg) else {
         return;
     };
@@ -126,10 +127,10 @@ fn create_refuses_a_cgroup_frozen_on_the_v2_hierarchy() {
 /// A child that exists below a v2-frozen parent says so through `cgroup.events` only.
 #[test]
 fn create_refuses_an_existing_cgroup_whose_v2_ancestor_is_frozen() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("frozenanc");
+    let cg = TestPlacement::new("frozenanc");
     let Some(v2_dir) = v2_dir_or_skip(&cg) else {
         return;
     };
@@ -147,7 +148,7 @@ fn create_refuses_an_existing_cgroup_whose_v2_ancestor_is_frozen() {
     std::fs::remove_dir(&child_dir).expect("removing the child");
 }
 
-fn v2_dir_or_skip(cg: &TestCgroup) -> Option<std::path::PathBuf> {
+fn v2_dir_or_skip(cg: &TestPlacement) -> Option<std::path::PathBuf> {
     let dir = cg.placement.v2_dir.clone();
     if dir.is_none() {
         eprintln!("skipping: no cgroup v2 hierarchy here");

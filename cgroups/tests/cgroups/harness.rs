@@ -1,44 +1,29 @@
-//! Shared by the real-cgroup tests: the root check, a test cgroup that removes itself,
-//! and children that join it before they run their workload.
+//! Shared by the real-cgroup tests: a cgroup made by the library under test that
+//! removes itself through it, and children that join it before they run their workload.
+//! The root check and unique names are berth-testkit's; its `TestCgroup` is for tests
+//! of other crates, made without this library.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use berth_cgroups::oci_spec::runtime::LinuxResources;
 use berth_cgroups::{CgroupPlacement, resolve_path};
+use berth_testkit::ids::unique_name;
 
 pub const BUSYBOX: &str = "/bin/busybox";
 
-/// True when the test may run; false when it should be skipped (not root and
-/// `BERTH_TEST_UNPRIVILEGED_SKIP=1`). Not root otherwise: a clear failure.
-pub fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
-        return false;
-    }
-    panic!(
-        "this test creates real cgroups and needs root; run it as root, or set \
-         BERTH_TEST_UNPRIVILEGED_SKIP=1 to skip it"
-    );
-}
-
-/// A cgroup `/berth/test-<pid>-<name>-<n>`, killed and removed on drop, even on panic.
-pub struct TestCgroup {
+/// The placement of a cgroup `/berth/test-<name>-<pid>-<n>`, made by
+/// [`CgroupPlacement::create`]; killed and removed on drop, even on panic.
+pub struct TestPlacement {
     pub placement: CgroupPlacement,
     children: Vec<Child>,
 }
 
-impl TestCgroup {
+impl TestPlacement {
     pub fn new(name: &str) -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let id = format!("test-{}-{name}-{n}", std::process::id());
+        let id = unique_name(name);
         let path = resolve_path(None, &id).expect("resolving a test cgroup path");
         let placement = CgroupPlacement::create(&path).expect("creating a test cgroup");
         Self {
@@ -116,7 +101,7 @@ impl TestCgroup {
     }
 }
 
-impl Drop for TestCgroup {
+impl Drop for TestPlacement {
     fn drop(&mut self) {
         let p = &self.placement;
         if p.is_frozen().unwrap_or(false) {

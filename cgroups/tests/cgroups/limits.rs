@@ -3,7 +3,8 @@ use std::time::{Duration, Instant};
 
 use berth_cgroups::{CgroupPlacement, OomEvent, OomWatcher};
 
-use crate::harness::{TestCgroup, resources, root_or_skip};
+use crate::harness::{TestPlacement, resources};
+use berth_testkit::root::require_root;
 
 /// busybox dd with a 64 MiB block: one 64 MiB buffer, every page touched by the read.
 const ALLOC_64M: &str = "exec dd if=/dev/zero of=/dev/null bs=64M count=1";
@@ -11,10 +12,10 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn memory_limit_of_32m_oom_kills_a_64m_allocation_and_stats_count_it() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("oom");
+    let mut cg = TestPlacement::new("oom");
     cg.apply(r#"{"memory":{"limit":33554432,"swap":33554432}}"#)
         .expect("applying 32 MiB");
     let mut watcher = OomWatcher::new(&cg.placement).expect("watching for OOM");
@@ -42,10 +43,10 @@ fn memory_limit_of_32m_oom_kills_a_64m_allocation_and_stats_count_it() {
 
 #[test]
 fn update_raises_the_memory_limit_and_the_next_allocation_succeeds() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("update");
+    let mut cg = TestPlacement::new("update");
     cg.apply(r#"{"memory":{"limit":33554432,"swap":33554432}}"#)
         .expect("applying 32 MiB");
     let pid = cg.spawn(ALLOC_64M);
@@ -68,10 +69,10 @@ fn update_raises_the_memory_limit_and_the_next_allocation_succeeds() {
 
 #[test]
 fn pids_limit_of_10_stops_a_fork_bomb() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("pids");
+    let mut cg = TestPlacement::new("pids");
     cg.apply(r#"{"pids":{"limit":10}}"#)
         .expect("applying pids 10");
     // 30 background sleepers; forks past the limit fail.
@@ -109,10 +110,10 @@ fn pids_limit_of_10_stops_a_fork_bomb() {
 
 #[test]
 fn cpu_quota_of_0_2_keeps_a_busy_loop_near_20_percent() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("quota");
+    let mut cg = TestPlacement::new("quota");
     cg.apply(r#"{"cpu":{"quota":20000,"period":100000}}"#)
         .expect("applying 0.2 CPU");
     cg.spawn("while :; do :; done");
@@ -141,10 +142,10 @@ fn cpu_quota_of_0_2_keeps_a_busy_loop_near_20_percent() {
 
 #[test]
 fn cpuset_pins_the_container_to_one_cpu() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("cpuset");
+    let mut cg = TestPlacement::new("cpuset");
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").expect("online cpus");
     let last = online
         .trim()
@@ -162,10 +163,10 @@ fn cpuset_pins_the_container_to_one_cpu() {
 
 #[test]
 fn the_oom_watcher_reports_a_removed_cgroup_as_gone() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("oomgone");
+    let cg = TestPlacement::new("oomgone");
     let mut watcher = OomWatcher::new(&cg.placement).expect("watching for OOM");
     cg.placement.remove().expect("removing");
     let event = watcher
@@ -182,8 +183,8 @@ fn bandwidth(p: &CgroupPlacement) -> (Option<u64>, u64) {
 
 /// A cgroup limited to 0.5 CPU over `period_us` and a container cgroup `c` below it
 /// (remove `c` before the parent drops).
-fn under_a_half_cpu_parent(name: &str, period_us: u64) -> (TestCgroup, CgroupPlacement) {
-    let parent = TestCgroup::new(name);
+fn under_a_half_cpu_parent(name: &str, period_us: u64) -> (TestPlacement, CgroupPlacement) {
+    let parent = TestPlacement::new(name);
     parent
         .apply(&format!(
             r#"{{"cpu":{{"quota":{},"period":{period_us}}}}}"#,
@@ -202,7 +203,7 @@ fn under_a_half_cpu_parent(name: &str, period_us: u64) -> (TestCgroup, CgroupPla
 /// first on the way back through 40 ms per 10 ms. runc 1.1.5 does both here.
 #[test]
 fn cfs_period_and_quota_change_together_under_a_parent_with_another_period() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     for parent_period in [10_000, 200_000] {
@@ -236,7 +237,7 @@ fn cfs_period_and_quota_change_together_under_a_parent_with_another_period() {
 /// child), in its one `cpu.max` write.
 #[test]
 fn cfs_bandwidth_above_the_parents_is_refused_on_v1_in_either_order() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     let (_parent, child) = under_a_half_cpu_parent("cfsover", 10_000);

@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use berth_cgroups::{CgroupPlacement, Layout, detect_layout, resolve_path};
 
-use crate::harness::{TestCgroup, root_or_skip};
+use crate::harness::TestPlacement;
+use berth_testkit::root::require_root;
 
 #[test]
 fn layout_detection_matches_the_mounts() {
@@ -27,10 +28,10 @@ fn layout_detection_matches_the_mounts() {
 
 #[test]
 fn create_places_the_cgroup_in_every_hierarchy_and_records_the_v2_inode() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("create");
+    let cg = TestPlacement::new("create");
     let p = &cg.placement;
     assert!(p.relative_path.starts_with("/berth"));
     for dir in p.dirs() {
@@ -60,10 +61,10 @@ fn create_places_the_cgroup_in_every_hierarchy_and_records_the_v2_inode() {
 
 #[test]
 fn placement_round_trips_through_state_json() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let cg = TestCgroup::new("serde");
+    let cg = TestPlacement::new("serde");
     let json = serde_json::to_string(&cg.placement).expect("serializing");
     assert!(
         json.contains("\"relativePath\"") && json.contains("\"v2Id\""),
@@ -75,10 +76,10 @@ fn placement_round_trips_through_state_json() {
 
 #[test]
 fn add_process_moves_a_child_into_every_hierarchy_and_processes_lists_it() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("join");
+    let mut cg = TestPlacement::new("join");
     let pid = cg.spawn("sleep 30");
     let procs = cg.placement.processes().expect("listing processes");
     assert!(procs.contains(&(pid as i32)), "{procs:?} lacks {pid}");
@@ -92,10 +93,10 @@ fn add_process_moves_a_child_into_every_hierarchy_and_processes_lists_it() {
 
 #[test]
 fn kill_all_ends_every_process_and_remove_leaves_nothing() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("kill");
+    let mut cg = TestPlacement::new("kill");
     cg.spawn("sleep 30 & sleep 30 & wait");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while cg.placement.processes().expect("processes").len() < 3 {
@@ -121,10 +122,10 @@ fn kill_all_ends_every_process_and_remove_leaves_nothing() {
 
 #[test]
 fn kill_all_with_sigterm_signals_each_process() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("term");
+    let mut cg = TestPlacement::new("term");
     let pid = cg.spawn("exec sleep 30");
     std::thread::sleep(Duration::from_millis(100));
     cg.placement
@@ -137,7 +138,7 @@ fn kill_all_with_sigterm_signals_each_process() {
 
 #[test]
 fn an_absolute_cgroups_path_is_created_as_given() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     let id = format!("/berth/abs-{}/inner", std::process::id());
@@ -154,11 +155,11 @@ fn an_absolute_cgroups_path_is_created_as_given() {
 
 #[test]
 fn a_child_joins_before_exec_with_join_current_process() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     use std::os::unix::process::CommandExt;
-    let cg = TestCgroup::new("preexec");
+    let cg = TestPlacement::new("preexec");
     let files = cg.placement.procs_files().expect("procs files");
     let mut cmd = std::process::Command::new(crate::harness::BUSYBOX);
     cmd.args(["cat", "/proc/self/cgroup"]);
@@ -185,7 +186,7 @@ fn host_cgroups_describe_the_layout() {
 
 #[test]
 fn a_relative_cgroups_path_lands_below_berth_on_every_hierarchy() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
     let rel = format!("rel-{}/x", std::process::id());

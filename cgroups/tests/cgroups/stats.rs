@@ -2,14 +2,15 @@ use std::time::Duration;
 
 use berth_cgroups::{Layout, StatsScope, detect_layout};
 
-use crate::harness::{TestCgroup, read, root_or_skip};
+use crate::harness::{TestPlacement, read};
+use berth_testkit::root::require_root;
 
 #[test]
 fn stats_match_the_cgroup_files() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("stats");
+    let mut cg = TestPlacement::new("stats");
     cg.apply(r#"{"memory":{"limit":67108864},"pids":{"limit":50}}"#)
         .expect("applying");
     // The shell keeps 4 MB in a variable, then waits on one sleeper: 2 tasks, steady.
@@ -64,10 +65,10 @@ fn stats_match_the_cgroup_files() {
 
 #[test]
 fn scoped_stats_read_only_the_controllers_asked_for() {
-    if !root_or_skip() {
+    if !require_root() {
         return;
     }
-    let mut cg = TestCgroup::new("scope");
+    let mut cg = TestPlacement::new("scope");
     cg.apply(r#"{"memory":{"limit":67108864},"pids":{"limit":50}}"#)
         .expect("applying");
     cg.spawn("sleep 60");

@@ -1,13 +1,11 @@
-//! Helpers of the exporter tests: state files, exposition parsing, HTTP.
+//! Helpers of the exporter tests: state files and exporters (exposition parsing and
+//! HTTP are berth-testkit's `scrape`).
 #![allow(dead_code)]
 
 pub mod promtool;
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use berth_cgroups::CgroupPlacement;
 use berth_ebpf::{ProbeOptions, Probes};
@@ -16,7 +14,7 @@ use berth_metrics::{Exporter, ExporterOptions};
 use berth_state::files::STATE_FILE;
 use berth_state::{ContainerState, Status, Timestamp};
 
-use crate::support::TestCgroup;
+use berth_testkit::cgroup::TestCgroup;
 
 /// Writes `<root>/<id>/state.json` through berth-state, as berth-runtime does, for a
 /// running container in `cgroup`.
@@ -84,62 +82,6 @@ pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
 pub fn exporter_with_bpf(options: ExporterOptions) -> Exporter {
     let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
     Exporter::new(options, Some(probes))
-}
-
-/// The value of the first sample of `metric` carrying every label in `labels`.
-pub fn sample(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    exposition.lines().find_map(|line| {
-        let rest = line.strip_prefix(metric)?;
-        if !(rest.starts_with('{') || rest.starts_with(' ')) {
-            return None;
-        }
-        if !labels
-            .iter()
-            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-        {
-            return None;
-        }
-        rest.rsplit(' ').next()?.parse().ok()
-    })
-}
-
-/// Every line mentioning `needle`.
-pub fn lines_with<'a>(exposition: &'a str, needle: &str) -> Vec<&'a str> {
-    exposition.lines().filter(|l| l.contains(needle)).collect()
-}
-
-/// A plain HTTP/1.0 GET on 127.0.0.1: (status line, headers+body).
-pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let accept = accept
-        .map(|a| format!("Accept: {a}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{accept}\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
-}
-
-/// A free TCP port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("finding a free port")
-}
-
-/// A process started by a test, killed and reaped on drop.
-pub struct Spawned(pub std::process::Child);
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The exporter binary built with these tests.

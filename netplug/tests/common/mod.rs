@@ -1,4 +1,4 @@
-//! Shared helpers for the integration tests: root check, guards that clean up
+//! Shared helpers for the integration tests: root and tools check, guards that clean up
 //! every kernel object a test makes, and a runner for the built plugin.
 #![allow(dead_code)]
 
@@ -7,32 +7,27 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
+use berth_testkit::root::require_root;
 use serde_json::{Value, json};
 
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_berth-cni");
 
-/// True when the test may run; panics with a clear message when not root,
-/// unless BERTH_TEST_UNPRIVILEGED_SKIP=1.
-pub fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        for (tool, package) in [
-            ("/bin/busybox", "busybox-static"),
-            ("/usr/sbin/nft", "nftables"),
-            ("/usr/bin/ip", "iproute2"),
-        ] {
-            let found = std::path::Path::new(tool).exists()
-                || std::path::Path::new(tool.replace("/usr", "").as_str()).exists();
-            assert!(found, "{tool} is missing: apt-get install -y {package}");
-        }
-        return true;
-    }
-    if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
-        eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
+/// True when the test may run: root (berth-testkit's check, which says how to skip) and
+/// the tools these tests drive installed (a clear failure naming the package if not).
+pub fn require_root_and_tools() -> bool {
+    if !require_root() {
         return false;
     }
-    panic!(
-        "this test needs root (network namespaces, bridges, nftables); run as root or set BERTH_TEST_UNPRIVILEGED_SKIP=1"
-    );
+    for (tool, package) in [
+        ("/bin/busybox", "busybox-static"),
+        ("/usr/sbin/nft", "nftables"),
+        ("/usr/bin/ip", "iproute2"),
+    ] {
+        let found = std::path::Path::new(tool).exists()
+            || std::path::Path::new(tool.replace("/usr", "").as_str()).exists();
+        assert!(found, "{tool} is missing: apt-get install -y {package}");
+    }
+    true
 }
 
 fn sh(args: &[&str]) -> Output {

@@ -1,156 +1,20 @@
-//! Test support shared by berth-ebpf's and berth-metrics' integration tests:
-//! root checks, throw-away cgroups, and a child process running a known workload.
-#![allow(dead_code)]
+//! This test binary re-run as a child with a known workload (syscalls, failures, execs,
+//! bytes sent, memory touched), placed in a [`TestCgroup`] before it starts, so a test
+//! can compare what it observed with what the child did.
+//!
+//! The child is the test named in [`WorkloadChild::spawn`], whose body calls
+//! [`workload_child_main`]; it does nothing in a normal test run.
 
-use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+
+use crate::cgroup::TestCgroup;
 
 /// Environment variable that turns the test binary into a workload child.
 pub const WORKLOAD_ENV: &str = "BERTH_TEST_WORKLOAD";
 /// What the child prints when its workload is done (libtest may print on the same line).
 const DONE_MARKER: &str = "berth-test-workload-done";
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-
-/// Returns false (skip) when not root and `BERTH_TEST_UNPRIVILEGED_SKIP=1`; panics
-/// with a clear message when not root otherwise.
-pub fn require_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
-        eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
-        return false;
-    }
-    panic!("this test needs root (BPF, cgroups); set BERTH_TEST_UNPRIVILEGED_SKIP=1 to skip it");
-}
-
-/// A unique name for a test object: `test-<tag>-<pid>-<n>`.
-pub fn unique_name(tag: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "test-{tag}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn fs_magic(path: &Path) -> i64 {
-    nix::sys::statfs::statfs(path)
-        .map(|s| s.filesystem_type().0)
-        .unwrap_or_else(|e| panic!("statfs {}: {e}", path.display()))
-}
-
-/// The cgroup2 mount (the unified hierarchy on this hybrid host).
-pub fn cgroup2_root() -> PathBuf {
-    let root = berth_ebpf::cgroup2::mount_point().expect("finding the cgroup2 mount");
-    assert_eq!(
-        fs_magic(&root),
-        CGROUP2_SUPER_MAGIC,
-        "{} is not cgroup2",
-        root.display()
-    );
-    root
-}
-
-/// A cgroup created for one test under `berth/` of the v2 hierarchy and, optionally,
-/// of v1 controllers; removed on drop (its processes killed first).
-pub struct TestCgroup {
-    pub name: String,
-    pub v2_dir: PathBuf,
-    pub v1_dirs: Vec<(String, PathBuf)>,
-}
-
-impl TestCgroup {
-    pub fn new(tag: &str, v1_controllers: &[&str]) -> Self {
-        let name = unique_name(tag);
-        let v2_dir = cgroup2_root().join("berth").join(&name);
-        fs::create_dir_all(&v2_dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", v2_dir.display()));
-        let mut cgroup = TestCgroup {
-            name: name.clone(),
-            v2_dir,
-            v1_dirs: Vec::new(),
-        };
-        for controller in v1_controllers {
-            let hierarchy = Path::new("/sys/fs/cgroup").join(controller);
-            assert_eq!(
-                fs_magic(&hierarchy),
-                CGROUP_SUPER_MAGIC,
-                "{} is not a cgroup v1 hierarchy",
-                hierarchy.display()
-            );
-            let dir = hierarchy.join("berth").join(&name);
-            fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-            cgroup.v1_dirs.push((controller.to_string(), dir));
-        }
-        cgroup
-    }
-
-    pub fn id(&self) -> u64 {
-        berth_ebpf::cgroup2::cgroup_id(&self.v2_dir).expect("cgroup id")
-    }
-
-    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
-        self.v1_dirs
-            .iter()
-            .find(|(c, _)| c == controller)
-            .map(|(_, d)| d.as_path())
-    }
-
-    /// Moves `pid` into every hierarchy of this cgroup.
-    pub fn add(&self, pid: u32) {
-        for dir in std::iter::once(&self.v2_dir).chain(self.v1_dirs.iter().map(|(_, d)| d)) {
-            let procs = dir.join("cgroup.procs");
-            fs::write(&procs, pid.to_string())
-                .unwrap_or_else(|e| panic!("writing {pid} to {}: {e}", procs.display()));
-        }
-    }
-
-    fn kill_all(dir: &Path) {
-        if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
-            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                // SAFETY: kill has no memory preconditions; a stale pid only fails.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-    }
-
-    fn remove_dir(dir: &Path) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            Self::kill_all(dir);
-            match fs::remove_dir(dir) {
-                Ok(()) => return,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-                Err(e) if Instant::now() > deadline => {
-                    eprintln!("leaving cgroup {}: {e}", dir.display());
-                    return;
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-
-    /// Removes the cgroup now (as drop does).
-    pub fn remove(&self) {
-        Self::remove_dir(&self.v2_dir);
-        for (_, dir) in &self.v1_dirs {
-            Self::remove_dir(dir);
-        }
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
 
 /// A known workload for a child process.
 #[derive(Debug, Clone, Copy, Default)]
@@ -163,6 +27,7 @@ pub struct Workload {
     pub execs: u64,
     /// Bytes sent to this TCP port on 127.0.0.1.
     pub send_bytes: u64,
+    /// The port of [`Workload::send_bytes`] (e.g. a [`tcp_sink`]).
     pub port: u16,
     /// Bytes of anonymous memory to touch (for OOM tests).
     pub touch_bytes: u64,
@@ -203,6 +68,7 @@ impl Workload {
 
 /// A workload child: started paused, released by [`WorkloadChild::run`].
 pub struct WorkloadChild {
+    /// The child process (stdin: the release and linger pipe; stdout: its report).
     pub child: Child,
 }
 
@@ -223,6 +89,7 @@ impl WorkloadChild {
         WorkloadChild { child }
     }
 
+    /// The child's pid.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
