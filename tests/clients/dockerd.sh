@@ -169,6 +169,13 @@ step_top_stats() {
 step_update() {
     local r=0 c="update-$rt"
     drun -d --name "$c" "$DOCKERD_IMAGE" sleep 1000 >/dev/null || r=1
+    # dockerd writes blockIO weight 0 ("not set") into every config on a kernel without
+    # blkio.weight, as this one: the create above had to accept it.
+    local id
+    id=$(docker inspect -f '{{.Id}}' "$c")
+    check blkio "$(jq -c .linux.resources.blockIO \
+        "$DOCKERD_DIR/exec/containerd/daemon/io.containerd.runtime.v2.task/moby/$id/config.json")" \
+        '{"weight":0}' || r=1
     docker update --memory 64m --memory-swap 64m --cpus 0.5 --pids-limit 50 "$c" >/dev/null || r=1
     check mem "$(cgroup_file memory "$c" memory.limit_in_bytes)" 67108864 || r=1
     check quota "$(cgroup_file cpu "$c" cpu.cfs_quota_us)/$(cgroup_file cpu "$c" cpu.cfs_period_us)" 50000/100000 || r=1
@@ -198,7 +205,7 @@ step stop_term_ignored "stop of a TERM-ignoring pid 1: the grace period, then KI
 step tty_resize "run -it on a pty, resized"
 step pause "pause / unpause: the freezer cgroup"
 step top_stats "top, stats --no-stream"
-step update "update --memory/--cpus/--pids-limit: the new limits in the cgroup"
+step update "blockIO weight 0 at create; update --memory/--cpus/--pids-limit: the limits in the cgroup"
 step oom "--memory 32m: OOM kill, OOMKilled=true"
 
 echo "== no leftovers: containers, runtime state, cgroups, shims, overlay mounts"
