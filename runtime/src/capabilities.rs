@@ -486,7 +486,8 @@ fn capset(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe_path::test_support::{in_child, require_root};
+    use berth_testkit::child::in_child;
+    use berth_testkit::root::require_root;
     use oci_spec::runtime::LinuxCapabilitiesBuilder;
 
     fn set(caps: &[Capability]) -> Capabilities {

@@ -222,10 +222,11 @@ fn cstrings(items: impl IntoIterator<Item = OsString>) -> Result<Vec<CString>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_testkit::root::require_root;
 
     #[test]
     fn read_only_view_refuses_writes() {
-        if !nix::unistd::geteuid().is_root() {
+        if !require_root() {
             return;
         }
         // A file nobody executes (the test binary itself would answer ETXTBSY first).
@@ -251,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_view_of_our_binary_is_our_binary() {
-        if !nix::unistd::geteuid().is_root() {
+        if !require_root() {
             return;
         }
         let view = clone_read_only_view().expect("view");

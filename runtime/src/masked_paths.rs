@@ -303,7 +303,8 @@ fn verify_err(op: &'static str, path: &str, detail: &str) -> MaskError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe_path::test_support::{in_child, require_root};
+    use berth_testkit::child::in_child;
+    use berth_testkit::root::require_root;
     use nix::mount::MsFlags;
     use nix::sched::{CloneFlags, unshare};
     use nix::sys::statvfs::FsFlags;

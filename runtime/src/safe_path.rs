@@ -421,87 +421,11 @@ fn components_of(path: &OsStr) -> VecDeque<OsString> {
         .collect()
 }
 
-/// Test helpers shared by the security modules' tests: root checks and running a test
-/// body in a forked child (seccomp filters, capability changes and mount namespaces are
-/// per-process and must not leak into the test harness).
-#[cfg(test)]
-pub(crate) mod test_support {
-    use std::io::{Read, Write};
-
-    use nix::sys::wait::{WaitStatus, waitpid};
-    use nix::unistd::{ForkResult, fork, pipe};
-
-    /// True when the test may run. Not root: panics with a clear message, unless
-    /// `BERTH_TEST_UNPRIVILEGED_SKIP=1`, in which case it returns false (skip).
-    pub(crate) fn require_root() -> bool {
-        if nix::unistd::geteuid().is_root() {
-            return true;
-        }
-        if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
-            eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
-            return false;
-        }
-        panic!("this test needs root; run as root or set BERTH_TEST_UNPRIVILEGED_SKIP=1");
-    }
-
-    /// Runs `body` in a forked child and returns how the child ended plus what it wrote
-    /// to the report pipe (its error message, if any). The child never returns into the
-    /// test harness: it `_exit`s with 0 on Ok, 1 on Err, 2 on panic.
-    pub(crate) fn fork_status<F>(body: F) -> (WaitStatus, String)
-    where
-        F: FnOnce(&mut dyn Write) -> Result<(), String>,
-    {
-        let (read_end, write_end) = pipe().expect("pipe for child report");
-        // SAFETY: the child only runs `body` and then `_exit`s; glibc's malloc is
-        // fork-safe, and no lock held by another harness thread is needed by the bodies
-        // (they use raw syscalls, std I/O on their own fds, and allocation).
-        match unsafe { fork() }.expect("fork test child") {
-            ForkResult::Child => {
-                drop(read_end);
-                let mut report = std::fs::File::from(write_end);
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut report)));
-                let code = match outcome {
-                    Ok(Ok(())) => 0,
-                    Ok(Err(msg)) => {
-                        let _ = report.write_all(msg.as_bytes());
-                        1
-                    }
-                    Err(_) => {
-                        let _ = report.write_all(b"child panicked");
-                        2
-                    }
-                };
-                // SAFETY: _exit ends the child without running the harness's atexit
-                // handlers or destructors that belong to the parent.
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => {
-                drop(write_end);
-                let mut text = String::new();
-                let _ = std::fs::File::from(read_end).read_to_string(&mut text);
-                let status = waitpid(child, None).expect("waitpid test child");
-                (status, text)
-            }
-        }
-    }
-
-    /// Runs `body` in a forked child and turns anything but a clean exit into Err.
-    pub(crate) fn in_child<F>(body: F) -> Result<(), String>
-    where
-        F: FnOnce() -> Result<(), String>,
-    {
-        match fork_status(|_| body()) {
-            (WaitStatus::Exited(_, 0), _) => Ok(()),
-            (status, text) => Err(format!("child failed ({status:?}): {text}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::test_support::in_child;
     use super::*;
+    use berth_testkit::child::in_child;
+    use berth_testkit::root::require_root;
     use std::os::fd::AsFd;
     use std::os::unix::fs::symlink;
 
@@ -680,7 +604,7 @@ mod tests {
 
     #[test]
     fn leaked_fd_cwd_is_refused_with_openat2() {
-        if !super::test_support::require_root() {
+        if !require_root() {
             return;
         }
         leaked_fd_cwd_is_not_followed(false);
@@ -688,7 +612,7 @@ mod tests {
 
     #[test]
     fn leaked_fd_cwd_stays_inside_root_with_manual_walk() {
-        if !super::test_support::require_root() {
+        if !require_root() {
             return;
         }
         leaked_fd_cwd_is_not_followed(true);
@@ -706,12 +630,5 @@ mod tests {
             ),
             Err(SafePathError::CreateFlag { .. })
         ));
-    }
-
-    #[test]
-    fn test_support_reports_child_failures() {
-        assert!(in_child(|| Ok(())).is_ok());
-        let err = in_child(|| Err("boom".into())).expect_err("child error");
-        assert!(err.contains("boom"));
     }
 }

@@ -178,7 +178,7 @@ pub fn reply(chan: &Channel, pid: i32, spec: &Spec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe_path::test_support::require_root;
+    use berth_testkit::root::require_root;
     use nix::sys::stat::fstat;
     use std::os::unix::fs::MetadataExt;
 

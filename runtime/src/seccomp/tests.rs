@@ -11,7 +11,8 @@ use oci_spec::runtime::LinuxSeccomp;
 use serde_json::json;
 
 use super::*;
-use crate::safe_path::test_support::{fork_status, in_child, require_root};
+use berth_testkit::child::{fork_status, in_child};
+use berth_testkit::root::require_root;
 
 fn profile(value: serde_json::Value) -> LinuxSeccomp {
     serde_json::from_value(value).expect("test profile parses")
