@@ -53,7 +53,8 @@ step() {
         else
             verdict=FAIL failed=$((failed + 1))
         fi
-        seen=$(grep -a '^seen: ' "$DOCKERD_DIR/step.out" | tail -1 | cut -c7-)
+        # (none when the step died before its report)
+        seen=$(grep -a '^seen: ' "$DOCKERD_DIR/step.out" | tail -1 | cut -c7- || true)
         printf '  %-6s %-4s %s\n' "$rt" "$verdict" "$seen"
         if [ "$verdict" = FAIL ]; then
             grep -av '^seen: ' "$DOCKERD_DIR/step.out" | tail -20 | sed 's/^/         | /' || true
