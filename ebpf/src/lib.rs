@@ -7,7 +7,8 @@
 //!
 //! - [`probes`]: [`Probes`], loads and attaches every family, owns the watch list.
 //! - [`watchlist`]: which cgroups are counted ([`WatchKind`]).
-//! - [`syscalls`]: syscalls per cgroup and syscall number, failed syscalls.
+//! - [`syscalls`]: syscalls per syscall number and failed syscalls, of the cgroups that
+//!   opted in (programs attached only while one has).
 //! - [`process`]: execs, forks, exits per cgroup; the [`ProcessEvent`] stream.
 //! - [`net`]: bytes and packets in/out per cgroup (cgroup_skb on the v2 root).
 //! - [`oom`]: OOM kills per cgroup of the victim.
@@ -33,5 +34,5 @@ pub use error::Error;
 pub use net::NetCounts;
 pub use probes::{ProbeOptions, Probes};
 pub use process::{EventStream, ProcessCounts, ProcessEvent, ProcessEventKind};
-pub use syscalls::SyscallStats;
+pub use syscalls::{SyscallCounting, SyscallStats};
 pub use watchlist::WatchKind;

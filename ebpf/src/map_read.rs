@@ -84,8 +84,6 @@ pub(crate) unsafe trait Record: Copy {}
 // SAFETY: each is a generated `#[repr(C)]` struct of u32/u64/i32 and i8 arrays.
 unsafe impl Record for crate::skeletons::layouts::types::process_event {}
 // SAFETY: as above (u64, u32, u32).
-unsafe impl Record for crate::skeletons::syscalls::types::syscall_key {}
-// SAFETY: as above (u64, u32, u32).
 unsafe impl Record for crate::skeletons::signals::types::signal_key {}
 
 /// The record at the start of `bytes`, or `None` when `bytes` is too short for it.

@@ -1,13 +1,13 @@
 //! [`Probes`]: every BPF program family loaded, attached and sharing one watch list.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::net::{NetCounts, NetProbe};
 use crate::oom::OomProbe;
 use crate::process::{EventStream, ProcessCounts, ProcessProbe};
 use crate::signals::SignalProbe;
-use crate::syscalls::{SyscallProbe, SyscallStats};
+use crate::syscalls::{SyscallCounting, SyscallProbe, SyscallStats};
 use crate::watchlist::{self, WatchKind};
 use crate::{Error, cgroup2};
 
@@ -17,10 +17,12 @@ pub struct ProbeOptions {
     /// Where to attach the network programs: the root of the cgroup v2 hierarchy
     /// (found in `/proc/self/mountinfo` when `None`).
     pub cgroup2_root: Option<PathBuf>,
-    /// Count syscalls (attaches `raw_syscalls/sys_enter`, which puts every syscall of
-    /// the host on the traced path: see bench/metrics). On by default.
+    /// Allow syscall counting. Even then the `sys_enter`/`sys_exit` programs are
+    /// attached only while [`Probes::count_syscalls_of`] has given at least one cgroup
+    /// a slot: while attached, every syscall of the host runs them (see bench/metrics).
+    /// `false`: never attached. On by default.
     pub syscalls: bool,
-    /// Count failed syscalls (attaches `raw_syscalls/sys_exit` too, which roughly
+    /// Count failed syscalls too (attaches `sys_exit` with `sys_enter`, which roughly
     /// doubles the fixed cost per syscall). On by default; needs `syscalls`.
     pub syscall_errors: bool,
 }
@@ -82,7 +84,22 @@ impl Probes {
         watchlist::list(self.syscalls.watchlist())
     }
 
-    /// Syscalls per cgroup id.
+    /// Counts the syscalls of exactly `cgroups` (v2 ids; tasks in these cgroups
+    /// themselves, not below): a cgroup new to the set starts at zero, one left out
+    /// loses its counts. Attaches the syscall programs when the set is not empty,
+    /// detaches them when it is. Cgroups beyond the slots (a few hundred, fewer on
+    /// hosts with many CPUs) are returned as refused, not counted; with
+    /// [`ProbeOptions::syscalls`] off every one is.
+    pub fn count_syscalls_of(&self, cgroups: &BTreeSet<u64>) -> Result<SyscallCounting, Error> {
+        self.syscalls.count_only(cgroups)
+    }
+
+    /// Whether the syscall programs are attached now.
+    pub fn syscalls_attached(&self) -> bool {
+        self.syscalls.attached()
+    }
+
+    /// Syscalls per cgroup id, of the cgroups counted (see [`Probes::count_syscalls_of`]).
     pub fn syscall_stats(&self) -> Result<HashMap<u64, SyscallStats>, Error> {
         self.syscalls.stats()
     }
@@ -117,8 +134,8 @@ impl Probes {
         self.process.events_lost()
     }
 
-    /// Deletes the counters of every cgroup `keep` rejects (removed containers).
-    /// Returns how many map entries were deleted.
+    /// Deletes the counters of every cgroup `keep` rejects (removed containers; their
+    /// syscalls are no longer counted). Returns how many map entries were deleted.
     pub fn prune(&self, keep: &dyn Fn(u64) -> bool) -> Result<usize, Error> {
         Ok(self.syscalls.prune(keep)?
             + self.process.prune(keep)?

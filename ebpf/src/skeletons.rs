@@ -42,9 +42,14 @@ pub(crate) fn object_slot() -> &'static mut MaybeUninit<OpenObject> {
 }
 
 /// Opens a skeleton, makes it share the watch list map `$shared` (an
-/// `Option<BorrowedFd>`) and loads it into the kernel.
+/// `Option<BorrowedFd>`) and loads it into the kernel. `$configure`, when given, is
+/// called with the open skeleton before the load (e.g. to size maps) and returns a
+/// `libbpf_rs::Result<()>`.
 macro_rules! load_skeleton {
-    ($builder:expr, $family:literal, $shared:expr) => {{
+    ($builder:expr, $family:literal, $shared:expr) => {
+        $crate::skeletons::load_skeleton!($builder, $family, $shared, |_open| Ok(()))
+    };
+    ($builder:expr, $family:literal, $shared:expr, $configure:expr) => {{
         use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
         let mut open = $builder
             .open($crate::skeletons::object_slot())
@@ -52,6 +57,10 @@ macro_rules! load_skeleton {
                 family: $family,
                 source,
             })?;
+        ($configure)(&mut open).map_err(|source| $crate::Error::Open {
+            family: $family,
+            source,
+        })?;
         if let Some(fd) = $shared {
             open.maps.watched_cgroups.reuse_fd(fd).map_err(|source| {
                 $crate::Error::ShareWatchlist {

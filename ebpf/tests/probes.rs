@@ -1,5 +1,7 @@
 //! The BPF programs count a real workload in a real cgroup, and only there.
 
+use std::collections::BTreeSet;
+use std::process::Command;
 use std::time::Duration;
 
 use berth_ebpf::{ProbeOptions, Probes, ProcessEventKind, WatchKind};
@@ -28,6 +30,7 @@ fn counts_syscalls_errors_execs_and_bytes_of_a_watched_cgroup_only() {
     probes
         .watch(watched.id(), WatchKind::Container)
         .expect("watch");
+    count_syscalls_of(&probes, &[watched.id()]);
 
     let (port, sink) = tcp_sink();
     let workload = Workload {
@@ -158,13 +161,14 @@ fn a_subtree_watch_counts_new_cgroups_below_it_under_their_own_id() {
         .expect("go");
     assert!(child.wait().expect("wait").success());
 
-    let stats = probes.syscall_stats().expect("stats");
-    let getppid = u32::try_from(libc::SYS_getppid).expect("nr");
-    let inner = stats
+    let process = probes.process_counts().expect("process counts");
+    let inner = process
         .get(&inner_id)
         .expect("the inner cgroup is counted under its own id");
-    assert!(inner.by_number.get(&getppid).copied().unwrap_or(0) >= 1000);
-    assert!(!stats.contains_key(&parent.id()));
+    assert!(inner.exits >= 1, "{inner:?}");
+    assert!(!process.contains_key(&parent.id()));
+    // Syscalls are counted only for cgroups that opted in, and none did.
+    assert!(probes.syscall_stats().expect("stats").is_empty());
     std::fs::remove_dir(&child_dir).expect("rmdir inner");
 }
 
@@ -180,6 +184,11 @@ fn syscall_counting_can_be_switched_off_while_the_rest_still_counts() {
     let probes = Probes::load(&options).expect("loading the BPF probes");
     let cg = TestCgroup::new("ebpf-nosyscalls", &[]);
     probes.watch(cg.id(), WatchKind::Container).expect("watch");
+    let counting = probes
+        .count_syscalls_of(&BTreeSet::from([cg.id()]))
+        .expect("asking to count syscalls");
+    assert_eq!(counting.refused, vec![cg.id()]);
+    assert!(!counting.attached && !probes.syscalls_attached());
     let workload = Workload {
         getppid: 1000,
         execs: 2,
@@ -194,4 +203,116 @@ fn syscall_counting_can_be_switched_off_while_the_rest_still_counts() {
         process.get(&cg.id()).is_some_and(|p| p.execs >= 2),
         "{process:?}"
     );
+}
+
+/// Counts the syscalls of `cgroups` and checks the programs are attached (detached
+/// when `cgroups` is empty).
+fn count_syscalls_of(probes: &Probes, cgroups: &[u64]) {
+    let counting = probes
+        .count_syscalls_of(&cgroups.iter().copied().collect())
+        .expect("counting syscalls");
+    assert_eq!(counting.counted, cgroups.len(), "{counting:?}");
+    assert!(
+        counting.refused.is_empty() && counting.attached != cgroups.is_empty(),
+        "{counting:?}"
+    );
+}
+
+/// The kernel's view: how many BPF links this process holds (its `bpf_link` fds, from
+/// `/proc/self/fdinfo`) to a program named `name` (`bpftool prog show id`).
+fn our_links_to(name: &str) -> usize {
+    let fds = std::fs::read_dir("/proc/self/fd").expect("listing /proc/self/fd");
+    let mut n = 0;
+    for fd in fds.flatten() {
+        let is_link = std::fs::read_link(fd.path())
+            .is_ok_and(|target| target.to_string_lossy() == "anon_inode:bpf_link");
+        let info =
+            std::fs::read_to_string(std::path::Path::new("/proc/self/fdinfo").join(fd.file_name()))
+                .unwrap_or_default();
+        let Some(prog_id) = info
+            .lines()
+            .find_map(|l| l.strip_prefix("prog_id:"))
+            .map(str::trim)
+            .filter(|_| is_link)
+        else {
+            continue;
+        };
+        let out = Command::new("bpftool")
+            .args(["prog", "show", "id", prog_id])
+            .output()
+            .expect("running bpftool");
+        // "<id>: <type>  name <name>  tag ..."
+        if String::from_utf8_lossy(&out.stdout).contains(&format!(" name {name} ")) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn syscall_programs_are_attached_only_while_a_cgroup_opted_in() {
+    if !require_root() {
+        return;
+    }
+    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let cg = TestCgroup::new("ebpf-optin", &[]);
+    let other = TestCgroup::new("ebpf-optin-other", &[]);
+    probes.watch(cg.id(), WatchKind::Container).expect("watch");
+    probes
+        .watch(other.id(), WatchKind::Container)
+        .expect("watch");
+    assert!(!probes.syscalls_attached());
+    assert_eq!(
+        our_links_to("berth_sys_enter"),
+        0,
+        "attached with no opt-in"
+    );
+    assert_eq!(our_links_to("berth_sys_exit"), 0, "attached with no opt-in");
+
+    count_syscalls_of(&probes, &[cg.id()]);
+    assert_eq!(our_links_to("berth_sys_enter"), 1);
+    assert_eq!(our_links_to("berth_sys_exit"), 1);
+    let workload = Workload {
+        getppid: 2000,
+        failures: 50,
+        ..Workload::default()
+    };
+    for dir in [&cg, &other] {
+        let mut child = WorkloadChild::spawn(CHILD, workload, dir);
+        child.run();
+        assert!(child.finish().success());
+    }
+    let stats = probes.syscall_stats().expect("stats");
+    let getppid = u32::try_from(libc::SYS_getppid).expect("nr");
+    let ours = stats.get(&cg.id()).expect("the opted-in cgroup is counted");
+    assert!(
+        ours.by_number.get(&getppid).copied().unwrap_or(0) >= 2000,
+        "{ours:?}"
+    );
+    assert!(ours.errors >= 50, "{ours:?}");
+    assert!(
+        !stats.contains_key(&other.id()),
+        "a cgroup that did not opt in was counted"
+    );
+
+    // Leaving the set detaches; opting in again starts from zero.
+    count_syscalls_of(&probes, &[]);
+    assert!(!probes.syscalls_attached());
+    assert_eq!(
+        our_links_to("berth_sys_enter"),
+        0,
+        "still attached after opt-out"
+    );
+    assert_eq!(
+        our_links_to("berth_sys_exit"),
+        0,
+        "still attached after opt-out"
+    );
+    assert!(probes.syscall_stats().expect("stats").is_empty());
+    count_syscalls_of(&probes, &[cg.id()]);
+    assert_eq!(our_links_to("berth_sys_enter"), 1);
+    assert_eq!(probes.syscall_stats().expect("stats")[&cg.id()].total(), 0);
+    // Pruning the last counted cgroup detaches too.
+    probes.prune(&|id| id != cg.id()).expect("prune");
+    assert_eq!(our_links_to("berth_sys_enter"), 0);
 }
