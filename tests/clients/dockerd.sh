@@ -78,7 +78,7 @@ step_exit_codes() {
     # "permission denied" -> 126. (A signal's 128+n: the stop steps.)
     code() {
         local c=0
-        drun --rm "$DOCKERD_IMAGE" "$@" >/dev/null 2>&1 || c=$?
+        drun --rm "$DOCKERD_IMAGE" "$@" >/dev/null || c=$? # errors shown if the step fails
         echo "$c"
     }
     local codes
