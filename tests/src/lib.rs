@@ -8,18 +8,10 @@ use serde_json::Value;
 
 pub mod containerd;
 
-/// Tests need root; say so plainly instead of failing on the first EPERM. Returns false
-/// (skip) only when the caller opted in with BERTH_TEST_UNPRIVILEGED_SKIP=1.
-pub fn require_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var("BERTH_TEST_UNPRIVILEGED_SKIP").as_deref() == Ok("1") {
-        eprintln!("skipping: needs root (BERTH_TEST_UNPRIVILEGED_SKIP=1)");
-        return false;
-    }
-    panic!("this test needs root (set BERTH_TEST_UNPRIVILEGED_SKIP=1 to skip it)");
-}
+/// The root check and unique ids are berth-testkit's (shared with every crate's tests),
+/// re-exported for the end-to-end tests, which import them from here.
+pub use berth_testkit::ids::unique_id;
+pub use berth_testkit::root::require_root;
 
 /// A writable copy of the busybox rootfs (2 MB) at `dir/rootfs`, for tests that plant
 /// things in the image or let the runtime create files in it; the shared fixture stays
@@ -249,17 +241,6 @@ pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// A container id unique to this test process and call.
-pub fn unique_id(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn read_back(f: &mut std::fs::File) -> Vec<u8> {

@@ -1,46 +1,13 @@
 //! berth-exporter watching real berth-runtime containers: a container's execs and
 //! resources show up under its name, and its series are gone after delete.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_testkit::child::Spawned;
+use berth_testkit::scrape::{free_port, metrics_body, sample};
 use berth_tests::{Runtime, TestBundle, bin, require_root, unique_id};
 use serde_json::json;
-
-struct Exporter(Child);
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-fn scrape(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
-}
-
-/// The value of the first sample of `metric` whose labels contain every needle.
-fn value(text: &str, metric: &str, needles: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(metric) && l[metric.len()..].starts_with('{'))
-        .find(|l| needles.iter().all(|n| l.contains(n)))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -60,7 +27,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
     }
     let rt = Runtime::new();
     let port = free_port();
-    let exporter = Exporter(
+    let exporter = Spawned(
         Command::new(bin("berth-exporter"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--berth-root")
@@ -71,7 +38,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
             .spawn()
             .expect("spawning berth-exporter"),
     );
-    wait_for("the exporter to serve", 30, || scrape(port));
+    wait_for("the exporter to serve", 30, || metrics_body(port));
 
     let id = unique_id("e2e");
     let mut b = TestBundle::busybox(&[
@@ -84,21 +51,21 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
     });
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
 
-    let who = ["name=\"e2e-web\"", "image=\"busybox:fixture\""];
+    let who = [("name", "e2e-web"), ("image", "busybox:fixture")];
     let text = wait_for("the container's exec count", 30, || {
-        let text = scrape(port)?;
-        (value(&text, "berth_container_execs_total", &who)? >= 10.0).then_some(text)
+        let text = metrics_body(port)?;
+        (sample(&text, "berth_container_execs_total", &who)? >= 10.0).then_some(text)
     });
     assert!(
-        value(&text, "container_memory_usage_bytes", &who).is_some_and(|v| v > 0.0),
+        sample(&text, "container_memory_usage_bytes", &who).is_some_and(|v| v > 0.0),
         "{text}"
     );
     assert!(
-        value(&text, "container_processes", &who).is_some_and(|v| v >= 1.0),
+        sample(&text, "container_processes", &who).is_some_and(|v| v >= 1.0),
         "{text}"
     );
     assert!(
-        value(&text, "berth_container_syscalls_total", &who).is_some_and(|v| v > 0.0),
+        sample(&text, "berth_container_syscalls_total", &who).is_some_and(|v| v > 0.0),
         "{text}"
     );
     assert!(
@@ -108,7 +75,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
 
     rt.ok(&["delete", "--force", &id]);
     wait_for("the container's series to vanish", 30, || {
-        let text = scrape(port)?;
+        let text = metrics_body(port)?;
         (!text.contains("name=\"e2e-web\"")).then_some(())
     });
     drop(exporter);
