@@ -6,8 +6,9 @@ use crate::error::{Error, Result};
 
 pub fn parse(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        // Real-time signals have no `Signal` variant, so check the range by number.
-        if (1..=libc::SIGRTMAX()).contains(&n) {
+        // Real-time signals have no `Signal` variant, so check the range by number. 0 is
+        // no signal: `kill ID 0` asks whether the container is running, as kill(2) does.
+        if (0..=libc::SIGRTMAX()).contains(&n) {
             return Ok(n);
         }
         return Err(Error::InvalidArgument(format!(
@@ -55,13 +56,14 @@ mod tests {
         assert_eq!(parse("SIGTERM").ok(), Some(15));
         assert_eq!(parse("hup").ok(), Some(1));
         assert_eq!(parse("10").ok(), Some(10));
+        assert_eq!(parse("0").ok(), Some(0), "kill's liveness check");
         assert_eq!(parse("RTMIN+2").ok(), Some(libc::SIGRTMIN() + 2));
     }
 
     #[test]
     fn rejects_unknown_and_out_of_range() {
         assert!(parse("NOPE").is_err());
-        assert!(parse("0").is_err());
+        assert!(parse("-1").is_err());
         assert!(parse("99").is_err());
         assert!(parse("RTMAX+1").is_err());
     }

@@ -16,6 +16,7 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
             msg: "container not running".into(),
         });
     }
+    tracing::debug!("sending signal {signal} to container {id} (all: {all})");
     if all {
         signal_all(&state, signal)
     } else {
@@ -67,5 +68,10 @@ pub fn signal_init(state: &ContainerState, signal: i32) -> Result<()> {
 }
 
 pub fn signal_all(state: &ContainerState, signal: i32) -> Result<()> {
+    if signal == 0 {
+        // Signal 0 to each process tells only that it exists, which listing them does.
+        state.cgroup.processes()?;
+        return Ok(());
+    }
     Ok(state.cgroup.kill_all(signal)?)
 }
