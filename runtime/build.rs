@@ -1,4 +1,5 @@
 //! Link options of the `berth-runtime` binary that keep its peak memory small.
+//! Also the commit id that `berth-runtime --version` prints.
 
 fn main() {
     // Relative relocations as a compact bitmap (DT_RELR, glibc 2.36+) instead of a
@@ -6,4 +7,39 @@ fn main() {
     // at every start, all of which counted in the runtime's RSS (bench/runtime).
     // Both linkers used here support it: rust-lld and GNU ld >= 2.38.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    commit_id();
+}
+
+/// `BERTH_RUNTIME_COMMIT` for `--version`: the commit built from (a build from a tarball
+/// can set it), else git's HEAD, else "unknown".
+fn commit_id() {
+    println!("cargo:rerun-if-env-changed=BERTH_RUNTIME_COMMIT");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+    };
+    // Rebuilt when HEAD moves: HEAD itself (checkout), the branch it names (commit),
+    // packed-refs (gc); nothing else of the work tree changes the id.
+    if let (Some(dir), Some(common)) = (
+        git(&["rev-parse", "--absolute-git-dir"]),
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]),
+    ) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={common}/packed-refs");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={common}/{branch}");
+        }
+    }
+    let commit = std::env::var("BERTH_RUNTIME_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=BERTH_RUNTIME_COMMIT={commit}");
 }

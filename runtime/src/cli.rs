@@ -10,9 +10,13 @@ use crate::logging::LogFormat;
 #[command(
     name = "berth-runtime",
     version,
+    disable_version_flag = true,
     about = "A runc-compatible OCI container runtime"
 )]
 pub struct Cli {
+    /// Print the version, commit, OCI spec and libseccomp versions (runc's -v).
+    #[arg(short = 'v', long, action = clap::ArgAction::Version)]
+    pub version: (),
     /// Directory for container state.
     #[arg(
         long,
@@ -26,6 +30,7 @@ pub struct Cli {
     pub log: Option<PathBuf>,
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Log debug messages too.
     #[arg(long, global = true)]
     pub debug: bool,
     /// Manage cgroups through systemd (not supported: berth writes cgroupfs directly).
@@ -161,6 +166,9 @@ pub struct RunArgs {
     pub create: CreateArgs,
     #[arg(short, long)]
     pub detach: bool,
+    /// Do not delete the container after it exits (nor when it fails to start).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +213,13 @@ pub struct ExecArgs {
     /// Accepted for runc compatibility; berth has no AppArmor support.
     #[arg(long)]
     pub apparmor: Option<String>,
+    /// Run the process in an existing sub-cgroup of the container's: `PATH` on every
+    /// hierarchy, or `CONTROLLER[,CONTROLLER]:PATH` per v1 controller (repeatable).
+    #[arg(long = "cgroup", value_name = "[CONTROLLER:]PATH")]
+    pub cgroups: Vec<String>,
+    /// Allow exec in a paused container: the process starts when it is resumed.
+    #[arg(long)]
+    pub ignore_paused: bool,
     pub id: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -67,6 +67,10 @@ fn error_message(e: &anyhow::Error) -> String {
 /// unknown command, 1 for any other bad flag or argument (clap's own choice is 2).
 fn usage_error(e: &clap::Error) -> u8 {
     use clap::error::ErrorKind;
+    if e.kind() == ErrorKind::DisplayVersion {
+        print!("{}", version_text());
+        return 0;
+    }
     let _ = e.print();
     match e.kind() {
         ErrorKind::DisplayHelp
@@ -75,6 +79,19 @@ fn usage_error(e: &clap::Error) -> u8 {
         ErrorKind::InvalidSubcommand => UNKNOWN_COMMAND,
         _ => VERB_FAILED,
     }
+}
+
+/// `-v`/`--version`, laid out as runc's (which has a `go:` line where berth has none).
+fn version_text() -> String {
+    format!(
+        "berth-runtime version {}\ncommit: {}\nspec: {}\nlibseccomp: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("BERTH_RUNTIME_COMMIT"),
+        container::create::OCI_VERSION,
+        berth_runtime::seccomp::library_version()
+            .as_deref()
+            .unwrap_or("unknown"),
+    )
 }
 
 fn create_options(a: CreateArgs) -> CreateOptions {
@@ -111,6 +128,8 @@ fn exec_options(a: ExecArgs) -> container::exec::ExecOptions {
         caps: a.cap,
         no_new_privs: a.no_new_privs,
         preserve_fds: a.preserve_fds,
+        cgroups: a.cgroups,
+        ignore_paused: a.ignore_paused,
     }
 }
 
@@ -178,7 +197,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Run(a) => {
             let id = a.create.id.clone();
-            let code = container::run::run(root, &create_options(a.create), a.detach)
+            let code = container::run::run(root, &create_options(a.create), a.detach, a.keep)
                 .with_context(|| format!("running container {id}"))?;
             return Ok(u8::try_from(code).unwrap_or(255));
         }

@@ -14,6 +14,7 @@ use nix::unistd::{ForkResult, Pid, fork};
 use oci_spec::runtime::{Capability, Process};
 
 use super::create::write_pid_file;
+use super::exec_cgroup;
 use crate::config::Bundle;
 use crate::error::{Error, Result, io_err, sys_err};
 use crate::init::channel::{self, Message};
@@ -41,6 +42,10 @@ pub struct ExecOptions {
     pub caps: Vec<String>,
     pub no_new_privs: bool,
     pub preserve_fds: i32,
+    /// `--cgroup` arguments: `PATH` or `CONTROLLER[,CONTROLLER]:PATH` (see [`exec_cgroup`]).
+    pub cgroups: Vec<String>,
+    /// Into a paused container: wait for `resume`, then start the process.
+    pub ignore_paused: bool,
 }
 
 /// Namespaces in the order they are joined: user first (it decides what we may join
@@ -57,10 +62,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
     let (state, pid, tty) = {
         // Held while the process is set up, so `delete` cannot pull the container away
         // under it; released before waiting, so that `delete` can end a foreground exec.
-        let lock = dir.lock_shared()?;
-        let mut state = dir.load()?;
-        state.refresh_status(&dir);
-        check_status(&state)?;
+        let (lock, state) = lock_unpaused(&dir, opts.ignore_paused)?;
         let bundle = Bundle::load(&state.bundle)?;
         let process = build_process(opts, &bundle)?;
         validate_process(&process, opts)?;
@@ -116,6 +118,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
         let tty = receiver.map(|r| r.attach()).transpose()?.flatten();
         (state, pid, tty)
     };
+    tracing::debug!("exec: process {pid} started in container {}", state.id);
     if opts.detach {
         return Ok(0);
     }
@@ -137,11 +140,37 @@ fn not_running(state: &ContainerState, status: &str) -> Error {
     }
 }
 
+/// The shared lock and the container's state once it is not paused. A paused container
+/// is refused, as by runc, unless `ignore_paused`: then this waits, unlocked, for `resume`
+/// (which needs the lock exclusively), and the process starts after it, as runc's does.
+/// While the lock is held no `pause` can come, so the process never joins a frozen cgroup.
+fn lock_unpaused(dir: &StateDir, ignore_paused: bool) -> Result<(StateLock, ContainerState)> {
+    let mut said = false;
+    loop {
+        let lock = dir.lock_shared()?;
+        let mut state = dir.load()?;
+        state.refresh_status(dir);
+        if state.status != Status::Paused || !ignore_paused {
+            check_status(&state)?;
+            return Ok((lock, state));
+        }
+        drop(lock);
+        if !said {
+            tracing::debug!("container {} is paused: exec waits for resume", state.id);
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn check_status(state: &ContainerState) -> Result<()> {
     match state.status {
         Status::Running | Status::Created => Ok(()),
         // runc refuses too: a process joining a frozen cgroup would hang in setup.
-        Status::Paused => Err(not_running(state, "paused")),
+        Status::Paused => Err(Error::Container {
+            id: state.id.clone(),
+            msg: "cannot exec in a paused container (use --ignore-paused to override)".into(),
+        }),
         Status::Stopped => Err(not_running(state, "stopped")),
         Status::Creating => Err(not_running(state, "creating")),
     }
@@ -157,6 +186,13 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
         };
         let mut raw: serde_json::Value = serde_json::from_slice(&data).map_err(|e| bad(&e))?;
         capabilities::drop_unknown_names(raw.pointer_mut("/capabilities")).map_err(|e| bad(&e))?;
+        // runc runs a process.json without `user` as 0:0 (Go's zero value); oci-spec
+        // requires the field, whose uid and gid then default to 0.
+        if let Some(fields) = raw.as_object_mut() {
+            fields
+                .entry("user")
+                .or_insert_with(|| serde_json::json!({}));
+        }
         let mut p: Process = serde_json::from_value(raw).map_err(|e| bad(&e))?;
         if let Some(env) = p.env() {
             let env = process_env::parse(env).map_err(|e| bad(&e))?;
@@ -308,6 +344,8 @@ fn start_process(
     namespaces: &[(&'static str, OwnedFd)],
     console: Option<&std::os::unix::net::UnixStream>,
 ) -> Result<i32> {
+    // The container's cgroup, or the existing sub-cgroups of it that --cgroup names.
+    let cgroup = exec_cgroup::placement(&state.cgroup, &opts.cgroups)?;
     // Without --detach, signals meant for the process are blocked from before the fork, so
     // none that arrives while the process starts kills us instead of being forwarded; the
     // stages restore the caller's mask (a blocked mask would survive execve).
@@ -327,7 +365,7 @@ fn start_process(
     let setup = ExecSetup {
         process,
         namespaces,
-        cgroup: &state.cgroup,
+        cgroup: &cgroup,
         console,
         seccomp,
         preserve_fds: opts.preserve_fds,

@@ -224,11 +224,8 @@ fn annotations() -> HashMap<String, String> {
         }
         Err(e) => tracing::debug!("features: detecting cgroups: {e}"),
     }
-    if let Ok(v) = libseccomp::ScmpVersion::current() {
-        a.insert(
-            "org.berth.libseccomp.version".into(),
-            format!("{}.{}.{}", v.major, v.minor, v.micro),
-        );
+    if let Some(v) = crate::seccomp::library_version() {
+        a.insert("org.berth.libseccomp.version".into(), v);
     }
     a
 }

@@ -4,6 +4,7 @@ pub mod create;
 pub mod delete;
 pub mod events;
 pub mod exec;
+pub mod exec_cgroup;
 pub mod features;
 pub mod foreground;
 pub mod kill;

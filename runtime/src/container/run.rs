@@ -1,5 +1,5 @@
 //! `run`: create and start; unless detached, wait for the container, forward signals to
-//! it, then delete it and return its exit status, as `runc run` does.
+//! it, then delete it (not with `--keep`) and return its exit status, as `runc run` does.
 
 use std::path::Path;
 
@@ -10,11 +10,19 @@ use super::terminal;
 use crate::error::{Result, sys_err};
 
 /// Returns the exit code for the runtime's own exit: the container's, or 128+signal.
-pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
+/// With `keep` the container is left stopped (also when it failed to start), as with
+/// `runc run --keep`, for `state` and `delete` later.
+pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
+    let discard = || {
+        if keep {
+            return Ok(());
+        }
+        super::delete(root, &opts.id, true)
+    };
     if detach {
         create(root, opts)?;
         if let Err(e) = super::start(root, &opts.id) {
-            let _ = super::delete(root, &opts.id, true);
+            let _ = discard();
             return Err(e);
         }
         return Ok(0);
@@ -33,19 +41,20 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool) -> Result<i32> {
     let tty = match receiver.attach() {
         Ok(tty) => tty,
         Err(e) => {
-            let _ = super::delete(root, &opts.id, true);
+            let _ = discard();
             return Err(e);
         }
     };
     drop(console);
     if let Err(e) = super::start(root, &opts.id) {
-        let _ = super::delete(root, &opts.id, true);
+        let _ = discard();
         return Err(e);
     }
     let waited = terminal::wait(tty.as_ref(), Pid::from_raw(state.pid), "run", |sig| {
         let _ = super::kill::signal_init(&state, sig as i32);
     });
     // Deleted also when waiting failed: `run` owns the container it made.
-    super::delete(root, &opts.id, true)?;
+    discard()?;
+    tracing::debug!("container {} exited: {waited:?}", opts.id);
     waited
 }

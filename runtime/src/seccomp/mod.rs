@@ -31,6 +31,13 @@ pub use compile::compile;
 pub fn filter_flag_supported(bit: libc::c_ulong) -> bool {
     compile::probe_filter_flag(bit).is_ok()
 }
+
+/// The version of the libseccomp loaded at run time, `major.minor.micro` (for `features`
+/// and `--version`); None when the library cannot tell.
+pub fn library_version() -> Option<String> {
+    let v = libseccomp::ScmpVersion::current().ok()?;
+    Some(format!("{}.{}.{}", v.major, v.minor, v.micro))
+}
 pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile, default_profile_for};
 pub use notify::{
     SECCOMP_FD_NAME, container_process_state, recv_fd, recv_fd_with_data, send_fd, send_to_listener,
