@@ -264,6 +264,9 @@ while [ $i -lt 600 ] && [ -z "$pid" ]; do
 done
 [ -n "$pid" ] || { echo victim-not-found > /attack/result; exit 1; }
 if ( exec 3</proc/$pid/exe ) 2>/attack/open-err; then echo opened; else echo open-refused; fi > /attack/result
+# Stay: this is pid 1 of the victim's pid namespace, whose exit would kill the victim's
+# init while its create may still be running.
+exec sleep 60
 "#;
     let a_id = unique_id("init-probe-attacker");
     let mut a = TestBundle::busybox(&["sh", "-c", script]);
@@ -287,6 +290,7 @@ if ( exec 3</proc/$pid/exe ) 2>/attack/open-err; then echo opened; else echo ope
     rt.ok(&["create", "--bundle", b.path_str(), &b_id]);
     let result = wait_for_file(&attack.join("result"), Duration::from_secs(30));
     rt.ok(&["delete", "--force", &b_id]);
+    rt.ok(&["delete", "--force", &a_id]);
     let err = fs::read_to_string(attack.join("open-err")).unwrap_or_default();
     assert_eq!(
         result.as_deref(),
