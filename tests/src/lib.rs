@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -215,6 +216,46 @@ impl TestBundle {
         )
         .expect("writing config.json");
     }
+}
+
+/// Polls `state` of `id` (every 20 ms, for up to 10 s) until its status is `want`; the
+/// last state read, which the caller checks (it has another status after the 10 s).
+pub fn wait_for_status(rt: &Runtime, id: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = rt.state(id);
+        if st["status"] == want || Instant::now() > deadline {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A detached `sleep 1000` container with an id from `prefix`, checked running; the
+/// caller deletes it (e.g. with [`delete_and_check_clean`]).
+pub fn sleeper(rt: &Runtime, prefix: &str) -> (String, TestBundle) {
+    let id = unique_id(prefix);
+    let b = TestBundle::busybox(&["sleep", "1000"]);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
+    assert_eq!(rt.state(&id)["status"], "running");
+    (id, b)
+}
+
+/// `delete --force` of `id`, then checks that neither its state directory nor any of its
+/// cgroups is left.
+pub fn delete_and_check_clean(rt: &Runtime, id: &str) {
+    rt.ok(&["delete", "--force", id]);
+    assert!(!rt.root.path().join(id).exists(), "state dir of {id} left");
+    assert!(
+        cgroup_dirs_named(id).is_empty(),
+        "cgroups left: {:?}",
+        cgroup_dirs_named(id)
+    );
+}
+
+/// A command's stderr as text (lossy), for assertions and failure messages.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Cgroup directories whose path contains `needle`, on every hierarchy: for leak checks.

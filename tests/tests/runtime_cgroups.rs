@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{
+    Runtime, TestBundle, cgroup_dirs_named, delete_and_check_clean, require_root, stderr, unique_id,
+};
 use serde_json::{Value, json};
 
 const MIB: i64 = 1 << 20;
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// A detached container running `args` with `resources` as linux.resources.
 fn run_with(rt: &Runtime, prefix: &str, args: &[&str], resources: Value) -> (String, TestBundle) {
@@ -37,16 +35,6 @@ fn memory_limit(rt: &Runtime, id: &str) -> i64 {
     stats(rt, id)["memory"]["usage"]["limit"]
         .as_i64()
         .expect("memory limit")
-}
-
-fn delete_and_check_clean(rt: &Runtime, id: &str) {
-    rt.ok(&["delete", "--force", id]);
-    assert!(!rt.root.path().join(id).exists(), "state dir of {id} left");
-    assert!(
-        cgroup_dirs_named(id).is_empty(),
-        "cgroups left: {:?}",
-        cgroup_dirs_named(id)
-    );
 }
 
 /// Allocates and touches `mib` MiB of anonymous memory: dd's buffer is one block, filled

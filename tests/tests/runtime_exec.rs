@@ -6,43 +6,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use berth_tests::{
-    Runtime, TestBundle, cgroup_dirs_named, receive_pty_master, require_root, unique_id,
+    Runtime, TestBundle, delete_and_check_clean, receive_pty_master, require_root, sleeper, stderr,
+    unique_id, wait_for_status,
 };
-use serde_json::{Value, json};
-
-fn wait_for_status(rt: &Runtime, id: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = rt.state(id);
-        if st["status"] == want || Instant::now() > deadline {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A detached `sleep` container; the caller deletes it.
-fn sleeper(rt: &Runtime, prefix: &str) -> (String, TestBundle) {
-    let id = unique_id(prefix);
-    let b = TestBundle::busybox(&["sleep", "1000"]);
-    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
-    assert_eq!(rt.state(&id)["status"], "running");
-    (id, b)
-}
-
-fn delete_and_check_clean(rt: &Runtime, id: &str) {
-    rt.ok(&["delete", "--force", id]);
-    assert!(!rt.root.path().join(id).exists(), "state dir of {id} left");
-    assert!(
-        cgroup_dirs_named(id).is_empty(),
-        "cgroups left: {:?}",
-        cgroup_dirs_named(id)
-    );
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use serde_json::json;
 
 #[test]
 fn exec_sees_the_namespaces_and_hostname_of_the_init() {

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, require_root, unique_id};
+use berth_tests::{Runtime, TestBundle, require_root, unique_id, wait_for_status};
 use serde_json::json;
 
 /// One row: what is set up, the command, the status runc gives.
@@ -233,14 +233,6 @@ fn code(rt: &Runtime, args: &[String]) -> i32 {
         .unwrap_or_else(|| panic!("{args:?} was killed: {}", out.status))
 }
 
-fn wait_for_status(rt: &Runtime, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rt.state(id)["status"] != want {
-        assert!(Instant::now() < deadline, "{id} never became {want}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Put a container with `id` into the state the case needs.
 fn set_up(rt: &Runtime, setup: Setup, id: &str, b: &TestBundle) {
     if setup == Setup::None {
@@ -259,7 +251,7 @@ fn set_up(rt: &Runtime, setup: Setup, id: &str, b: &TestBundle) {
         Setup::Stopped => {
             rt.ok(&["start", id]);
             rt.ok(&["kill", id, "KILL"]);
-            wait_for_status(rt, id, "stopped");
+            assert_eq!(wait_for_status(rt, id, "stopped")["status"], "stopped");
         }
     }
 }

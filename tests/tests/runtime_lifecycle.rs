@@ -3,19 +3,10 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{
+    Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id, wait_for_status,
+};
 use serde_json::Value;
-
-fn wait_for_status(rt: &Runtime, id: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = rt.state(id);
-        if st["status"] == want || Instant::now() > deadline {
-            return st;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn create_state_start_kill_delete() {

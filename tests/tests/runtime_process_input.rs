@@ -3,15 +3,11 @@
 //! it refuses is refused before anything starts. The expected values are runc 1.1.5's on
 //! this host.
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, stderr, unique_id};
 use serde_json::{Value, json};
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs `args` in the foreground with `process.capabilities` (or `env`) edited; the output.
@@ -203,7 +199,11 @@ fn exec_env_and_process_file_use_the_same_rules() {
     // and runs.
     let out = rt.run(&["exec", "--cap", "CAP_FLY", &id, "true"]);
     assert!(out.status.success(), "exec --cap CAP_FLY: {}", stderr(&out));
-    assert!(stderr(&out).contains("CAP_FLY"), "no warning: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("CAP_FLY"),
+        "no warning: {}",
+        stderr(&out)
+    );
     for (entry, needle) in [
         ("NOEQ", "invalid environment variable"),
         ("=v", "name can't be empty"),
