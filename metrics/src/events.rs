@@ -128,6 +128,7 @@ mod tests {
             pid: None,
             created: None,
             cgroup: Default::default(),
+            count_syscalls: false,
         };
         let event = ProcessEvent {
             kind: ProcessEventKind::Exec,

@@ -61,9 +61,19 @@ struct Args {
     /// they are discovered.
     #[arg(long = "watch-subtree", value_delimiter = ',', default_value = "berth")]
     watch_subtrees: Vec<PathBuf>,
-    /// Do not count syscalls at all (no raw_syscalls tracepoints: no per-syscall cost;
-    /// the berth_container_syscall* series disappear).
-    #[arg(long, env = "BERTH_EXPORTER_NO_SYSCALLS")]
+    /// Whose syscalls to count: `annotated` (containers annotated
+    /// berth.io/syscalls=count), `all` containers, or `off`. The sys_enter/sys_exit
+    /// programs cost every syscall of the host while attached, so they are attached
+    /// only while a container is counted.
+    #[arg(
+        long,
+        env = "BERTH_EXPORTER_SYSCALLS",
+        value_enum,
+        default_value_t = berth_metrics::exporter::SyscallMode::Annotated
+    )]
+    syscalls: berth_metrics::exporter::SyscallMode,
+    /// Same as --syscalls=off (the berth_container_syscall* series disappear).
+    #[arg(long, env = "BERTH_EXPORTER_NO_SYSCALLS", conflicts_with = "syscalls")]
     no_syscalls: bool,
     /// Do not count failed syscalls (saves the sys_exit tracepoint: about half of the
     /// per-syscall overhead).
@@ -91,12 +101,17 @@ fn main() -> Result<()> {
         Some(root) => root,
         None => berth_ebpf::cgroup2::mount_point().context("finding the cgroup v2 hierarchy")?,
     };
+    let syscalls = if args.no_syscalls {
+        berth_metrics::exporter::SyscallMode::Off
+    } else {
+        args.syscalls
+    };
     let probes = if args.no_bpf {
         None
     } else {
         let options = ProbeOptions {
             cgroup2_root: Some(cgroup2_root.clone()),
-            syscalls: !args.no_syscalls,
+            syscalls: syscalls != berth_metrics::exporter::SyscallMode::Off,
             syscall_errors: !args.no_syscall_errors,
         };
         Some(
@@ -134,6 +149,7 @@ fn main() -> Result<()> {
         label_allowlist,
         cgroup2_root,
         watch_subtrees: args.watch_subtrees,
+        syscalls,
     };
     let mut exporter = Exporter::new(options, probes);
 

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_metrics::discovery::{StateDir, StateFormat};
+use berth_metrics::exporter::SyscallMode;
 use berth_metrics::{Exporter, ExporterOptions, Format};
 use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
 use berth_testkit::ids::unique_name;
@@ -304,6 +305,7 @@ fn exporter(state: &Path) -> Exporter {
             label_allowlist: vec![POD_KEY.to_string(), ODD_KEY.to_string()],
             cgroup2_root: cgroup2_root(),
             watch_subtrees: Vec::new(),
+            syscalls: SyscallMode::default(),
         },
         None,
     )

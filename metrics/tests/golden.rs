@@ -65,6 +65,7 @@ fn container(
             v2_id: cgroup_id,
             v1_dirs: BTreeMap::new(),
         },
+        count_syscalls: true,
     }
 }
 

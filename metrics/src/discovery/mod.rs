@@ -61,7 +61,14 @@ pub struct Container {
     pub created: Option<f64>,
     /// Where its cgroups are.
     pub cgroup: CgroupPlacement,
+    /// It opted in to per-syscall counting ([`SYSCALLS_ANNOTATION`] = `count`).
+    pub count_syscalls: bool,
 }
+
+/// The annotation by which a container opts in to per-syscall counting (value
+/// `count`): syscall counting costs every syscall of the host while any container
+/// has it, so it is off unless asked for (or the exporter counts all containers).
+pub const SYSCALLS_ANNOTATION: &str = "berth.io/syscalls";
 
 impl Container {
     /// The cgroup v2 id BPF programs key it by.
@@ -109,6 +116,10 @@ impl Found<'_> {
             pid: self.pid,
             created: self.created.map(|t| t.unix_seconds()),
             cgroup,
+            count_syscalls: self
+                .annotations
+                .get(SYSCALLS_ANNOTATION)
+                .is_some_and(|v| v == "count"),
         }))
     }
 }

@@ -70,6 +70,7 @@ mod tests {
             pid: None,
             created: None,
             cgroup: berth_cgroups::CgroupPlacement::default(),
+            count_syscalls: false,
         };
         let labels = container_labels(&c);
         let named: Vec<_> = labels

@@ -8,7 +8,8 @@
 //! `berth_exporter_errors_total{operation}`, and never fail the scrape.
 //!
 //! - [`index`]: the containers of the last discovery, by cgroup v2 id;
-//! - `watchlist`: the BPF watch list kept in line with them, counters of gone cgroups pruned;
+//! - `watchlist`: the BPF watch list kept in line with them, syscall counting for those
+//!   that opted in ([`SyscallMode`]), counters of gone cgroups pruned;
 //! - [`cgroup_collector`]: cgroup files to the cAdvisor-compatible series;
 //! - [`bpf_collector`]: BPF maps to the `berth_container_*`, network and OOM series;
 //! - `labels`: the labels a container's series carry;
@@ -32,6 +33,7 @@ use self::cgroup_collector::CgroupReading;
 use self::error_counts::{ErrorCounts, Operation};
 use self::index::ContainerIndex;
 use self::watchlist::WatchList;
+pub use self::watchlist::SyscallMode;
 use crate::discovery::{self, Container, DiscoveryOptions, StateDir};
 use crate::exposition::{self, Format};
 use crate::families::{Families, label};
@@ -50,6 +52,9 @@ pub struct ExporterOptions {
     /// Parents of containers (relative to `cgroup2_root`, e.g. `berth`) watched as
     /// subtrees, so containers below them are counted before they are discovered.
     pub watch_subtrees: Vec<PathBuf>,
+    /// Which containers have their syscalls counted (the `sys_enter`/`sys_exit`
+    /// programs are attached only while one does).
+    pub syscalls: SyscallMode,
 }
 
 /// Discovery, BPF probes (when loaded), and error counts across scrapes.
@@ -104,6 +109,7 @@ impl Exporter {
                 &self.index,
                 &self.options.cgroup2_root,
                 &self.options.watch_subtrees,
+                self.options.syscalls,
             );
             if let Err(e) = synced {
                 self.errors.count(Operation::Bpf, &e);

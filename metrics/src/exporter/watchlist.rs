@@ -1,7 +1,8 @@
 //! [`WatchList`]: keeps the BPF watch list in line with the containers (and the
-//! watched subtrees), and deletes the counters of cgroups that are gone.
+//! watched subtrees), gives the containers that count syscalls ([`SyscallMode`]) their
+//! slots, and deletes the counters of cgroups that are gone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,13 +10,30 @@ use berth_ebpf::{Probes, WatchKind};
 
 use super::index::ContainerIndex;
 
+/// Which containers have their syscalls counted. While any is, every syscall of the
+/// host runs the `sys_enter` (and `sys_exit`) programs; while none is, they are
+/// detached and syscalls cost nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyscallMode {
+    /// None (the `berth_container_syscall*` series disappear).
+    Off,
+    /// Those annotated `berth.io/syscalls=count` (see
+    /// [`SYSCALLS_ANNOTATION`](crate::discovery::SYSCALLS_ANNOTATION)).
+    #[default]
+    Annotated,
+    /// Every container discovered.
+    All,
+}
+
 /// The cgroups the exporter wants counted, across refreshes.
 #[derive(Debug, Default)]
 pub(crate) struct WatchList {
-    /// cgroup v2 directory of every container seen, until that directory is gone: a
-    /// container missing from one discovery (state file being rewritten) keeps its
-    /// BPF counters while its cgroup exists.
-    seen_cgroups: HashMap<u64, PathBuf>,
+    /// cgroup v2 directory of every container seen, and whether it counts syscalls,
+    /// until that directory is gone: a container missing from one discovery (state
+    /// file being rewritten) keeps its BPF counters while its cgroup exists.
+    seen_cgroups: HashMap<u64, (PathBuf, bool)>,
+    /// Containers that asked for syscall counting and got no slot, as last logged.
+    refused: Vec<u64>,
 }
 
 impl WatchList {
@@ -24,21 +42,25 @@ impl WatchList {
     pub(crate) fn remember(&mut self, index: &ContainerIndex) {
         for (id, container) in index.keyed() {
             if let Some(dir) = &container.cgroup.v2_dir {
-                self.seen_cgroups.insert(id, dir.clone());
+                self.seen_cgroups
+                    .insert(id, (dir.clone(), container.count_syscalls));
             }
         }
-        self.seen_cgroups.retain(|_, dir| dir.is_dir());
+        self.seen_cgroups.retain(|_, (dir, _)| dir.is_dir());
     }
 
     /// Watches every container of `index` and every remembered cgroup, each of
-    /// `subtrees` (relative to `cgroup2_root`) as a subtree; unwatches the rest and
-    /// prunes the counters of cgroups neither watched nor alive below a subtree.
+    /// `subtrees` (relative to `cgroup2_root`) as a subtree; unwatches the rest; counts
+    /// the syscalls of the containers `syscalls` selects (attaching the syscall
+    /// programs only while there is one); prunes the counters of cgroups neither
+    /// watched nor alive below a subtree.
     pub(crate) fn sync(
-        &self,
+        &mut self,
         probes: &Probes,
         index: &ContainerIndex,
         cgroup2_root: &Path,
         subtrees: &[PathBuf],
+        syscalls: SyscallMode,
     ) -> Result<(), berth_ebpf::Error> {
         let mut wanted: HashMap<u64, WatchKind> = index
             .keyed()
@@ -66,9 +88,52 @@ impl WatchList {
         for id in watched.keys().filter(|id| !wanted.contains_key(id)) {
             probes.unwatch(*id)?;
         }
+        self.count_syscalls(probes, index, syscalls)?;
         let deleted = probes.prune(&|id| alive.contains(&id))?;
         if deleted > 0 {
             tracing::debug!(deleted, "deleted BPF counters of removed cgroups");
+        }
+        Ok(())
+    }
+}
+
+impl WatchList {
+    /// Gives the containers `mode` selects a syscall counting slot (and only them).
+    fn count_syscalls(
+        &mut self,
+        probes: &Probes,
+        index: &ContainerIndex,
+        mode: SyscallMode,
+    ) -> Result<(), berth_ebpf::Error> {
+        let counted: BTreeSet<u64> = match mode {
+            SyscallMode::Off => BTreeSet::new(),
+            SyscallMode::Annotated => index
+                .keyed()
+                .filter(|(_, c)| c.count_syscalls)
+                .map(|(id, _)| id)
+                .chain(
+                    self.seen_cgroups
+                        .iter()
+                        .filter(|(_, (_, opted_in))| *opted_in)
+                        .map(|(id, _)| *id),
+                )
+                .collect(),
+            SyscallMode::All => index
+                .keyed()
+                .map(|(id, _)| id)
+                .chain(self.seen_cgroups.keys().copied())
+                .collect(),
+        };
+        let counting = probes.count_syscalls_of(&counted)?;
+        if counting.refused != self.refused {
+            if !counting.refused.is_empty() {
+                tracing::warn!(
+                    counted = counting.counted,
+                    refused = ?counting.refused,
+                    "no syscall counting slot left: these cgroups' syscalls are not counted"
+                );
+            }
+            self.refused = counting.refused;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use berth_cgroups::CgroupPlacement;
 use berth_ebpf::{ProbeOptions, Probes};
 use berth_metrics::discovery::{StateDir, StateFormat};
+use berth_metrics::exporter::SyscallMode;
 use berth_metrics::{Exporter, ExporterOptions};
 use berth_state::files::STATE_FILE;
 use berth_state::{ContainerState, Status, Timestamp};
@@ -76,6 +77,8 @@ pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
         label_allowlist: vec!["io.kubernetes.pod.name".to_string()],
         cgroup2_root: berth_ebpf::cgroup2::mount_point().expect("cgroup2 mount"),
         watch_subtrees: Vec::new(),
+        // The tests that count syscalls count every container's.
+        syscalls: SyscallMode::All,
     }
 }
 
