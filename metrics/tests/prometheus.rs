@@ -5,13 +5,14 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_testkit::cgroup::TestCgroup;
 use berth_testkit::child::Spawned;
 use berth_testkit::ids::unique_name;
 use berth_testkit::root::require_root;
 use berth_testkit::scrape::{free_port, http_get};
+use berth_testkit::wait::wait_for;
 use berth_testkit::workload::{Workload, WorkloadChild, workload_child_main};
 use common::promtool::{check_metrics, require_tool};
 use common::{exporter_binary, write_berth_state};
@@ -85,17 +86,6 @@ fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<String>) -> String {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]

@@ -7,10 +7,12 @@
 //! - [`child`]: running a test body in a forked child; a child killed on drop.
 //! - [`workload`]: this test binary re-run as a child with a known workload.
 //! - [`scrape`]: HTTP scrapes of an exporter and reading samples out of an exposition.
+//! - [`wait`]: polling until something shows up, with a time limit.
 
 pub mod cgroup;
 pub mod child;
 pub mod ids;
 pub mod root;
 pub mod scrape;
+pub mod wait;
 pub mod workload;

@@ -2,23 +2,16 @@
 //! resources show up under its name, and its series are gone after delete.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_testkit::child::Spawned;
 use berth_testkit::scrape::{free_port, metrics_body, sample};
+use berth_testkit::wait::wait_for;
 use berth_tests::{Runtime, TestBundle, bin, require_root, unique_id};
 use serde_json::json;
 
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long each wait below may take.
+const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
@@ -38,7 +31,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
             .spawn()
             .expect("spawning berth-exporter"),
     );
-    wait_for("the exporter to serve", 30, || metrics_body(port));
+    wait_for("the exporter to serve", LIMIT, || metrics_body(port));
 
     let id = unique_id("e2e");
     let mut b = TestBundle::busybox(&[
@@ -52,7 +45,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
 
     let who = [("name", "e2e-web"), ("image", "busybox:fixture")];
-    let text = wait_for("the container's exec count", 30, || {
+    let text = wait_for("the container's exec count", LIMIT, || {
         let text = metrics_body(port)?;
         (sample(&text, "berth_container_execs_total", &who)? >= 10.0).then_some(text)
     });
@@ -74,7 +67,7 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
     );
 
     rt.ok(&["delete", "--force", &id]);
-    wait_for("the container's series to vanish", 30, || {
+    wait_for("the container's series to vanish", LIMIT, || {
         let text = metrics_body(port)?;
         (!text.contains("name=\"e2e-web\"")).then_some(())
     });
