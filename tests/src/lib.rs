@@ -258,6 +258,26 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Processes other than this test whose command line mentions `needle` (a container
+/// process or hook left behind would), as `"<pid>": <command line>`: for leak checks.
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let own = std::process::id().to_string();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(needle)
+            && e.file_name() != own.as_str()
+        {
+            found.push(format!(
+                "{:?}: {}",
+                e.file_name(),
+                String::from_utf8_lossy(&cmdline)
+            ));
+        }
+    }
+    found
+}
+
 /// Cgroup directories whose path contains `needle`, on every hierarchy: for leak checks.
 pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();

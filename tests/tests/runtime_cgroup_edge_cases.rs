@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{
+    Runtime, TestBundle, cgroup_dirs_named, processes_mentioning, require_root, unique_id,
+};
 use serde_json::{Value, json};
 
 const MIB: i64 = 1 << 20;
@@ -125,24 +127,6 @@ fn run_within(rt: &Runtime, args: &[&str], limit: Duration) -> (bool, String) {
     };
     let stderr = std::fs::read_to_string(err.path()).unwrap_or_default();
     (status.success(), stderr)
-}
-
-/// Processes whose command line mentions `id` (a stuck init would).
-fn processes_mentioning(id: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(id)
-            && e.file_name() != std::process::id().to_string().as_str()
-        {
-            found.push(format!(
-                "{:?}: {}",
-                e.file_name(),
-                String::from_utf8_lossy(&cmdline)
-            ));
-        }
-    }
-    found
 }
 
 /// runc 1.1.5 here: a v1 freezer cgroup pre-set FROZEN is refused at once, "container's

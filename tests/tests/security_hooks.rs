@@ -5,7 +5,10 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, rootfs_copy, unique_id};
+use berth_tests::{
+    Runtime, TestBundle, cgroup_dirs_named, processes_mentioning, require_root, rootfs_copy,
+    unique_id,
+};
 use serde_json::{Value, json};
 
 /// A hook that records the state it got on stdin, its mount namespace and its turn.
@@ -149,18 +152,6 @@ fn every_hook_kind_runs_at_its_moment_with_its_state_and_namespace() {
             "{kind} not in the runtime's mount ns"
         );
     }
-}
-
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in fs::read_dir("/proc").expect("/proc").flatten() {
-        if let Ok(cmd) = fs::read(e.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmd).contains(needle)
-        {
-            found.push(e.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
 }
 
 #[test]
