@@ -292,7 +292,7 @@ fn openat2_available() -> bool {
 
 /// Forces the manual walk, so tests can exercise the fallback on a kernel with openat2.
 #[cfg(test)]
-pub(crate) fn force_fallback(on: bool) {
+fn force_fallback(on: bool) {
     OPENAT2.store(
         if on { OPENAT2_NO } else { OPENAT2_UNKNOWN },
         Ordering::Relaxed,
