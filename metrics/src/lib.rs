@@ -7,6 +7,8 @@
 //! - [`families`]: every metric's name, type and help;
 //! - [`exposition`]: families to OpenMetrics and Prometheus text;
 //! - [`events`]: the audit stream of process events as JSON lines;
+//! - [`seccomp_advice`]: a container's counted syscalls as an OCI seccomp profile
+//!   (`/seccomp-profile`, `berth-exporter advise-seccomp`);
 //! - [`server`]: the HTTP loop.
 //!
 //! The state files' shapes (berth's, runc's, crun's) and their RFC 3339 times are
@@ -19,6 +21,7 @@ pub mod events;
 pub mod exporter;
 pub mod exposition;
 pub mod families;
+pub mod seccomp_advice;
 pub mod server;
 
 pub use exporter::{Exporter, ExporterOptions};

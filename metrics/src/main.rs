@@ -1,5 +1,6 @@
 //! berth-exporter: serves per-container metrics on /metrics (or prints one exposition
-//! with `--once`).
+//! with `--once`); `berth-exporter advise-seccomp --container ID` asks a running one
+//! for a container's seccomp profile.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,13 +9,20 @@ use anyhow::{Context, Result};
 use berth_ebpf::{ProbeOptions, Probes};
 use berth_metrics::discovery::identity::DEFAULT_LABEL_ALLOWLIST;
 use berth_metrics::discovery::{StateDir, StateFormat};
+use berth_metrics::seccomp_advice::{self, Mode};
 use berth_metrics::{Exporter, ExporterOptions, Format, server};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Per-container cgroup and eBPF metrics for Prometheus.
 #[derive(Debug, Parser)]
-#[command(name = "berth-exporter", version)]
+#[command(
+    name = "berth-exporter",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to serve /metrics on; binding beyond localhost is your explicit choice.
     #[arg(long, env = "BERTH_EXPORTER_LISTEN", default_value = "127.0.0.1:9586")]
     listen: SocketAddr,
@@ -87,6 +95,30 @@ struct Args {
     events_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print an OCI `linux.seccomp` profile allowing the syscalls a container made
+    /// since its start, as counted by the running exporter at --exporter.
+    AdviseSeccomp(AdviseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AdviseArgs {
+    /// The container's id (as its runtime knows it).
+    #[arg(long)]
+    container: String,
+    /// The running exporter (its --listen address).
+    #[arg(
+        long,
+        env = "BERTH_EXPORTER_URL",
+        default_value = "http://127.0.0.1:9586"
+    )]
+    exporter: String,
+    /// Log syscalls outside the profile (SCMP_ACT_LOG) instead of refusing them.
+    #[arg(long)]
+    complain: bool,
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -96,6 +128,17 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(Command::AdviseSeccomp(advise)) = args.command {
+        let mode = if advise.complain {
+            Mode::Complain
+        } else {
+            Mode::Enforce
+        };
+        let profile = seccomp_advice::client::fetch(&advise.exporter, &advise.container, mode)
+            .with_context(|| format!("advising a seccomp profile for {}", advise.container))?;
+        print!("{profile}");
+        return Ok(());
+    }
 
     let cgroup2_root = match args.cgroup2_root {
         Some(root) => root,

@@ -1,5 +1,6 @@
-//! The HTTP side: `/metrics` on one thread, with the BPF event stream drained and
-//! discovery refreshed between requests.
+//! The HTTP side: `/metrics` and `/seccomp-profile?container=ID[&mode=complain]` on
+//! one thread, with the BPF event stream drained and discovery refreshed between
+//! requests.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -12,6 +13,7 @@ use tiny_http::{Header, Method, Response, Server};
 use crate::events::{self, Clock};
 use crate::exporter::Exporter;
 use crate::exposition::Format;
+use crate::seccomp_advice::{self, Mode};
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +115,7 @@ fn handle(exporter: &mut Exporter, request: tiny_http::Request) {
             let format = Format::negotiate(accept.as_deref());
             (200, format.content_type(), exporter.scrape(format))
         }
+        (Method::Get, seccomp_advice::client::PATH) => seccomp_profile(exporter, request.url()),
         (Method::Get, "/") => (200, TEXT, "berth-exporter: see /metrics\n".to_string()),
         _ => (404, TEXT, "not found\n".to_string()),
     };
@@ -126,4 +129,38 @@ fn handle(exporter: &mut Exporter, request: tiny_http::Request) {
     }
 }
 
+/// The answer to `GET /seccomp-profile?container=ID[&mode=complain]`: the profile as
+/// JSON, or a status with a message saying why not
+/// ([`seccomp_advice::AdviceError::http_status`]).
+fn seccomp_profile(exporter: &mut Exporter, url: &str) -> (u16, &'static str, String) {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mut container = None;
+    let mut mode = Mode::Enforce;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(value) = seccomp_advice::client::decode(value) else {
+            return (400, TEXT, format!("bad percent-encoding in {pair}\n"));
+        };
+        match (key, value.as_str()) {
+            ("container", id) if !id.is_empty() => container = Some(value.clone()),
+            ("mode", "complain") => mode = Mode::Complain,
+            ("mode", "enforce") => mode = Mode::Enforce,
+            _ => return (400, TEXT, format!("unknown query parameter {pair}\n")),
+        }
+    }
+    let Some(id) = container else {
+        return (400, TEXT, "missing ?container=ID\n".to_string());
+    };
+    let advice = seccomp_advice::advise(exporter, &id, mode);
+    match advice.map(|a| serde_json::to_string_pretty(&a.profile)) {
+        Ok(Ok(json)) => (200, JSON, json + "\n"),
+        Ok(Err(e)) => (500, TEXT, format!("encoding the profile: {e}\n")),
+        Err(e) => {
+            tracing::info!(container = %id, "no seccomp advice: {e}");
+            (e.http_status(), TEXT, format!("{e}\n"))
+        }
+    }
+}
+
 const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";

@@ -32,8 +32,8 @@ use self::bpf_collector::BpfReadings;
 use self::cgroup_collector::CgroupReading;
 use self::error_counts::{ErrorCounts, Operation};
 use self::index::ContainerIndex;
-use self::watchlist::WatchList;
 pub use self::watchlist::SyscallMode;
+use self::watchlist::WatchList;
 use crate::discovery::{self, Container, DiscoveryOptions, StateDir};
 use crate::exposition::{self, Format};
 use crate::families::{Families, label};
@@ -65,6 +65,9 @@ pub struct Exporter {
     /// The containers of the last refresh.
     index: ContainerIndex,
     watchlist: WatchList,
+    /// When the BPF watch list was first in place (seconds since the epoch): BPF
+    /// counts of containers created earlier miss their start.
+    counting_since: Option<f64>,
 }
 
 impl Exporter {
@@ -77,7 +80,19 @@ impl Exporter {
             errors: ErrorCounts::default(),
             index: ContainerIndex::default(),
             watchlist: WatchList::default(),
+            counting_since: None,
         }
+    }
+
+    /// Every container of the last refresh.
+    pub fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.index.all()
+    }
+
+    /// Since when (seconds since the epoch) the BPF watch list has been in place;
+    /// None without probes or before the first refresh that synced it.
+    pub fn counting_since(&self) -> Option<f64> {
+        self.counting_since
     }
 
     /// The loaded BPF probes, if any.
@@ -111,8 +126,12 @@ impl Exporter {
                 &self.options.watch_subtrees,
                 self.options.syscalls,
             );
-            if let Err(e) = synced {
-                self.errors.count(Operation::Bpf, &e);
+            match synced {
+                Ok(()) => {
+                    let now = crate::seccomp_advice::now_epoch();
+                    self.counting_since.get_or_insert(now);
+                }
+                Err(e) => self.errors.count(Operation::Bpf, &e),
             }
         }
     }
