@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use berth_tests::{Runtime, TestBundle, require_root, unique_id};
+use berth_tests::{Runtime, TestBundle, require_root, stderr, unique_id, wait_for_status};
 use serde_json::{Value, json};
 
 /// The verbs `help` lists, each with its own usage.
@@ -15,10 +15,6 @@ const VERBS: &[&str] = &[
     "spec", "create", "start", "state", "kill", "delete", "run", "list", "exec", "ps", "pause",
     "resume", "update", "events", "features",
 ];
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -47,11 +43,14 @@ fn sleeper(rt: &Runtime, prefix: &str) -> (String, TestBundle) {
     (id, b)
 }
 
-fn wait_for_status(rt: &Runtime, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rt.state(id)["status"] != want {
-        assert!(Instant::now() < deadline, "{id} never became {want}");
-        std::thread::sleep(Duration::from_millis(20));
+/// `check` with berth, then with runc where it is installed.
+fn berth_and_runc(check: impl Fn(&Runtime, &str)) {
+    if !require_root() {
+        return;
+    }
+    check(&Runtime::new(), "berth");
+    if let Some(runc) = runc() {
+        check(&runc, "runc");
     }
 }
 
@@ -172,13 +171,7 @@ fn run_keep(rt: &Runtime, name: &str) {
 
 #[test]
 fn run_keep_leaves_the_stopped_container_for_state_and_delete() {
-    if !require_root() {
-        return;
-    }
-    run_keep(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        run_keep(&runc, "runc");
-    }
+    berth_and_runc(run_keep);
 }
 
 /// `kill ID 0`: 0 while the init runs (and it keeps running), "container not running"
@@ -193,7 +186,11 @@ fn kill_zero(rt: &Runtime, name: &str) {
         "{name}: signal 0 did something"
     );
     rt.ok(&["kill", &id, "KILL"]);
-    wait_for_status(rt, &id, "stopped");
+    assert_eq!(
+        wait_for_status(rt, &id, "stopped")["status"],
+        "stopped",
+        "{name}"
+    );
     let out = rt.run(&["kill", &id, "0"]);
     assert_eq!(out.status.code(), Some(1), "{name}");
     assert!(
@@ -206,13 +203,7 @@ fn kill_zero(rt: &Runtime, name: &str) {
 
 #[test]
 fn kill_signal_0_tells_whether_the_container_runs() {
-    if !require_root() {
-        return;
-    }
-    kill_zero(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        kill_zero(&runc, "runc");
-    }
+    berth_and_runc(kill_zero);
 }
 
 /// A process.json with no `user` runs as 0:0, not as the container's user.
@@ -241,13 +232,7 @@ fn process_json_without_user(rt: &Runtime, name: &str) {
 
 #[test]
 fn exec_process_json_without_user_runs_as_root() {
-    if !require_root() {
-        return;
-    }
-    process_json_without_user(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        process_json_without_user(&runc, "runc");
-    }
+    berth_and_runc(process_json_without_user);
 }
 
 /// The container's cgroup directories, one per hierarchy (v1 controllers and v2).
@@ -394,13 +379,7 @@ fn exec_cgroup(rt: &Runtime, name: &str) {
 
 #[test]
 fn exec_cgroup_joins_an_existing_sub_cgroup_of_the_containers_only() {
-    if !require_root() {
-        return;
-    }
-    exec_cgroup(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        exec_cgroup(&runc, "runc");
-    }
+    berth_and_runc(exec_cgroup);
 }
 
 /// Into a paused container exec is refused (255) unless --ignore-paused; with it the
@@ -440,13 +419,7 @@ fn ignore_paused(rt: &Runtime, name: &str) {
 
 #[test]
 fn exec_ignore_paused_starts_the_process_when_resumed() {
-    if !require_root() {
-        return;
-    }
-    ignore_paused(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        ignore_paused(&runc, "runc");
-    }
+    berth_and_runc(ignore_paused);
 }
 
 /// logrus's text line: `time="<RFC 3339>" level=<level> msg=...`.
