@@ -84,6 +84,11 @@ impl Exporter {
         }
     }
 
+    /// What the exporter watches and how it labels and counts.
+    pub fn options(&self) -> &ExporterOptions {
+        &self.options
+    }
+
     /// Every container of the last refresh.
     pub fn containers(&self) -> impl Iterator<Item = &Container> {
         self.index.all()

@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::exporter::Exporter;
+use crate::exporter::{Exporter, SyscallMode};
 
 /// What the runtimes' inits call after loading the filter (loaded last with
 /// `noNewPrivileges`), which a container's own counts may miss (they begin at its
@@ -145,11 +145,22 @@ pub enum AdviceError {
         /// Why not.
         reason: String,
     },
+    /// The exporter counts no syscalls (`--syscalls=off`).
+    #[error("the exporter counts no syscalls (--syscalls=off or --no-syscalls)")]
+    SyscallsOff,
+    /// The container did not opt in to syscall counting.
+    #[error(
+        "container {id} is not counted: set its annotation berth.io/syscalls=count (the \
+         exporter counts annotated containers only, unless run with --syscalls=all)"
+    )]
+    NotOptedIn {
+        /// The container.
+        id: String,
+    },
     /// Nothing was counted for the container.
     #[error(
-        "no syscalls were counted for container {id}: set its annotation \
-         berth.io/syscalls=count (counting is per container) and make sure the exporter \
-         does not run with --no-syscalls"
+        "no syscalls were counted for container {id} yet: start it after the exporter lists \
+         it (create, wait for it in /metrics, start)"
     )]
     NotCounted {
         /// The container.
@@ -171,8 +182,9 @@ impl AdviceError {
             Self::Ambiguous { .. }
             | Self::NoCgroupV2 { .. }
             | Self::NotFromStart { .. }
+            | Self::NotOptedIn { .. }
             | Self::NotCounted { .. } => 409,
-            Self::NoBpf => 503,
+            Self::NoBpf | Self::SyscallsOff => 503,
             Self::Bpf(_) => 500,
             Self::UnsupportedArchitecture(_) => 501,
         }
@@ -202,6 +214,13 @@ pub fn advise(exporter: &mut Exporter, id: &str, mode: Mode) -> Result<Advice, A
         .cgroup_id()
         .ok_or_else(|| AdviceError::NoCgroupV2 { id: id.to_string() })?;
     let probes = exporter.probes().ok_or(AdviceError::NoBpf)?;
+    match exporter.options().syscalls {
+        SyscallMode::Off => return Err(AdviceError::SyscallsOff),
+        SyscallMode::Annotated if !container.count_syscalls => {
+            return Err(AdviceError::NotOptedIn { id: id.to_string() });
+        }
+        SyscallMode::Annotated | SyscallMode::All => {}
+    }
     match (container.created, exporter.counting_since()) {
         (Some(created), Some(since)) if created >= since => {}
         (Some(created), Some(since)) => {
