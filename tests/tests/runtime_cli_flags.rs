@@ -167,6 +167,24 @@ fn run_keep(rt: &Runtime, name: &str) {
         !rt.run(&["state", &id]).status.success(),
         "{name}: {id} kept"
     );
+
+    // A start that fails (a startContainer hook exits 1) keeps it too, stopped; in the
+    // foreground the failure is 1. (Detached, runc 1.1.5 prints the error and exits 0.)
+    let id = unique_id("keep-fail");
+    let mut b = bundle(&id, &["true"]);
+    b.edit(|c| c["hooks"] = json!({"startContainer": [{"path": "/bin/false"}]}));
+    for detach in [false, true] {
+        let mut args = vec!["run", "--keep", "--bundle", b.path_str(), &id];
+        if detach {
+            args.insert(1, "--detach");
+        }
+        let out = rt.run(&args);
+        if !detach {
+            assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        }
+        assert_eq!(rt.state(&id)["status"], "stopped", "{name}: {args:?}");
+        rt.ok(&["delete", &id]);
+    }
 }
 
 #[test]
