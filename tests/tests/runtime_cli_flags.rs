@@ -224,22 +224,29 @@ fn kill_signal_0_tells_whether_the_container_runs() {
     berth_and_runc(kill_zero);
 }
 
-/// A process.json with no `user` runs as 0:0, not as the container's user.
-fn process_json_without_user(rt: &Runtime, name: &str) {
+/// A process.json with no `user` runs as 0:0, not as the container's user; with no
+/// `capabilities` it has the container's (runc's defaults for what the file leaves out).
+fn process_json_defaults(rt: &Runtime, name: &str) {
     let id = unique_id("nouser");
     let mut b = bundle(&id, &["sleep", "1000"]);
     b.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}));
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
     let process = b.path().join("process.json");
     let p = json!({
-        "args": ["sh", "-c", "echo $(id -u):$(id -g)"],
+        "args": ["sh", "-c", "echo $(id -u):$(id -g); grep CapBnd /proc/self/status"],
         "cwd": "/",
         "env": ["PATH=/bin:/sbin:/usr/bin"],
     });
     std::fs::write(&process, p.to_string()).expect("process.json");
     let out = rt.run(&["exec", "--process", process.to_str().expect("utf-8"), &id]);
     assert!(out.status.success(), "{name}: {}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "0:0", "{name}");
+    let said = stdout(&out);
+    let mut lines = said.lines();
+    assert_eq!(lines.next(), Some("0:0"), "{name}");
+    let init = rt.state(&id)["pid"].to_string();
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).expect("init status");
+    let bounding = status.lines().find(|l| l.starts_with("CapBnd"));
+    assert_eq!(lines.next(), bounding, "{name}: the init's capabilities");
     assert_eq!(
         rt.ok(&["exec", &id, "id", "-u"]).trim(),
         "1000",
@@ -249,8 +256,8 @@ fn process_json_without_user(rt: &Runtime, name: &str) {
 }
 
 #[test]
-fn exec_process_json_without_user_runs_as_root() {
-    berth_and_runc(process_json_without_user);
+fn exec_process_json_without_user_or_capabilities_takes_runcs_defaults() {
+    berth_and_runc(process_json_defaults);
 }
 
 /// The container's cgroup directories, one per hierarchy (v1 controllers and v2).

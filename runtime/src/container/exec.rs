@@ -198,6 +198,16 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
             let env = process_env::parse(env).map_err(|e| bad(&e))?;
             p.set_env(Some(env));
         }
+        // Without `capabilities` runc gives the process the container's, not none.
+        if p.capabilities().is_none() {
+            p.set_capabilities(
+                bundle
+                    .spec
+                    .process()
+                    .as_ref()
+                    .and_then(|c| c.capabilities().clone()),
+            );
+        }
         return Ok(p);
     }
     let mut p = bundle.spec.process().clone().unwrap_or_default();
