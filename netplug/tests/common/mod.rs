@@ -14,6 +14,7 @@ pub const PLUGIN: &str = env!("CARGO_BIN_EXE_berth-cni");
 
 /// True when the test may run: root (berth-testkit's check, which says how to skip) and
 /// the tools these tests drive installed (a clear failure naming the package if not).
+#[track_caller]
 pub fn require_root_and_tools() -> bool {
     if !require_root() {
         return false;
