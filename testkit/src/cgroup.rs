@@ -139,3 +139,48 @@ impl Drop for TestCgroup {
         self.remove();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+    use crate::root::require_root;
+
+    #[test]
+    fn drop_kills_the_processes_and_removes_every_directory() {
+        if !require_root() {
+            return;
+        }
+        // The memory controller where this host has v1 hierarchies (hybrid).
+        let v1: &[&str] = if Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists() {
+            &["memory"]
+        } else {
+            &[]
+        };
+        let cg = TestCgroup::new("kit-drop", v1);
+        let mut child = std::process::Command::new("/bin/sleep")
+            .arg("100")
+            .spawn()
+            .expect("spawning sleep");
+        cg.add(child.id());
+        let dirs: Vec<PathBuf> = std::iter::once(cg.v2_dir.clone())
+            .chain(cg.v1_dirs.iter().map(|(_, d)| d.clone()))
+            .collect();
+        for dir in &dirs {
+            let procs = fs::read_to_string(dir.join("cgroup.procs")).expect("cgroup.procs");
+            assert!(
+                procs.lines().any(|l| l == child.id().to_string()),
+                "{}: {procs}",
+                dir.display()
+            );
+        }
+        assert_eq!(cg.v1_dir("memory").is_some(), !v1.is_empty());
+        drop(cg);
+        for dir in &dirs {
+            assert!(!dir.exists(), "{} left behind", dir.display());
+        }
+        let status = child.wait().expect("reaping sleep");
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    }
+}
