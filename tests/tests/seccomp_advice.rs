@@ -6,39 +6,51 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
+use berth_testkit::child::Spawned;
 use berth_testkit::scrape::{free_port, http_get, metrics_body};
-use berth_tests::{Runtime, TestBundle, bin, require_root, rootfs_copy, unique_id};
+use berth_testkit::wait::wait_for;
+use berth_tests::{
+    Runtime, TestBundle, bin, delete_and_check_clean, require_root, rootfs_copy, stderr, unique_id,
+    wait_for_status,
+};
 use serde_json::{Value, json};
 
 /// The fixed workload: a file written and read back, a directory listed.
 const WORKLOAD: &str = "echo hi > /dev/shm/x; cat /dev/shm/x; ls /";
+/// How long each wait below may take.
+const LIMIT: Duration = Duration::from_secs(30);
 /// Opts a container in to syscall counting.
 const COUNT: (&str, &str) = ("berth.io/syscalls", "count");
 
 /// A running `berth-exporter` on 127.0.0.1:port, killed on drop.
 struct Exporter {
-    child: Child,
+    _child: Spawned,
     port: u16,
 }
 
 impl Exporter {
     fn start(rt: &Runtime) -> Self {
         let port = free_port();
-        let child = Command::new(bin("berth-exporter"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--berth-root")
-            .arg(rt.root.path())
-            .args(["--runc-root", "/nonexistent", "--crun-root", "/nonexistent"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning berth-exporter");
-        let exporter = Self { child, port };
-        wait_for("the exporter to serve", 30, || metrics_body(port));
+        let child = Spawned(
+            Command::new(bin("berth-exporter"))
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .arg("--berth-root")
+                .arg(rt.root.path())
+                .args(["--runc-root", "/nonexistent", "--crun-root", "/nonexistent"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawning berth-exporter"),
+        );
+        let exporter = Self {
+            _child: child,
+            port,
+        };
+        wait_for("the exporter to serve", LIMIT, || metrics_body(port));
         exporter
     }
 
@@ -66,24 +78,6 @@ impl Exporter {
     }
 }
 
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// A busybox bundle running `sh -c script`, opted in to syscall counting.
 fn counted_bundle(script: &str) -> TestBundle {
     let mut b = TestBundle::busybox(&["sh", "-c", script]);
@@ -108,13 +102,11 @@ fn run_counted(rt: &Runtime, exporter: &Exporter, id: &str, script: &str) -> Str
         .status()
         .expect("berth-runtime create");
     assert!(st.success(), "create {id}: {}", read(&out_path));
-    wait_for("the exporter to list the container", 30, || {
+    wait_for("the exporter to list the container", LIMIT, || {
         metrics_body(exporter.port)?.contains(id).then_some(())
     });
     rt.ok(&["start", id]);
-    wait_for("the container to stop", 30, || {
-        (rt.state(id)["status"] == "stopped").then_some(())
-    });
+    assert_eq!(wait_for_status(rt, id, "stopped")["status"], "stopped");
     read(&out_path)
 }
 
@@ -128,7 +120,7 @@ fn advised(exporter: &Exporter, id: &str, extra: &[&str]) -> Value {
     assert!(
         out.status.success(),
         "advise-seccomp {id}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     serde_json::from_slice(&out.stdout).expect("the profile is JSON")
 }
@@ -189,7 +181,7 @@ fn advised_profile_runs_the_same_work_and_refuses_a_syscall_never_made() {
         again.status.success(),
         "re-run with the advised profile failed ({}): {}",
         again.status,
-        String::from_utf8_lossy(&again.stderr)
+        stderr(&again)
     );
     assert_eq!(String::from_utf8_lossy(&again.stdout), first);
 
@@ -220,7 +212,7 @@ fn advice_says_why_when_a_container_is_unknown_or_not_counted() {
     let id = unique_id("sc-uncounted");
     let b = TestBundle::busybox(&["sh", "-c", "while :; do sleep 1; done"]);
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
-    wait_for("the exporter to list the container", 30, || {
+    wait_for("the exporter to list the container", LIMIT, || {
         metrics_body(exporter.port)?.contains(&id).then_some(())
     });
     let (status, body) = exporter.get(&format!("/seccomp-profile?container={id}"));
@@ -228,12 +220,12 @@ fn advice_says_why_when_a_container_is_unknown_or_not_counted() {
     assert!(body.contains("berth.io/syscalls=count"), "{body}");
     let out = exporter.advise(&id, &[]);
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let text = stderr(&out);
     assert!(
-        stderr.contains("409") && stderr.contains("berth.io/syscalls=count"),
-        "{stderr}"
+        text.contains("409") && text.contains("berth.io/syscalls=count"),
+        "{text}"
     );
-    rt.ok(&["delete", "--force", &id]);
+    delete_and_check_clean(&rt, &id);
 }
 
 /// New `audit: type=1326` (seccomp) records of busybox since `before` (a dmesg
@@ -275,7 +267,7 @@ fn complain_mode_runs_everything_and_logs_only_syscalls_outside_the_profile() {
     let out = run_with_profile(&rt, &script, Some(&profile));
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("unshared"));
-    let logged = wait_for("the kernel to log unshare", 10, || {
+    let logged = wait_for("the kernel to log unshare", LIMIT, || {
         let logged = seccomp_records_since(&before);
         logged
             .contains(&(libc::SYS_unshare as u32))
@@ -317,7 +309,7 @@ fn runc_runs_the_advised_profile() {
         out.status.success(),
         "runc run with the advised profile ({}): {}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), first);
 }
