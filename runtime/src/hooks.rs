@@ -19,7 +19,7 @@
 //! end open forever.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -353,11 +353,7 @@ fn run_one(
 
 /// Waits up to `limit` for `child` to exit, without reaping it. False on timeout.
 fn wait_exit(child: &std::process::Child, limit: Duration) -> Result<bool, Errno> {
-    // SAFETY: pidfd_open takes a pid and flags; it returns a new fd or -1.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
-    let pidfd = Errno::result(raw)?;
-    // SAFETY: the fd was just created by pidfd_open and is owned by nobody else.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    let pidfd = crate::pidfd::open(child.id() as libc::pid_t)?;
     let deadline = std::time::Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

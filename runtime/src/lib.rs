@@ -12,7 +12,7 @@
 //!   pieces;
 //! - [`sysctl`]: which kernel settings a container may set, and setting them;
 //! - [`process_env`]: `NAME=VALUE` environments parsed and merged as runc does;
-//! - [`signal`], [`process_info`]: small helpers named for what they do.
+//! - [`signal`], [`process_info`], [`pidfd`]: small helpers named for what they do.
 pub use oci_spec;
 
 pub mod capabilities;
@@ -26,6 +26,7 @@ pub mod init;
 pub mod logging;
 pub mod masked_paths;
 pub mod mount_api;
+pub mod pidfd;
 pub mod process_env;
 pub mod process_info;
 pub mod rootfs;

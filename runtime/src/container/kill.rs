@@ -1,8 +1,10 @@
 //! `kill`: signal the init, or with `--all` every process of the container's cgroup.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::pidfd;
 use crate::state::{ContainerState, LiveStatus, StateDir, Status};
 
 pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
@@ -27,41 +29,22 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
 /// Signal through a pidfd checked against the recorded start time, so a recycled pid
 /// never receives the signal.
 pub fn signal_init(state: &ContainerState, signal: i32) -> Result<()> {
-    // SAFETY: pidfd_open takes a pid and flags, returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, state.pid, 0) };
-    if fd < 0 {
+    let Ok(fd) = pidfd::open(state.pid) else {
         return Err(Error::Container {
             id: state.id.clone(),
             msg: "container not running".into(),
         });
-    }
-    // SAFETY: the fd was just returned to us and is owned by nothing else.
-    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    };
     if !state.init_alive() {
         return Err(Error::Container {
             id: state.id.clone(),
             msg: "container not running".into(),
         });
     }
-    use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_send_signal on our pidfd with no siginfo.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            signal,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if r < 0 {
+    if let Err(e) = pidfd::send_signal(fd.as_fd(), signal) {
         return Err(Error::Container {
             id: state.id.clone(),
-            msg: format!(
-                "sending signal {signal} to pid {}: {}",
-                state.pid,
-                std::io::Error::last_os_error()
-            ),
+            msg: format!("sending signal {signal} to pid {}: {e}", state.pid),
         });
     }
     Ok(())
