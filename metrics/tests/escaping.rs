@@ -22,8 +22,9 @@ use berth_metrics::{Exporter, ExporterOptions, Format};
 use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
 use berth_testkit::ids::unique_name;
 use berth_testkit::root::require_root;
+use berth_testkit::tools::require_tool;
 use common::exporter_binary;
-use common::promtool::{Series, check_metrics, openmetrics_series, parse_dump_line, require_tool};
+use common::promtool::{Series, check_metrics, openmetrics_series, parse_dump_line};
 
 /// Annotations exported as labels here; the second shows that any key becomes a valid
 /// label name.
@@ -511,7 +512,7 @@ fn arbitrary_bytes_in_ids_names_images_and_annotations_never_break_or_forge_a_sc
     if !require_root() {
         return;
     }
-    require_tool("promtool");
+    require_tool("promtool", "prometheus");
     const ROUNDS: u64 = 24;
     let pool = Pool::new(3);
     let work = tempfile::tempdir().expect("work dir");
@@ -541,7 +542,7 @@ fn the_injection_from_the_issue_stays_inside_its_label_values() {
     if !require_root() {
         return;
     }
-    require_tool("promtool");
+    require_tool("promtool", "prometheus");
     let cg = TestCgroup::new("injection", &["memory", "pids"]);
     let state = tempfile::tempdir().expect("state dir");
     let empty = tempfile::tempdir().expect("empty dir");
@@ -642,8 +643,8 @@ fn a_real_runc_container_with_the_injection_in_annotations_and_cgroup_path_is_es
     if !require_root() {
         return;
     }
-    require_tool("promtool");
-    require_tool("runc");
+    require_tool("promtool", "prometheus");
+    require_tool("runc", "runc");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.fixtures/busybox");
     let config = fs::read_to_string(fixture.join("config.json"))
         .expect("the busybox fixture (bash tests/fixtures.sh builds it)");

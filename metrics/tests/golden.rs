@@ -14,7 +14,6 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use berth_cgroups::{CgroupPlacement, CgroupStats, CpuStats, MemoryStats, PidsStats};
 use berth_ebpf::{NetCounts, ProcessCounts, SyscallStats};
@@ -27,6 +26,7 @@ use berth_metrics::exporter::index::ContainerIndex;
 use berth_metrics::exporter::{Readings, record};
 use berth_metrics::exposition::encode;
 use berth_metrics::families::Families;
+use berth_testkit::tools::installed;
 use common::promtool;
 
 /// The injection of issue 9: a name that closes its label set, ends the sample and
@@ -281,12 +281,7 @@ fn assert_golden(file: &str, actual: &str) {
 }
 
 fn promtool_installed() -> bool {
-    let found = Command::new("promtool")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
+    let found = installed("promtool");
     if !found {
         eprintln!(
             "promtool not installed (apt-get install prometheus): Prometheus's parsers skipped"

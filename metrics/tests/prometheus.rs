@@ -12,9 +12,10 @@ use berth_testkit::child::Spawned;
 use berth_testkit::ids::unique_name;
 use berth_testkit::root::require_root;
 use berth_testkit::scrape::{free_port, http_get};
+use berth_testkit::tools::require_tool;
 use berth_testkit::wait::wait_for;
 use berth_testkit::workload::{Workload, WorkloadChild, workload_child_main};
-use common::promtool::{check_metrics, require_tool};
+use common::promtool::check_metrics;
 use common::{exporter_binary, write_berth_state};
 
 const CHILD: &str = "workload_child";
@@ -43,7 +44,7 @@ fn promtool_check_metrics_passes_on_a_real_scrape() {
     if !require_root() {
         return;
     }
-    require_tool("promtool");
+    require_tool("promtool", "prometheus");
     let state = tempfile::tempdir().expect("state dir");
     let empty = tempfile::tempdir().expect("empty dir");
     let cg = TestCgroup::new("promtool", &["memory", "cpu", "cpuacct", "pids"]);
@@ -93,7 +94,7 @@ fn prometheus_scrapes_the_exporter_and_its_api_returns_the_container_series() {
     if !require_root() {
         return;
     }
-    require_tool("prometheus");
+    require_tool("prometheus", "prometheus");
     let state = tempfile::tempdir().expect("state dir");
     let empty = tempfile::tempdir().expect("empty dir");
     let cg = TestCgroup::new("prom", &["memory", "pids"]);

@@ -7,6 +7,7 @@
 //! - [`child`]: running a test body in a forked child; a child killed on drop.
 //! - [`workload`]: this test binary re-run as a child with a known workload.
 //! - [`scrape`]: HTTP scrapes of an exporter and reading samples out of an exposition.
+//! - [`tools`]: the programs tests drive, and which package to install when one is missing.
 //! - [`wait`]: polling until something shows up, with a time limit.
 
 pub mod cgroup;
@@ -14,5 +15,6 @@ pub mod child;
 pub mod ids;
 pub mod root;
 pub mod scrape;
+pub mod tools;
 pub mod wait;
 pub mod workload;

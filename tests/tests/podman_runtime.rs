@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use berth_testkit::tools::require_tool;
 use berth_tests::{bin, busybox_fixture, require_root, unique_id};
 
 struct Podman {
@@ -14,9 +15,7 @@ struct Podman {
 
 impl Podman {
     fn new() -> Option<Self> {
-        if Command::new("podman").arg("--version").output().is_err() {
-            panic!("podman is not installed (scripts/install-deps.sh installs it)");
-        }
+        require_tool("podman", "podman");
         let p = Podman {
             dir: tempfile::Builder::new()
                 .prefix("berth-podman-")

@@ -6,26 +6,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Panics with how to install `tool` (from Debian's package of the same name, as
-/// `promtool` is from `prometheus`) when it is missing.
-pub fn require_tool(tool: &str) {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "`{tool}` not found: install it (apt-get install -y {})",
-        if tool == "promtool" {
-            "prometheus"
-        } else {
-            tool
-        }
-    );
-}
-
 /// `promtool check metrics` on a Prometheus text exposition: Err(its report) when it
 /// fails to parse or lint.
 pub fn check_metrics(text: &str) -> Result<(), String> {

@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
 use berth_testkit::root::require_root;
+use berth_testkit::tools::require_tool;
 use serde_json::{Value, json};
 
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_berth-cni");
@@ -19,15 +20,9 @@ pub fn require_root_and_tools() -> bool {
     if !require_root() {
         return false;
     }
-    for (tool, package) in [
-        ("/bin/busybox", "busybox-static"),
-        ("/usr/sbin/nft", "nftables"),
-        ("/usr/bin/ip", "iproute2"),
-    ] {
-        let found = std::path::Path::new(tool).exists()
-            || std::path::Path::new(tool.replace("/usr", "").as_str()).exists();
-        assert!(found, "{tool} is missing: apt-get install -y {package}");
-    }
+    require_tool("busybox", "busybox-static");
+    require_tool("nft", "nftables");
+    require_tool("ip", "iproute2");
     true
 }
 
