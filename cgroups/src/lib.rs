@@ -8,7 +8,8 @@
 //! serialized into the runtime's `state.json`, so its field names are stable.
 //!
 //! - `cgroups_path`: `linux.cgroupsPath` to a cgroup path ([`resolve_path`]);
-//! - `layout`: which hierarchies the host has ([`detect_layout`]);
+//! - `layout`: which hierarchies the host has ([`detect_layout`]); `cgroup2`: the v2 mount
+//!   and a cgroup's id in it, the key BPF programs use ([`cgroup2_root`], [`cgroup_id`]);
 //! - `placement`: create, join, list, freeze, kill, remove (the [`CgroupPlacement`] methods);
 //! - `unset_values`: the zeros clients send for "not set", removed before any check;
 //! - `resources`: range checks on `linux.resources` common to v1 and v2;
@@ -24,6 +25,7 @@
 //! - `features`: what is supported, for the OCI features JSON ([`oci_features`], [`host_cgroups`]);
 //! - `cgroupfs`: reading and writing interface files with errors that name them.
 
+mod cgroup2;
 mod cgroupfs;
 mod cgroups_path;
 mod cpuset_sets;
@@ -35,9 +37,9 @@ mod manager;
 mod oom;
 mod placement;
 mod resources;
-mod unset_values;
 mod runc_stats;
 mod stats;
+mod unset_values;
 mod v1;
 mod v2;
 
@@ -46,6 +48,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use cgroup2::{cgroup_id, cgroup2_root};
 pub use cgroups_path::{BERTH_PARENT, resolve_path};
 pub use error::CgroupError;
 pub use features::{HostCgroups, host_cgroups, oci_features};

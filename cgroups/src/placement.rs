@@ -92,7 +92,7 @@ impl CgroupPlacement {
             if h.layout == crate::Layout::V2 {
                 v2::enable_controllers_down_to(root, rel, None)?;
             }
-            self.v2_id = Some(inode_of(&dir)?);
+            self.v2_id = Some(crate::cgroup_id(&dir)?);
         }
         Ok(())
     }
@@ -330,13 +330,6 @@ fn relative_inside(relative_path: &Path) -> Result<PathBuf, CgroupError> {
         });
     }
     Ok(rel)
-}
-
-fn inode_of(dir: &Path) -> Result<u64, CgroupError> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir)
-        .map(|m| m.ino())
-        .map_err(|e| CgroupError::io("stat", dir, e))
 }
 
 fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
