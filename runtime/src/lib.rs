@@ -1,7 +1,8 @@
 //! berth-runtime: a runc-compatible OCI runtime.
 //!
 //! - [`cli`]: the runc command line; [`logging`]: where messages go;
-//! - [`config`]: loading and validating a bundle; [`spec`]: the default config.json;
+//! - [`config`]: loading and validating a bundle; [`spec`]: the default config.json and
+//!   seccomp profile (the `berth-spec` crate, which the engine uses without the runtime);
 //! - [`container`]: the verbs, one per file (create, start, state, kill, delete, run, list,
 //!   exec, ps, pause/resume, events, update, features);
 //! - [`state`]: per-container state on disk, locked and atomically replaced;
@@ -33,7 +34,7 @@ pub mod rootfs;
 pub mod safe_path;
 pub mod seccomp;
 pub mod signal;
-pub mod spec;
+pub use berth_spec as spec;
 pub mod state;
 pub mod sysctl;
 

@@ -24,7 +24,7 @@ use crate::init::{self, InitArgs, console, process};
 use crate::state::{ContainerState, StateDir, StateLock, Status, Timestamp};
 use crate::{capabilities, process_info, seccomp};
 
-pub const OCI_VERSION: &str = "1.2.0";
+pub use berth_spec::OCI_VERSION;
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOptions {

@@ -18,7 +18,6 @@
 //! `listenerPath` ([`send_to_listener`], [`container_process_state`]).
 
 mod compile;
-mod default_profile;
 mod enosys;
 mod load;
 mod notify;
@@ -38,7 +37,7 @@ pub fn library_version() -> Option<String> {
     let v = libseccomp::ScmpVersion::current().ok()?;
     Some(format!("{}.{}.{}", v.major, v.minor, v.micro))
 }
-pub use default_profile::{DEFAULT_PROFILE_JSON, default_profile, default_profile_for};
+pub use berth_spec::seccomp::{DEFAULT_PROFILE_JSON, default_profile, default_profile_for};
 pub use notify::{
     SECCOMP_FD_NAME, container_process_state, recv_fd, recv_fd_with_data, send_fd, send_to_listener,
 };

@@ -1,4 +1,5 @@
-//! berth's default seccomp profile (`runtime/seccomp/default.json`).
+//! berth's default seccomp profile (`spec/seccomp/default.json`), as oci-spec's
+//! [`LinuxSeccomp`]; the runtime compiles it with libseccomp, this crate does not need to.
 //!
 //! Same intent as Docker's default: everything returns EPERM unless allowed; allowed
 //! are the syscalls ordinary programs use. Denied, among others: `mount`/`umount2`/
@@ -16,11 +17,11 @@
 //! rules do (`--cap-add SYS_ADMIN` also allows `mount`, `unshare`, ...).
 
 use oci_spec::runtime::{
-    Arch, Capabilities, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSyscallBuilder,
+    Arch, Capabilities, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSyscall,
 };
 
 /// The profile as shipped, for `berth-runtime spec` and the engine.
-pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../seccomp/default.json");
+pub const DEFAULT_PROFILE_JSON: &str = include_str!("../seccomp/default.json");
 
 /// Syscalls that could bypass seccomp through ptrace before Linux 4.8.
 const PTRACE_FAMILY: &[&str] = &["ptrace", "process_vm_readv", "process_vm_writev"];
@@ -32,10 +33,8 @@ pub fn default_profile() -> LinuxSeccomp {
     // The JSON is compiled in and parsed by a unit test, so this cannot fail in a
     // binary that passed its tests; an empty deny-all profile would be the wrong
     // failure mode, hence the panic with a clear message.
-    let mut profile: LinuxSeccomp =
-        serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap_or_else(|e| {
-            panic!("runtime/seccomp/default.json is not a valid LinuxSeccomp: {e}")
-        });
+    let mut profile: LinuxSeccomp = serde_json::from_str(DEFAULT_PROFILE_JSON)
+        .unwrap_or_else(|e| panic!("spec/seccomp/default.json is not a valid LinuxSeccomp: {e}"));
     profile.set_architectures(Some(host_architectures()));
     if kernel_older_than((4, 8)) {
         let syscalls = profile.syscalls().clone().unwrap_or_default();
@@ -140,15 +139,10 @@ pub fn default_profile_for(caps: &Capabilities) -> LinuxSeccomp {
         if !caps.contains(cap) {
             continue;
         }
-        let rule = LinuxSyscallBuilder::default()
-            .names(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .action(LinuxSeccompAction::ScmpActAllow)
-            .build();
-        match rule {
-            Ok(rule) => rules.push(rule),
-            // The builder has no required fields; keep the narrower profile if it ever fails.
-            Err(e) => tracing::warn!(%cap, error = %e, "could not widen the seccomp profile"),
-        }
+        let mut rule = LinuxSyscall::default();
+        rule.set_names(names.iter().map(|n| n.to_string()).collect());
+        rule.set_action(LinuxSeccompAction::ScmpActAllow);
+        rules.push(rule);
     }
     profile.set_syscalls(Some(rules));
     profile
@@ -166,15 +160,70 @@ fn host_architectures() -> Vec<Arch> {
 
 /// True when `uname -r` is older than `want` (major, minor); unknown counts as new.
 fn kernel_older_than(want: (u32, u32)) -> bool {
-    let Ok(uts) = nix::sys::utsname::uname() else {
+    // SAFETY: utsname is plain bytes, for which all zeros is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname writes only into `uts`, which lives for the call.
+    if unsafe { libc::uname(&mut uts) } != 0 {
         return false;
-    };
-    let release = uts.release().to_string_lossy();
+    }
+    // SAFETY: the kernel NUL-terminates `release`, which `uts` holds.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy();
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|p| p.parse::<u32>().ok());
     match (parts.next(), parts.next()) {
         (Some(major), Some(minor)) => (major, minor) < want,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(profile: &LinuxSeccomp, name: &str) -> bool {
+        profile.syscalls().iter().flatten().any(|r| {
+            r.action() == LinuxSeccompAction::ScmpActAllow
+                && r.args().is_none()
+                && r.names().iter().any(|n| n == name)
+        })
+    }
+
+    #[test]
+    fn shipped_profile_denies_by_default_for_the_host_architectures() {
+        let profile = default_profile();
+        assert_eq!(profile.default_action(), LinuxSeccompAction::ScmpActErrno);
+        assert_eq!(profile.architectures().clone(), Some(host_architectures()));
+        assert!(allowed(&profile, "read"));
+        assert!(!allowed(&profile, "mount"));
+    }
+
+    #[test]
+    fn widening_allows_only_what_the_granted_capabilities_govern() {
+        let caps: Capabilities = [Capability::SysAdmin].into_iter().collect();
+        let wide = default_profile_for(&caps);
+        assert!(allowed(&wide, "mount") && allowed(&wide, "unshare"));
+        assert!(!allowed(&wide, "reboot"), "CAP_SYS_BOOT was not granted");
+        // clone's namespace-flag filter and clone3's ENOSYS are gone, not shadowed.
+        let narrow_clone = |p: &LinuxSeccomp| {
+            p.syscalls()
+                .iter()
+                .flatten()
+                .filter(|r| r.names().iter().any(|n| n == "clone" || n == "clone3"))
+                .count()
+        };
+        assert!(narrow_clone(&default_profile()) > 0);
+        assert_eq!(
+            narrow_clone(&wide),
+            1,
+            "only the SYS_ADMIN allow rule names them"
+        );
+        assert_eq!(default_profile_for(&Capabilities::new()), default_profile());
+    }
+
+    #[test]
+    fn this_kernel_is_not_older_than_itself() {
+        assert!(!kernel_older_than((2, 6)));
+        assert!(kernel_older_than((999, 0)));
     }
 }
