@@ -21,6 +21,7 @@ use berth_metrics::exporter::SyscallMode;
 use berth_metrics::{Exporter, ExporterOptions, Format};
 use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
 use berth_testkit::ids::unique_name;
+use berth_testkit::rng::Rng;
 use berth_testkit::root::require_root;
 use berth_testkit::tools::require_tool;
 use common::exporter_binary;
@@ -395,22 +396,6 @@ fn scrape_and_read(state: &Path, containers: &[Expected], work: &Path) -> Read {
     read
 }
 
-/// A xorshift64* generator: the same rounds on every run, different ones per seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// What hostile values are made of: the three characters the formats escape, the
 /// syntax of label sets, sample lines and comments, characters no format escapes, and
 /// byte sequences that are not UTF-8.
@@ -453,9 +438,10 @@ fn hostile(rng: &mut Rng) -> Vec<u8> {
     let mut value = Vec::new();
     for _ in 0..rng.below(9) {
         if rng.below(4) == 0 {
-            value.push(rng.next() as u8);
+            value.push(rng.next_u64() as u8);
         } else {
-            value.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+            let piece = rng.pick(PIECES);
+            value.extend_from_slice(piece);
         }
     }
     value

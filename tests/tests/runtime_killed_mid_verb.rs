@@ -11,6 +11,7 @@ use std::fs;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_testkit::rng::Rng;
 use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
 use serde_json::json;
 
@@ -38,18 +39,6 @@ const VERBS: [Verb; 5] = [
     Verb::Exec,
     Verb::Delete,
 ];
-
-/// xorshift64*: enough to spread kill points, and replayable from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
-    }
-}
 
 /// A bundle whose processes carry `BERTH_CRASH_MARK=<id>` in their environment, so that
 /// any of them left behind is found, whatever it became.
