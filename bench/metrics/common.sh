@@ -6,9 +6,10 @@ CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 [ -n "$CG2" ] || { echo "no cgroup2 mount" >&2; exit 1; }
 V1_CONTROLLERS="memory cpu cpuacct pids"
 
-# make_container STATE_ROOT NAME: creates the cgroups and <root>/<name>/state.json.
+# make_container STATE_ROOT NAME [ANNOTATIONS]: creates the cgroups and
+# <root>/<name>/state.json; ANNOTATIONS are extra JSON members ("k":"v",...).
 make_container() {
-    local root=$1 name=$2 v1json="" c dir
+    local root=$1 name=$2 extra=${3:-} v1json="" c dir
     mkdir -p "$CG2/berth/$name"
     for c in $V1_CONTROLLERS; do
         dir=/sys/fs/cgroup/$c/berth/$name
@@ -20,7 +21,7 @@ make_container() {
     mkdir -p "$root/$name"
     cat > "$root/$name/state.json" <<JSON
 {"ociVersion":"1.2.0","id":"$name","status":"running","pid":0,"bundle":"/nonexistent",
- "annotations":{"berth.name":"$name","berth.image":"bench:latest"},
+ "annotations":{"berth.name":"$name","berth.image":"bench:latest"${extra:+,$extra}},
  "created":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","cgroup":{"relativePath":"/berth/$name",
  "v2Dir":"$CG2/berth/$name","v2Id":$(stat -c %i "$CG2/berth/$name"),"v1Dirs":{$v1json}}}
 JSON
