@@ -1,6 +1,7 @@
 //! berth-runtime: a runc-compatible OCI runtime.
 //!
-//! - [`cli`]: the runc command line; [`logging`]: where messages go;
+//! - [`logging`]: where messages go (the runc command line is the binary's, `src/cli/`:
+//!   it parses flags into the verbs' typed options);
 //! - [`config`]: loading and validating a bundle; [`spec`]: the default config.json and
 //!   seccomp profile (the `berth-spec` crate, which the engine uses without the runtime);
 //! - [`container`]: the verbs, one per file (create, start, state, kill, delete, run, list,
@@ -17,7 +18,6 @@
 pub use oci_spec;
 
 pub mod capabilities;
-pub mod cli;
 pub mod config;
 pub mod container;
 pub mod error;

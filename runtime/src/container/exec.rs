@@ -23,8 +23,8 @@ use crate::init::{console, process};
 use crate::state::{ContainerState, LiveStatus, StateDir, StateLock, Status};
 use crate::{capabilities, process_env, seccomp};
 
-/// `runc exec`'s flags. With `process` (a process.json) the other process flags are
-/// ignored, as in runc.
+/// What `exec` runs, typed (the binary parses `runc exec`'s flags into it). With
+/// `process` (a process.json) the process fields below are ignored, as in runc.
 #[derive(Debug, Default, Clone)]
 pub struct ExecOptions {
     pub id: String,
@@ -35,17 +35,28 @@ pub struct ExecOptions {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
+    /// `NAME=VALUE` entries appended to the container's environment.
     pub env: Vec<String>,
-    /// `uid[:gid]`, numeric.
-    pub user: Option<String>,
+    /// The ids to run as instead of the container process's.
+    pub user: Option<ExecUser>,
     pub additional_gids: Vec<u32>,
-    pub caps: Vec<String>,
+    /// Added to the bounding, effective and permitted sets (ambient where the spec has
+    /// an inheritable set).
+    pub caps: Vec<Capability>,
     pub no_new_privs: bool,
     pub preserve_fds: i32,
     /// `--cgroup` arguments: `PATH` or `CONTROLLER[,CONTROLLER]:PATH` (see [`exec_cgroup`]).
     pub cgroups: Vec<String>,
     /// Into a paused container: wait for `resume`, then start the process.
     pub ignore_paused: bool,
+}
+
+/// `exec --user uid[:gid]`: numeric ids, as runc takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecUser {
+    pub uid: u32,
+    /// None: gid 0, as runc.
+    pub gid: Option<u32>,
 }
 
 /// Namespaces in the order they are joined: user first (it decides what we may join
@@ -217,12 +228,7 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
     }
     if !opts.caps.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_else(capabilities::none);
-        for name in &opts.caps {
-            let Some(cap) = parse_cap(name) else {
-                // As runc: "ignoring unknown or unavailable capabilities", and it runs.
-                tracing::warn!("--cap {name}: unknown capability, ignored");
-                continue;
-            };
+        for &cap in &opts.caps {
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(cap);
@@ -251,39 +257,15 @@ fn build_process(opts: &ExecOptions, bundle: &Bundle) -> Result<Process> {
         p.set_no_new_privileges(Some(true));
     }
     let mut user = p.user().clone();
-    if let Some(u) = &opts.user {
-        let (uid, gid) = parse_user(u)?;
-        user.set_uid(uid);
-        user.set_gid(gid.unwrap_or(0));
+    if let Some(u) = opts.user {
+        user.set_uid(u.uid);
+        user.set_gid(u.gid.unwrap_or(0));
     }
     if !opts.additional_gids.is_empty() {
         user.set_additional_gids(Some(opts.additional_gids.clone()));
     }
     p.set_user(user);
     Ok(p)
-}
-
-/// `CAP_KILL`, `kill` or `KILL`; None for a name no kernel knows.
-fn parse_cap(name: &str) -> Option<Capability> {
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("CAP_") {
-        upper
-    } else {
-        format!("CAP_{upper}")
-    };
-    capabilities::parse_name("--cap", &full).ok()
-}
-
-/// `uid[:gid]`, numeric like runc's.
-fn parse_user(s: &str) -> Result<(u32, Option<u32>)> {
-    let bad = || Error::InvalidArgument(format!("--user {s:?}: expected uid[:gid] (numbers)"));
-    let (u, g) = match s.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (s, None),
-    };
-    let uid = u.parse().map_err(|_| bad())?;
-    let gid = g.map(|g| g.parse().map_err(|_| bad())).transpose()?;
-    Ok((uid, gid))
 }
 
 fn validate_process(p: &Process, opts: &ExecOptions) -> Result<()> {

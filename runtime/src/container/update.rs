@@ -14,33 +14,41 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxRes
 use crate::error::{Error, Result, io_err};
 use crate::state::{LiveStatus, StateDir, Status};
 
-/// runc's `update` flags, as the strings given (parsed here so errors name the flag).
+/// What `update` changes, typed (the binary parses runc's flags into it): a resources
+/// file, or the values below; None leaves a value as it is. Sizes are bytes, CPU times µs;
+/// `-1` is unlimited where runc takes it.
 #[derive(Debug, Default, Clone)]
 pub struct UpdateOptions {
-    /// A resources JSON file, or `-` for stdin; the other flags are then ignored.
+    /// A resources JSON file, or `-` for stdin; the other fields are then ignored.
     pub resources: Option<PathBuf>,
-    pub blkio_weight: Option<String>,
-    pub cpu_period: Option<String>,
-    pub cpu_quota: Option<String>,
-    pub cpu_burst: Option<String>,
-    pub cpu_share: Option<String>,
-    pub cpu_rt_period: Option<String>,
-    pub cpu_rt_runtime: Option<String>,
-    pub cpu_idle: Option<String>,
+    /// Block IO weight, 10 to 1000 (0: not given).
+    pub blkio_weight: Option<u16>,
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_burst: Option<u64>,
+    pub cpu_share: Option<u64>,
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    /// 1: SCHED_IDLE for the cgroup, 0: default.
+    pub cpu_idle: Option<i64>,
+    /// A cpu list (`0-2,4`); empty leaves it as it is.
     pub cpuset_cpus: Option<String>,
+    /// A memory node list; empty leaves it as it is.
     pub cpuset_mems: Option<String>,
-    pub kernel_memory: Option<String>,
-    pub kernel_memory_tcp: Option<String>,
-    pub memory: Option<String>,
-    pub memory_reservation: Option<String>,
-    pub memory_swap: Option<String>,
-    pub pids_limit: Option<String>,
+    /// Obsolete: ignored with a warning, as in runc.
+    pub kernel_memory: Option<i64>,
+    pub kernel_memory_tcp: Option<i64>,
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    /// Memory plus swap.
+    pub memory_swap: Option<i64>,
+    pub pids_limit: Option<i64>,
 }
 
 pub fn update(root: &Path, id: &str, opts: &UpdateOptions) -> Result<()> {
     let resources = match &opts.resources {
         Some(path) => read_resources(path)?,
-        None => resources_from_flags(opts)?,
+        None => resources_from_flags(opts),
     };
     let dir = StateDir::open(root, id)?;
     let _lock = dir.lock_exclusive()?;
@@ -86,110 +94,45 @@ fn read_resources(path: &Path) -> Result<LinuxResources> {
     Ok(r)
 }
 
-fn resources_from_flags(o: &UpdateOptions) -> Result<LinuxResources> {
+fn resources_from_flags(o: &UpdateOptions) -> LinuxResources {
     let mut r = LinuxResources::default();
     let mut mem = LinuxMemory::default();
-    mem.set_limit(
-        o.memory
-            .as_deref()
-            .map(|v| parse_bytes("--memory", v))
-            .transpose()?,
-    );
-    mem.set_reservation(
-        o.memory_reservation
-            .as_deref()
-            .map(|v| parse_bytes("--memory-reservation", v))
-            .transpose()?,
-    );
-    mem.set_swap(
-        o.memory_swap
-            .as_deref()
-            .map(|v| parse_bytes("--memory-swap", v))
-            .transpose()?,
-    );
-    mem.set_kernel(
-        o.kernel_memory
-            .as_deref()
-            .map(|v| parse_bytes("--kernel-memory", v))
-            .transpose()?,
-    );
-    mem.set_kernel_tcp(
-        o.kernel_memory_tcp
-            .as_deref()
-            .map(|v| parse_bytes("--kernel-memory-tcp", v))
-            .transpose()?,
-    );
+    mem.set_limit(o.memory);
+    mem.set_reservation(o.memory_reservation);
+    mem.set_swap(o.memory_swap);
+    mem.set_kernel(o.kernel_memory);
+    mem.set_kernel_tcp(o.kernel_memory_tcp);
     if mem != LinuxMemory::default() {
         r.set_memory(Some(mem));
     }
 
     let mut cpu = LinuxCpu::default();
-    cpu.set_shares(
-        o.cpu_share
-            .as_deref()
-            .map(|v| parse_num::<u64>("--cpu-share", v))
-            .transpose()?,
-    );
-    cpu.set_period(
-        o.cpu_period
-            .as_deref()
-            .map(|v| parse_num::<u64>("--cpu-period", v))
-            .transpose()?,
-    );
-    cpu.set_quota(
-        o.cpu_quota
-            .as_deref()
-            .map(|v| parse_num::<i64>("--cpu-quota", v))
-            .transpose()?,
-    );
-    cpu.set_burst(
-        o.cpu_burst
-            .as_deref()
-            .map(|v| parse_num::<u64>("--cpu-burst", v))
-            .transpose()?,
-    );
-    cpu.set_realtime_period(
-        o.cpu_rt_period
-            .as_deref()
-            .map(|v| parse_num::<u64>("--cpu-rt-period", v))
-            .transpose()?,
-    );
-    cpu.set_realtime_runtime(
-        o.cpu_rt_runtime
-            .as_deref()
-            .map(|v| parse_num::<i64>("--cpu-rt-runtime", v))
-            .transpose()?,
-    );
-    cpu.set_idle(
-        o.cpu_idle
-            .as_deref()
-            .map(|v| parse_num::<i64>("--cpu-idle", v))
-            .transpose()?,
-    );
+    cpu.set_shares(o.cpu_share);
+    cpu.set_period(o.cpu_period);
+    cpu.set_quota(o.cpu_quota);
+    cpu.set_burst(o.cpu_burst);
+    cpu.set_realtime_period(o.cpu_rt_period);
+    cpu.set_realtime_runtime(o.cpu_rt_runtime);
+    cpu.set_idle(o.cpu_idle);
     cpu.set_cpus(o.cpuset_cpus.clone().filter(|s| !s.is_empty()));
     cpu.set_mems(o.cpuset_mems.clone().filter(|s| !s.is_empty()));
     if cpu != LinuxCpu::default() {
         r.set_cpu(Some(cpu));
     }
 
-    if let Some(v) = &o.pids_limit {
+    if let Some(limit) = o.pids_limit {
         let mut pids = LinuxPids::default();
-        pids.set_limit(parse_num::<i64>("--pids-limit", v)?);
+        pids.set_limit(limit);
         r.set_pids(Some(pids));
     }
     // 0 means "not given", here as in a resources file: the cgroups crate drops it.
-    if let Some(w) = o
-        .blkio_weight
-        .as_deref()
-        .map(|v| parse_num::<u16>("--blkio-weight", v))
-        .transpose()?
-    {
+    if let Some(w) = o.blkio_weight {
         let mut b = LinuxBlockIo::default();
         b.set_weight(Some(w));
         r.set_block_io(Some(b));
     }
     drop_kernel_memory(&mut r);
-    Ok(r)
+    r
 }
 
 /// Kernel memory limits are gone from the kernel (5.16+) and from runc: warn and ignore.
@@ -205,96 +148,28 @@ fn drop_kernel_memory(r: &mut LinuxResources) {
     }
 }
 
-fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    v.trim()
-        .parse()
-        .map_err(|e| Error::InvalidArgument(format!("invalid value for {flag}: {v:?}: {e}")))
-}
-
-/// A size like docker's `RAMInBytes` (runc's parser): a number, optionally fractional,
-/// with an optional binary unit k, m, g, t, p (and an optional `i`/`b`); `-1` is unlimited.
-fn parse_bytes(flag: &str, v: &str) -> Result<i64> {
-    let bad = |why: &str| Error::InvalidArgument(format!("invalid value for {flag}: {v:?}: {why}"));
-    let s = v.trim();
-    if s == "-1" {
-        return Ok(-1);
-    }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    if num.is_empty() {
-        return Err(bad(
-            "expected a size such as 64m, 1g or 1048576 (or -1 for unlimited)",
-        ));
-    }
-    let unit = unit.trim_start().to_ascii_lowercase();
-    let unit = unit.strip_suffix('b').unwrap_or(&unit);
-    let unit = unit.strip_suffix('i').unwrap_or(unit);
-    let mult: u64 = match unit {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        "p" => 1 << 50,
-        _ => return Err(bad("unknown unit (use k, m, g, t or p)")),
-    };
-    let value: f64 = num.parse().map_err(|_| bad("not a number"))?;
-    let bytes = value * mult as f64;
-    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
-        return Err(bad("too large"));
-    }
-    Ok(bytes as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_parse_like_runc() {
-        assert_eq!(parse_bytes("--memory", "1048576").ok(), Some(1 << 20));
-        assert_eq!(parse_bytes("--memory", "32m").ok(), Some(32 << 20));
-        assert_eq!(parse_bytes("--memory", "32MiB").ok(), Some(32 << 20));
-        assert_eq!(parse_bytes("--memory", "1.5g").ok(), Some(3 << 29));
-        assert_eq!(parse_bytes("--memory", "2 kb").ok(), Some(2048));
-        assert_eq!(parse_bytes("--memory", "-1").ok(), Some(-1));
-    }
-
-    #[test]
-    fn bad_sizes_name_the_flag() {
-        for bad in ["-5", "", "12x", "m", "99999999999p", "1..2"] {
-            let err = parse_bytes("--memory", bad).expect_err(bad);
-            assert!(err.to_string().contains("--memory"), "{err}");
-        }
-    }
-
-    #[test]
     fn only_given_flags_become_resources() {
         let o = UpdateOptions {
-            memory: Some("64m".into()),
-            pids_limit: Some("10".into()),
+            memory: Some(64 << 20),
+            pids_limit: Some(10),
+            kernel_memory: Some(1 << 20),
             ..Default::default()
         };
-        let r = resources_from_flags(&o).expect("resources");
+        let r = resources_from_flags(&o);
         assert_eq!(r.memory().as_ref().and_then(|m| m.limit()), Some(64 << 20));
         assert_eq!(r.memory().as_ref().and_then(|m| m.swap()), None);
+        assert_eq!(
+            r.memory().as_ref().and_then(|m| m.kernel()),
+            None,
+            "obsolete"
+        );
         assert_eq!(r.pids().as_ref().map(|p| p.limit()), Some(10));
         assert!(r.cpu().is_none());
         assert!(r.block_io().is_none());
-    }
-
-    #[test]
-    fn negative_shares_are_refused_before_anything_happens() {
-        let o = UpdateOptions {
-            cpu_share: Some("-1".into()),
-            ..Default::default()
-        };
-        let err = resources_from_flags(&o).expect_err("negative shares");
-        assert!(err.to_string().contains("--cpu-share"), "{err}");
     }
 }
