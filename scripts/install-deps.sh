@@ -15,7 +15,7 @@ packages=(
     # build: seccomp for the runtime, clang/libbpf for the eBPF programs
     build-essential pkg-config libseccomp-dev clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
     # test fixtures and the tools tests drive
-    busybox-static iproute2 nftables procps jq python3
+    busybox-static iproute2 nftables procps jq python3 python3-venv
     # protoc, for the CRI client the Kubernetes-node test builds (k8s-cri)
     protobuf-compiler
     # peers compared with and tested against
@@ -53,6 +53,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${apt_opts[@]}" "${missing[@]}"
+fi
+
+# deploy/'s Kubernetes manifests are checked against the Kubernetes OpenAPI schemas
+# offline (kubectl needs a server for them): kubernetes-validate ships the schemas. A venv
+# of its own, so nothing of the system's Python changes.
+kv_venv=/opt/berth-ci/venv
+kv_version=1.37.0
+if ! "$kv_venv/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$kv_version"; then
+    echo "install-deps: installing kubernetes-validate $kv_version in $kv_venv"
+    python3 -m venv "$kv_venv"
+    "$kv_venv/bin/pip" install -q "kubernetes-validate==$kv_version"
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
