@@ -169,3 +169,51 @@ fn containerd_loads_the_berth_runtime_snippet() {
         "{berth}"
     );
 }
+
+/// berth-exporter runs with no capability beyond those the DaemonSet adds: one
+/// exposition with those as the bounding set loads every BPF program and meets no
+/// error; with none, loading fails (so the check can fail).
+#[test]
+fn exporter_runs_with_exactly_the_daemonsets_capabilities() {
+    if !berth_tests::require_root() {
+        return;
+    }
+    let yaml = std::fs::read_to_string(deploy().join("kubernetes/exporter.yaml"))
+        .expect("reading exporter.yaml");
+    let add = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("add: "))
+        .expect("the exporter adds capabilities");
+    let caps: Vec<String> = add
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_lowercase())
+        .collect();
+    let once = |bounding: &str| {
+        Command::new("setpriv")
+            .arg(format!("--bounding-set=-all{bounding}"))
+            .arg(berth_tests::bin("berth-exporter"))
+            .arg("--once")
+            .output()
+            .expect("setpriv (util-linux)")
+    };
+    let granted: String = caps.iter().map(|c| format!(",+{c}")).collect();
+    let out = once(&granted);
+    assert!(out.status.success(), "with {caps:?}: {}", text(&out.stderr));
+    let exposition = text(&out.stdout);
+    for line in exposition
+        .lines()
+        .filter(|l| l.starts_with("berth_exporter_errors_total"))
+    {
+        assert!(line.ends_with(" 0.0") || line.ends_with(" 0"), "{line}");
+    }
+    assert!(
+        exposition.contains("berth_exporter_bpf_map_entries{map=\"syscall_slots\"}"),
+        "BPF maps loaded: {exposition}"
+    );
+    let out = once("");
+    assert!(
+        !out.status.success(),
+        "the exporter loaded BPF with no capability"
+    );
+}
