@@ -7,7 +7,41 @@ fn main() {
     // at every start, all of which counted in the runtime's RSS (bench/runtime).
     // Both linkers used here support it: rust-lld and GNU ld >= 2.38.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    static_nss_files_only();
     commit_id();
+}
+
+/// In a static build (scripts/build-runtime.sh: `+crt-static`), links nss_files_only.c:
+/// glibc's name lookups read /etc/passwd and /etc/group only and never dlopen an NSS module,
+/// which would crash a statically linked process (the file says why).
+fn static_nss_files_only() {
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if !features.split(',').any(|f| f == "crt-static") {
+        return;
+    }
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/nss_files_only.c");
+    println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-env-changed=CC");
+    let Ok(out_dir) = std::env::var("OUT_DIR") else {
+        fail("OUT_DIR is not set (build.rs runs under cargo)");
+    };
+    let obj = std::path::Path::new(&out_dir).join("nss_files_only.o");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let status = std::process::Command::new(&cc)
+        .args(["-c", "-O2", "-fPIE", "-Wall", "-Werror", src, "-o"])
+        .arg(&obj)
+        .status();
+    match status {
+        Ok(s) if s.success() => println!("cargo:rustc-link-arg-bins={}", obj.display()),
+        Ok(s) => fail(&format!("compiling {src} with {cc}: {s}")),
+        Err(e) => fail(&format!("running {cc} to compile {src}: {e}")),
+    }
+}
+
+/// Stops the build with a message cargo shows.
+fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1)
 }
 
 /// `BERTH_RUNTIME_COMMIT` for `--version`: the commit built from (a build from a tarball
