@@ -107,14 +107,12 @@ impl Runtime {
     /// runc from PATH, for tests that compare berth with it; panics when it is missing
     /// (the comparison is the test).
     pub fn runc() -> Self {
-        let runc = std::env::var_os("PATH")
-            .and_then(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join("runc"))
-                    .find(|p| p.is_file())
-            })
-            .expect("runc is installed (this test compares berth with it)");
-        Self::of(runc)
+        Self::runc_if_installed().expect("runc is installed (this test compares berth with it)")
+    }
+
+    /// runc from PATH when it is installed, for tests that check berth alone otherwise.
+    pub fn runc_if_installed() -> Option<Self> {
+        berth_testkit::tools::find_in_path("runc").map(Self::of)
     }
 
     pub fn cmd(&self) -> Command {

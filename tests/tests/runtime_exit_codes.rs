@@ -4,7 +4,6 @@
 //! or 128+N when signal N killed it. The table is what runc 1.1.5 does on this machine;
 //! each row runs with berth and, where runc is installed, with runc too.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use berth_tests::{Runtime, TestBundle, require_root, unique_id, wait_for_status};
@@ -289,8 +288,8 @@ fn failures_of_the_runtime_exit_as_runcs_do() {
         return;
     }
     let mut wrong = mismatches(&Runtime::new(), "berth");
-    if let Some(runc) = runc() {
-        wrong.extend(mismatches(&runtime_with(runc), "runc"));
+    if let Some(runc) = Runtime::runc_if_installed() {
+        wrong.extend(mismatches(&runc, "runc"));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -302,8 +301,8 @@ fn run_returns_the_status_of_the_container_or_128_plus_the_signal() {
         return;
     }
     let mut runtimes = vec![("berth", Runtime::new())];
-    if let Some(runc) = runc() {
-        runtimes.push(("runc", runtime_with(runc)));
+    if let Some(runc) = Runtime::runc_if_installed() {
+        runtimes.push(("runc", runc));
     }
     for (name, rt) in &runtimes {
         let id = unique_id("exit-run");
@@ -344,20 +343,4 @@ fn run_args(b: &TestBundle, id: &str) -> Vec<String> {
         b.path_str().into(),
         id.into(),
     ]
-}
-
-/// A throwaway state root for another runtime binary.
-fn runtime_with(bin: PathBuf) -> Runtime {
-    let mut rt = Runtime::new();
-    rt.bin = bin;
-    rt
-}
-
-/// runc, when installed: the table is its behaviour.
-fn runc() -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| PathBuf::from(d).join("runc"))
-        .find(|p| p.is_file())
 }
