@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_tests::containerd::Containerd;
-use berth_tests::{bin, busybox_fixture, require_root};
+use berth_tests::{bin, busybox_fixture, repo_root, require_root};
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
@@ -144,18 +144,38 @@ fn cri_config(dir: &Path, net: &Net) -> String {
     snapshotter = "overlayfs"
     # A table of runtimes replaces the default one (runc): berth is the only handler.
     default_runtime_name = "berth"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth.options]
-        BinaryName = "{runtime}"
-        Root = "{runtime_root}"
-        SystemdCgroup = false
+{handler}
 "#,
         bin_dir = bin_dir.display(),
         conf_dir = conf_dir.display(),
-        runtime = bin("berth-runtime").display(),
-        runtime_root = runtime_root(dir).display(),
+        handler = berth_handler(dir),
     )
+}
+
+/// The `berth` runtime handler exactly as deploy/ ships it (the file users install), with
+/// the built binary in place of the installed one and the test's own state root.
+fn berth_handler(dir: &Path) -> String {
+    let snippet = repo_root().join("deploy/containerd/berth-runtime.toml");
+    let text = std::fs::read_to_string(&snippet).expect("deploy/containerd/berth-runtime.toml");
+    let installed = "BinaryName = \"/usr/local/bin/berth-runtime\"";
+    assert!(
+        text.contains(installed),
+        "{} names no {installed}",
+        snippet.display()
+    );
+    text.lines()
+        // the test's config says `version = 2` once, at its top
+        .filter(|line| line.trim() != "version = 2")
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(
+            installed,
+            &format!(
+                "BinaryName = \"{}\"\n    Root = \"{}\"",
+                bin("berth-runtime").display(),
+                runtime_root(dir).display()
+            ),
+        )
 }
 
 /// berth-runtime's state root, given to the shim as its `Root` option.
