@@ -40,7 +40,13 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
         "for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; while :; do sleep 1; done",
     ]);
     b.edit(|c| {
-        c["annotations"] = json!({"berth.name": "e2e-web", "berth.image": "busybox:fixture"})
+        // berth.io/syscalls=count: the exporter counts the syscalls of opted-in
+        // containers only (its default, --syscalls=annotated).
+        c["annotations"] = json!({
+            "berth.name": "e2e-web",
+            "berth.image": "busybox:fixture",
+            "berth.io/syscalls": "count",
+        })
     });
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
 
