@@ -51,9 +51,13 @@ fn exporter_reports_a_berth_container_and_forgets_it_after_delete() {
     rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
 
     let who = [("name", "e2e-web"), ("image", "busybox:fixture")];
-    let text = wait_for("the container's exec count", LIMIT, || {
+    // Syscall counting starts when the exporter has seen the opted-in container (its
+    // programs are attached only then): wait for both counts, not just the execs.
+    let text = wait_for("the container's exec and syscall counts", LIMIT, || {
         let text = metrics_body(port)?;
-        (sample(&text, "berth_container_execs_total", &who)? >= 10.0).then_some(text)
+        (sample(&text, "berth_container_execs_total", &who)? >= 10.0
+            && sample(&text, "berth_container_syscalls_total", &who)? > 0.0)
+            .then_some(text)
     });
     assert!(
         sample(&text, "container_memory_usage_bytes", &who).is_some_and(|v| v > 0.0),
