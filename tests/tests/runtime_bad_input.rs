@@ -372,3 +372,32 @@ fn what_runc_runs_with_a_warning_is_not_refused() {
         assert_nothing_left(&rt, &id);
     }
 }
+
+/// A bad flag and a missing container at once. `exec` names the container, as runc does
+/// (it looks the container up before it reads the process flags, here `--user`);
+/// `update` names the flag, whose value berth checks before it reads anything.
+#[test]
+fn exec_names_a_missing_container_before_a_bad_user_update_the_bad_flag() {
+    if !require_root() {
+        return;
+    }
+    let id = unique_id("nosuch");
+    let exec = ["exec", "--user", "abc", &id, "true"];
+    let rt = Runtime::new();
+    let out = rt.run(&exec);
+    assert_eq!(out.status.code(), Some(255), "exec's own failure");
+    assert_fails(&out, &[&format!("container {id} does not exist")]);
+    if let Some(runc) = Runtime::runc_if_installed() {
+        let theirs = runc.run(&exec);
+        assert_eq!(theirs.status.code(), Some(255));
+        assert!(
+            String::from_utf8_lossy(&theirs.stderr).contains("container does not exist"),
+            "runc's answer changed: {:?}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+    }
+    let out = rt.run(&["update", "--memory", "abc", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_fails(&out, &["--memory", "\"abc\"", "64m"]);
+    assert_nothing_left(&rt, &id);
+}
