@@ -43,6 +43,4 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no cgroup2 hierarchy is mounted (looked in /proc/self/mountinfo)")]
-    NoCgroup2,
 }

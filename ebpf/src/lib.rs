@@ -14,10 +14,8 @@
 //! - [`oom`]: OOM kills per cgroup of the victim.
 //! - [`signals`]: signals delivered per cgroup of the receiver.
 //! - [`syscall_names`]: x86_64 syscall names, generated from the kernel headers.
-//! - [`cgroup2`]: finding the cgroup v2 hierarchy and a cgroup's id.
 //! - [`error`]: the [`Error`] type.
 
-pub mod cgroup2;
 pub mod error;
 mod map_read;
 pub mod net;

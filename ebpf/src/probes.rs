@@ -3,20 +3,20 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use crate::Error;
 use crate::net::{NetCounts, NetProbe};
 use crate::oom::OomProbe;
 use crate::process::{EventStream, ProcessCounts, ProcessProbe};
 use crate::signals::SignalProbe;
 use crate::syscalls::{SyscallCounting, SyscallProbe, SyscallStats};
 use crate::watchlist::{self, WatchKind};
-use crate::{Error, cgroup2};
 
 /// How to load the probes.
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
     /// Where to attach the network programs: the root of the cgroup v2 hierarchy
-    /// (found in `/proc/self/mountinfo` when `None`).
-    pub cgroup2_root: Option<PathBuf>,
+    /// (`berth_cgroups::cgroup2_root()` finds it).
+    pub cgroup2_root: PathBuf,
     /// Allow syscall counting. Even then the `sys_enter`/`sys_exit` programs are
     /// attached only while [`Probes::count_syscalls_of`] has given at least one cgroup
     /// a slot: while attached, every syscall of the host runs them (see bench/metrics).
@@ -27,10 +27,11 @@ pub struct ProbeOptions {
     pub syscall_errors: bool,
 }
 
-impl Default for ProbeOptions {
-    fn default() -> Self {
+impl ProbeOptions {
+    /// Everything on, network programs attached at `cgroup2_root`.
+    pub fn new(cgroup2_root: PathBuf) -> Self {
         Self {
-            cgroup2_root: None,
+            cgroup2_root,
             syscalls: true,
             syscall_errors: true,
         }
@@ -49,14 +50,11 @@ pub struct Probes {
 impl Probes {
     /// Loads and attaches every family (needs root: CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).
     pub fn load(options: &ProbeOptions) -> Result<Self, Error> {
-        let cgroup2_root = match &options.cgroup2_root {
-            Some(root) => root.clone(),
-            None => cgroup2::mount_point()?,
-        };
+        let cgroup2_root = &options.cgroup2_root;
         let syscalls = SyscallProbe::load(options.syscalls, options.syscall_errors)?;
         let shared = syscalls.watchlist_fd();
         let process = ProcessProbe::load(shared)?;
-        let net = NetProbe::load(shared, &cgroup2_root)?;
+        let net = NetProbe::load(shared, cgroup2_root)?;
         let oom = OomProbe::load(shared)?;
         let signals = SignalProbe::load(shared)?;
         tracing::debug!(cgroup2_root = %cgroup2_root.display(), "BPF probes loaded and attached");

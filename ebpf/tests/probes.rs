@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_ebpf::{ProbeOptions, Probes, ProcessEventKind, WatchKind};
-use berth_testkit::cgroup::TestCgroup;
+use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
 use berth_testkit::root::require_root;
 use berth_testkit::workload::{self, Workload, WorkloadChild, tcp_sink};
 
@@ -21,7 +21,7 @@ fn counts_syscalls_errors_execs_and_bytes_of_a_watched_cgroup_only() {
     if !require_root() {
         return;
     }
-    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let probes = Probes::load(&ProbeOptions::new(cgroup2_root())).expect("loading the BPF probes");
     let mut events = probes
         .process_events()
         .expect("subscribing to process events");
@@ -134,11 +134,13 @@ fn a_subtree_watch_counts_new_cgroups_below_it_under_their_own_id() {
     if !require_root() {
         return;
     }
-    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let probes = Probes::load(&ProbeOptions::new(cgroup2_root())).expect("loading the BPF probes");
     let parent = TestCgroup::new("ebpf-parent", &[]);
     let child_dir = parent.v2_dir.join("inner");
     std::fs::create_dir(&child_dir).expect("mkdir inner cgroup");
-    let inner_id = berth_ebpf::cgroup2::cgroup_id(&child_dir).expect("id");
+    let inner_id = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(&child_dir).expect("stat of the child cgroup"),
+    );
     probes
         .watch(parent.id(), WatchKind::Subtree)
         .expect("watch subtree");
@@ -179,7 +181,7 @@ fn syscall_counting_can_be_switched_off_while_the_rest_still_counts() {
     }
     let options = ProbeOptions {
         syscalls: false,
-        ..ProbeOptions::default()
+        ..ProbeOptions::new(cgroup2_root())
     };
     let probes = Probes::load(&options).expect("loading the BPF probes");
     let cg = TestCgroup::new("ebpf-nosyscalls", &[]);
@@ -254,7 +256,7 @@ fn syscall_programs_are_attached_only_while_a_cgroup_opted_in() {
     if !require_root() {
         return;
     }
-    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let probes = Probes::load(&ProbeOptions::new(cgroup2_root())).expect("loading the BPF probes");
     let cg = TestCgroup::new("ebpf-optin", &[]);
     let other = TestCgroup::new("ebpf-optin-other", &[]);
     probes.watch(cg.id(), WatchKind::Container).expect("watch");

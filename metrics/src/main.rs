@@ -142,7 +142,7 @@ fn main() -> Result<()> {
 
     let cgroup2_root = match args.cgroup2_root {
         Some(root) => root,
-        None => berth_ebpf::cgroup2::mount_point().context("finding the cgroup v2 hierarchy")?,
+        None => berth_cgroups::cgroup2_root().context("finding the cgroup v2 hierarchy")?,
     };
     let syscalls = if args.no_syscalls {
         berth_metrics::exporter::SyscallMode::Off
@@ -153,7 +153,7 @@ fn main() -> Result<()> {
         None
     } else {
         let options = ProbeOptions {
-            cgroup2_root: Some(cgroup2_root.clone()),
+            cgroup2_root: cgroup2_root.clone(),
             syscalls: syscalls != berth_metrics::exporter::SyscallMode::Off,
             syscall_errors: !args.no_syscall_errors,
         };

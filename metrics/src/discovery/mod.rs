@@ -314,12 +314,11 @@ fn complete_placement(
     if placement.v2_id.is_none()
         && let Some(dir) = placement.v2_dir.as_deref().filter(|_| v2_exists)
     {
-        let id_of_dir =
-            berth_ebpf::cgroup2::cgroup_id(dir).map_err(|e| DiscoveryError::Cgroup {
-                id: id.to_string(),
-                path: state_file.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let id_of_dir = berth_cgroups::cgroup_id(dir).map_err(|e| DiscoveryError::Cgroup {
+            id: id.to_string(),
+            path: state_file.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         placement.v2_id = Some(id_of_dir);
     }
     Ok(Some(placement))

@@ -72,7 +72,7 @@ impl WatchList {
         let mut alive: HashSet<u64> = wanted.keys().copied().collect();
         for subtree in subtrees {
             let dir = cgroup2_root.join(subtree);
-            let Ok(id) = berth_ebpf::cgroup2::cgroup_id(&dir) else {
+            let Ok(id) = berth_cgroups::cgroup_id(&dir) else {
                 continue;
             };
             wanted.entry(id).or_insert(WatchKind::Subtree);
@@ -141,7 +141,7 @@ impl WatchList {
 
 /// Adds the ids of `dir` and the cgroups below it (down to `depth` levels).
 fn collect_cgroup_ids(dir: &Path, depth: u32, ids: &mut HashSet<u64>) {
-    if let Ok(id) = berth_ebpf::cgroup2::cgroup_id(dir) {
+    if let Ok(id) = berth_cgroups::cgroup_id(dir) {
         ids.insert(id);
     }
     if depth == 0 {

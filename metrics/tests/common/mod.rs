@@ -75,7 +75,7 @@ pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
         state_dirs,
         per_syscall_labels: true,
         label_allowlist: vec!["io.kubernetes.pod.name".to_string()],
-        cgroup2_root: berth_ebpf::cgroup2::mount_point().expect("cgroup2 mount"),
+        cgroup2_root: berth_testkit::cgroup::cgroup2_root(),
         watch_subtrees: Vec::new(),
         // The tests that count syscalls count every container's.
         syscalls: SyscallMode::All,
@@ -83,7 +83,8 @@ pub fn options(root: &Path, runc_root: Option<&Path>) -> ExporterOptions {
 }
 
 pub fn exporter_with_bpf(options: ExporterOptions) -> Exporter {
-    let probes = Probes::load(&ProbeOptions::default()).expect("loading the BPF probes");
+    let probes = Probes::load(&ProbeOptions::new(berth_testkit::cgroup::cgroup2_root()))
+        .expect("loading the BPF probes");
     Exporter::new(options, Some(probes))
 }
 
