@@ -151,7 +151,7 @@ pub fn make_readonly(root: &Path, path: &str) -> Result<(), MaskError> {
     let flags = MsFlags::MS_BIND
         | MsFlags::MS_REMOUNT
         | MsFlags::MS_RDONLY
-        | crate::rootfs::mounts::statvfs_to_ms(vfs.flags());
+        | crate::rootfs::mount_options::statvfs_to_ms(vfs.flags());
     mount(
         None::<&str>,
         &fd_path(now.as_fd()),

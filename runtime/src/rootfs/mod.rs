@@ -143,7 +143,7 @@ pub fn make_cwd(cwd: &Path) -> Result<()> {
 /// locked on it.
 fn remount_read_only(path: &str) -> Result<()> {
     let locked = nix::sys::statvfs::statvfs(path)
-        .map(|s| mounts::statvfs_to_ms(s.flags()))
+        .map(|s| mount_options::statvfs_to_ms(s.flags()))
         .unwrap_or(MsFlags::empty());
     mount(
         None::<&str>,

@@ -320,6 +320,29 @@ pub fn propagation_flag(name: &str) -> Option<MsFlags> {
     })
 }
 
+/// The per-mount flags a remount must repeat: the kernel refuses (in a user namespace) or
+/// silently clears (elsewhere) the ones a bind remount leaves out.
+pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
+    use nix::sys::statvfs::FsFlags as F;
+    let mut m = MsFlags::empty();
+    for (a, b) in [
+        (F::ST_NOSUID, MsFlags::MS_NOSUID),
+        (F::ST_NODEV, MsFlags::MS_NODEV),
+        (F::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (F::ST_NOATIME, MsFlags::MS_NOATIME),
+        (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (F::ST_RELATIME, MsFlags::MS_RELATIME),
+        (F::ST_RDONLY, MsFlags::MS_RDONLY),
+        // ST_NOSYMFOLLOW (Linux 5.10), which nix does not name.
+        (F::from_bits_retain(0x2000), MS_NOSYMFOLLOW),
+    ] {
+        if f.contains(a) {
+            m |= b;
+        }
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -277,7 +277,7 @@ pub fn remount(
     let fd = reopen(ctx, dest)?;
     let path = safe_path::fd_path(fd.as_fd());
     let mut kept = nix::sys::statvfs::statvfs(&path)
-        .map(|s| statvfs_to_ms(s.flags()))
+        .map(|s| mount_options::statvfs_to_ms(s.flags()))
         .unwrap_or(MsFlags::empty())
         & !cleared;
     if flags.intersects(ATIME_FLAGS) {
@@ -291,29 +291,6 @@ pub fn remount(
         None::<&str>,
     )
     .map_err(sys_err("remounting", what.to_string()))
-}
-
-/// The per-mount flags a remount must repeat: the kernel refuses (in a user namespace) or
-/// silently clears (elsewhere) the ones a bind remount leaves out.
-pub fn statvfs_to_ms(f: nix::sys::statvfs::FsFlags) -> MsFlags {
-    use nix::sys::statvfs::FsFlags as F;
-    let mut m = MsFlags::empty();
-    for (a, b) in [
-        (F::ST_NOSUID, MsFlags::MS_NOSUID),
-        (F::ST_NODEV, MsFlags::MS_NODEV),
-        (F::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (F::ST_NOATIME, MsFlags::MS_NOATIME),
-        (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (F::ST_RELATIME, MsFlags::MS_RELATIME),
-        (F::ST_RDONLY, MsFlags::MS_RDONLY),
-        // ST_NOSYMFOLLOW (Linux 5.10), which nix does not name.
-        (F::from_bits_retain(0x2000), mount_options::MS_NOSYMFOLLOW),
-    ] {
-        if f.contains(a) {
-            m |= b;
-        }
-    }
-    m
 }
 
 fn apply_propagation(ctx: &MountContext, dest: &Path, opts: &MountOptions) -> Result<()> {
