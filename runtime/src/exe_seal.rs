@@ -114,6 +114,8 @@ pub fn seal_or_reexec() -> Result<()> {
         }
         Err(e) => return Err(e),
     };
+    // The re-executed runtime logs its invocation again: say why there are two.
+    tracing::debug!("re-executing from a read-only view of the runtime binary (CVE-2019-5736)");
     let args = cstrings(std::env::args_os())?;
     let env = cstrings(std::env::vars_os().map(|(k, v)| {
         let mut kv = k;

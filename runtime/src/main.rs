@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         eprintln!("berth-runtime: opening log: {e}");
         return ExitCode::from(failed);
     }
+    // Each invocation, as the client made it: a failing lane (dockerd, containerd, podman)
+    // then reads what was asked in the runtime's own log (with --debug).
+    tracing::debug!(argv = ?std::env::args_os().collect::<Vec<_>>(), "invoked");
     let logs_to_file = cli.log.is_some();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),

@@ -524,3 +524,58 @@ fn debug_adds_debug_lines_to_text_and_json_logs_as_runc_writes_them() {
     }
     rt.ok(&["delete", "--force", &id]);
 }
+
+/// With `--debug` the log names each invocation as the client made it and, when create
+/// refuses the spec, the setting it refused: what a failing client lane needs to read.
+#[test]
+fn debug_log_names_the_invocation_and_the_refused_setting() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("debug-refused");
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.tcp_fin_timeout": "30"});
+        let ns = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        ns.retain(|n| n["type"] != "network");
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("json.log");
+    let log = log.to_str().expect("utf-8");
+    let out = rt.run(&[
+        "--debug",
+        "--log-format",
+        "json",
+        "--log",
+        log,
+        "create",
+        "--bundle",
+        b.path_str(),
+        &id,
+    ]);
+    assert!(
+        !out.status.success(),
+        "create with a host-netns sysctl succeeded"
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(log)
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let invoked = lines
+        .iter()
+        .find(|v| v["msg"] == "invoked")
+        .unwrap_or_else(|| panic!("no invocation line: {lines:?}"));
+    let argv = invoked["argv"].as_str().expect("argv");
+    for word in ["create", "--bundle", b.path_str(), id.as_str()] {
+        assert!(argv.contains(word), "argv {argv} lacks {word}");
+    }
+    assert!(
+        lines.iter().any(|v| v["level"] == "error"
+            && v["msg"]
+                .as_str()
+                .is_some_and(|m| m.contains("net.ipv4.tcp_fin_timeout"))),
+        "the refused sysctl is not in the log: {lines:?}"
+    );
+}
