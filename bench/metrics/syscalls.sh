@@ -48,7 +48,10 @@ links_of() {
     for fd in /proc/"$pid"/fd/*; do
         [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
         id=$(awk '/^prog_id:/ { print $2 }' /proc/"$pid"/fdinfo/"${fd##*/}")
-        bpftool prog show id "$id" 2>/dev/null | grep -q " name $name " && n=$((n + 1))
+        # Not `| grep -q`: bpftool dying of SIGPIPE would fail the pipe (pipefail).
+        case $(bpftool prog show id "$id" 2>/dev/null || true) in
+        *" name $name "*) n=$((n + 1)) ;;
+        esac
     done
     echo "$n"
 }
@@ -88,7 +91,9 @@ expect_links() { # expect_links PID ENTER EXIT: the exporter holds that many sys
     enter=$(links_of "$1" berth_sys_enter)
     exit=$(links_of "$1" berth_sys_exit)
     if [ "$enter" != "$2" ] || [ "$exit" != "$3" ]; then
-        echo "berth-exporter holds $enter sys_enter and $exit sys_exit links, expected $2 and $3" >&2
+        echo "berth-exporter $1 holds $enter sys_enter and $exit sys_exit links, expected $2 and $3" >&2
+        ls -l /proc/"$1"/fd >&2
+        cat "$BENCH_WORK/exporter.log" >&2
         exit 1
     fi
 }
@@ -145,8 +150,9 @@ loop() {
 }
 
 case ${1:-} in
-_setup) setup "$2"; exit ;;
-_cleanup) cleanup "$2"; exit ;;
+# hyperfine hides what its setup and cleanup commands print: keep it for the failure report.
+_setup) exec 2>>"$BENCH_WORK/setup.log"; setup "$2"; exit ;;
+_cleanup) exec 2>>"$BENCH_WORK/setup.log"; cleanup "$2"; exit ;;
 _loop) loop "$2" ;;
 esac
 
@@ -204,7 +210,11 @@ for r in $(seq "$REPEATS"); do
         --setup "bash $HERE/syscalls.sh _setup {variant}" \
         --cleanup "bash $HERE/syscalls.sh _cleanup {variant}" \
         --export-json "$WORK/repeat-$r.json" \
-        "bash $HERE/syscalls.sh _loop {variant}" >/dev/null
+        "bash $HERE/syscalls.sh _loop {variant}" >/dev/null || {
+        echo "hyperfine failed; setup/cleanup said:" >&2
+        cat "$WORK/setup.log" >&2
+        exit 1
+    }
     echo "repeat $r: load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
