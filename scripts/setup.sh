@@ -7,6 +7,8 @@ cd "$repo"
 bash scripts/install-deps.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 cargo build --release --workspace --bins
+# The runtime as installed: static-pie, built for size (scripts/build-runtime.sh says why).
+runtime_bin=$(bash scripts/build-runtime.sh)
 
 # Install the binaries on a read-only bind mount: /proc/self/exe of the runtime then
 # names a file no container can open for writing (CVE-2019-5736) and berth-runtime needs
@@ -15,9 +17,11 @@ cargo build --release --workspace --bins
 bindir=/usr/local/lib/berth/bin
 if mountpoint -q "$bindir"; then umount "$bindir"; fi
 mkdir -p "$bindir"
+declare -A built=([berth-runtime]="$runtime_bin" [berth-cni]=target/release/berth-cni
+    [berth-exporter]=target/release/berth-exporter)
 for b in berth-runtime berth-cni berth-exporter; do
-    [ -x "target/release/$b" ] || continue
-    install -m 755 "target/release/$b" "$bindir/$b"
+    [ -x "${built[$b]}" ] || continue
+    install -m 755 "${built[$b]}" "$bindir/$b"
     ln -sf "$bindir/$b" "/usr/local/bin/$b"
 done
 mount --bind -o ro "$bindir" "$bindir"
