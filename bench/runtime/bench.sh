@@ -6,7 +6,11 @@
 #      init it leaves waiting for `start` (VmHWM); median of 11 creates
 # Usage (root): bench/runtime/bench.sh [hyperfine args, e.g. --runs 50]
 #   BERTH_BENCH_RSS_ONLY=1 runs only 3.
-#   BERTH_BENCH_STATIC=1 adds a static-pie build of berth (installed the same way).
+#   BERTH_BENCH_DYNAMIC_RO=1 adds the dynamically linked release build on a read-only
+#   bind mount (what setup.sh installed before the static-pie build).
+# berth runs twice: "berth-installed" is the binary scripts/setup.sh installs (built by the
+# same scripts/build-runtime.sh, on a read-only bind mount as installed), "berth" the
+# dynamically linked release build run from the build dir.
 # crun refuses hybrid cgroup hosts unless /sys/fs/cgroup/unified/cgroup.controllers is
 # hidden, so the whole benchmark runs in a private mount namespace with an empty file
 # bound over it: every runtime sees the same host.
@@ -15,42 +19,37 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
     cargo build --release -p berth-runtime --manifest-path "$repo/Cargo.toml" >&2
-    if [ "${BERTH_BENCH_STATIC:-}" = 1 ]; then
-        # static-pie: glibc and libseccomp linked in. crt-static must not reach the proc
-        # macros, hence the explicit --target (and its own target dir).
-        RUSTFLAGS="-C target-feature=+crt-static" LIBSECCOMP_LINK_TYPE=static \
-            LIBSECCOMP_LIB_PATH="$(dirname "$(cc -print-file-name=libseccomp.a)")" \
-            cargo build --release -p berth-runtime --manifest-path "$repo/Cargo.toml" \
-            --target "$(rustc -vV | sed -n 's/^host: //p')" --target-dir "$repo/target/static" >&2
-    fi
+    installed=$(bash "$repo/scripts/build-runtime.sh")
     bash "$repo/tests/fixtures.sh" >&2
-    exec unshare -m --propagation private env BERTH_BENCH_INNER=1 bash "$0" "$@"
+    exec unshare -m --propagation private env BERTH_BENCH_INNER=1 BERTH_BENCH_INSTALLED="$installed" \
+        bash "$0" "$@"
 fi
 
 empty=$(mktemp)
 mount --bind "$empty" /sys/fs/cgroup/unified/cgroup.controllers
 work=$(mktemp -d /run/berth-bench.XXXXXX)
-trap 'umount "$work/ro-bin" "$work/ro-static" 2>/dev/null; umount /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; rm -rf "$work" "$empty"' EXIT
+trap 'umount "$work/ro-installed" "$work/ro-release" 2>/dev/null; umount /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; rm -rf "$work" "$empty"' EXIT
 
 berth="$repo/target/release/berth-runtime"
 # As installed by scripts/setup.sh: on a read-only bind mount, where the CVE-2019-5736
 # protection costs nothing. Run from the build dir, berth re-execs itself once per create
 # from a private read-only view (about 1.4 ms); both are measured.
-mkdir -p "$work/ro-bin"
-mount --bind -o ro "$repo/target/release" "$work/ro-bin"
-berth_ro="$work/ro-bin/berth-runtime"
+mkdir -p "$work/ro-installed"
+mount --bind -o ro "$(dirname "$BERTH_BENCH_INSTALLED")" "$work/ro-installed"
+berth_installed="$work/ro-installed/$(basename "$BERTH_BENCH_INSTALLED")"
 bundle="$work/bundle"
 mkdir -p "$bundle"
 jq --arg root "$repo/.fixtures/busybox/rootfs" '.ociVersion = "1.0.2" | .root.path = $root | .process.args = ["/bin/true"]' \
     "$repo/.fixtures/busybox/config.json" > "$bundle/config.json"
 
-declare -A rt=([berth]="$berth" [berth-ro]="$berth_ro" [runc]="$(command -v runc)" [crun]="$(command -v crun)")
-names=(berth berth-ro runc crun)
-if [ "${BERTH_BENCH_STATIC:-}" = 1 ]; then
-    mkdir -p "$work/ro-static"
-    mount --bind -o ro "$(dirname "$(find "$repo/target/static" -path '*/release/berth-runtime' | head -1)")" "$work/ro-static"
-    rt[berth-static]="$work/ro-static/berth-runtime"
-    names+=(berth-static)
+declare -A rt=([berth-installed]="$berth_installed" [berth]="$berth" [runc]="$(command -v runc)"
+    [crun]="$(command -v crun)")
+names=(berth-installed berth runc crun)
+if [ "${BERTH_BENCH_DYNAMIC_RO:-}" = 1 ]; then
+    mkdir -p "$work/ro-release"
+    mount --bind -o ro "$repo/target/release" "$work/ro-release"
+    rt[berth-dynamic-ro]="$work/ro-release/berth-runtime"
+    names+=(berth-dynamic-ro)
 fi
 
 cycle="$work/cycle.sh"
@@ -74,7 +73,7 @@ for n in "${names[@]}"; do
 done
 
 echo "== versions"
-"$berth" --version; runc --version | head -1; crun --version | head -1
+"$berth_installed" --version; runc --version | head -1; crun --version | head -1
 echo
 if [ "${BERTH_BENCH_RSS_ONLY:-}" != 1 ]; then
     echo "== 1. run /bin/true"
@@ -82,11 +81,11 @@ if [ "${BERTH_BENCH_RSS_ONLY:-}" != 1 ]; then
     echo "== 2. create/start/state/delete"
     hyperfine --warmup 3 --export-json "$work/cycle.json" "$@" "${cycle_cmds[@]}"
 
-    echo "== medians (ms) and ratio to berth"
+    echo "== medians (ms) and ratio to berth-installed"
     for f in run cycle; do
         jq -r --arg f "$f" '
           (.results | map({key: .command, value: .median}) | from_entries) as $m
-          | .results[] | "\($f)\t\(.command)\t\(.median * 1000 | . * 100 | round / 100) ms\tx\((.median / $m.berth) * 100 | round / 100)"' \
+          | .results[] | "\($f)\t\(.command)\t\(.median * 1000 | . * 100 | round / 100) ms\tx\((.median / $m["berth-installed"]) * 100 | round / 100)"' \
           "$work/$f.json"
     done
 fi
@@ -102,7 +101,7 @@ fi
 rss_runs=${BERTH_BENCH_RSS_RUNS:-11}
 echo "== 3. peak RSS of create, KiB (median of $rss_runs creates)"
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-printf '%-12s %8s %8s %8s\n' runtime create init tree
+printf '%-17s %8s %8s %8s\n' runtime create init tree
 for n in /bin/true "${names[@]}"; do
     : > "$work/rss-create"; : > "$work/rss-init"
     for _ in $(seq "$rss_runs"); do
@@ -116,7 +115,7 @@ for n in /bin/true "${names[@]}"; do
         "${rt[$n]}" --root "$work/root-$n" delete --force rss
     done
     c=$(median < "$work/rss-create") i=$(median < "$work/rss-init")
-    printf '%-12s %8s %8s %8s\n' "$n" "$c" "${i:--}" "$(( c > ${i:-0} ? c : ${i:-0} ))"
+    printf '%-17s %8s %8s %8s\n' "$n" "$c" "${i:--}" "$(( c > ${i:-0} ? c : ${i:-0} ))"
     echo "$c" >> "$work/rss-all"
 done
 # One figure for programs as different as /bin/true, a Go and a C runtime means the
