@@ -299,6 +299,24 @@ fn run_one(
         ))
         // Own process group, so a timeout kills whatever the hook started too.
         .process_group(0);
+    // A hook dies with the runtime command that runs it: a create killed mid-way (whose
+    // container `delete --force` then removes) must not leave its prestart hook running
+    // outside every cgroup berth knows of.
+    let runtime_pid = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec and calls only prctl and getppid,
+    // which are async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The runtime may have died before the prctl: then no signal would come.
+            if libc::getppid() != runtime_pid {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
 
     // ETXTBSY: a just-written hook can still be open for writing in a child another
     // thread of this process forked a moment ago; it clears once that child execs.

@@ -183,7 +183,7 @@ fn delete_force_after_create_was_killed_half_way() {
     let marker_dir = tempfile::tempdir().expect("tempdir");
     let marker = marker_dir.path().join("hook-started");
     let mut b = TestBundle::busybox(&["sleep", "100"]);
-    let hook = format!("touch {}; exec sleep 1000", marker.display());
+    let hook = format!("echo $$ > {}; exec sleep 1000", marker.display());
     b.edit(|c| {
         c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
     });
@@ -206,20 +206,31 @@ fn delete_force_after_create_was_killed_half_way() {
     );
     create.kill().expect("SIGKILL create");
     let _ = create.wait();
-    // The hook's shell was the killed create's child and lives outside the container's
-    // cgroup: end it by pid.
-    let needle = marker.display().to_string();
-    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(&needle) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+    // The hook dies with the create that ran it (its parent-death signal): nothing of it
+    // may be left, although it lives outside the container's cgroup.
+    // The hook's pid (its shell exec'd sleep, keeping the pid).
+    let hook_pid: i32 = loop {
+        if let Ok(pid) = fs::read_to_string(&marker)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            break pid;
         }
+        assert!(Instant::now() < deadline, "the hook never wrote its pid");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let hook_left = || {
+        fs::read_to_string(format!("/proc/{hook_pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    while hook_left() {
+        assert!(
+            Instant::now() < deadline,
+            "the prestart hook outlived the killed create"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 
     rt.ok(&["delete", "--force", &id]);
