@@ -5,8 +5,9 @@
 //! the record) before it leases or makes anything, and a record already
 //! there is judged from kernel facts, never assumed stale:
 //!
-//! - same container namespace: the same attachment added again; what it
-//!   left may be replaced;
+//! - same container namespace (for a record written before the namespace
+//!   was kept: its host veth's peer is in it): the same attachment added
+//!   again; what it left may be replaced;
 //! - its host veth is a pair whose peer's namespace lives, or its
 //!   namespace still exists: another live attachment; refused, untouched;
 //! - neither: a leftover (namespace deleted or dying, ADD crashed);
@@ -35,15 +36,22 @@ pub enum Standing {
 /// Judges `rec` for an invocation on `netns` (None: the invocation's
 /// namespace is unknown or gone). `nl` is a socket of the host namespace.
 pub fn judge(nl: &mut Netlink, rec: &Record, netns: Option<&NetNs>) -> Result<Standing, Error> {
-    if let (Some(id), Some(ns)) = (rec.netns_id, netns)
-        && ns.id() == id
-    {
-        return Ok(Standing::Same);
+    let host = veth::lookup(nl, &rec.host_veth)?;
+    if let Some(ns) = netns {
+        let same = match (rec.is_in(ns.path(), Some(ns)), &host) {
+            (Some(known), _) => known,
+            // Written before the namespace was kept: the kernel tells.
+            (None, Some(h)) => h.peer_in(nl, ns)?,
+            (None, None) => false,
+        };
+        if same {
+            return Ok(Standing::Same);
+        }
     }
     // A veth pair dies as a whole, so a listed pair means its container end
     // still lives, whichever namespace holds it, unless that namespace is
     // being destroyed.
-    if veth::lookup(nl, &rec.host_veth)?.is_some_and(|h| h.peer_lives()) {
+    if host.is_some_and(|h| h.peer_lives()) {
         return Ok(Standing::Live);
     }
     if rec
@@ -53,6 +61,33 @@ pub fn judge(nl: &mut Netlink, rec: &Record, netns: Option<&NetNs>) -> Result<St
         return Ok(Standing::Live);
     }
     Ok(Standing::Stale)
+}
+
+/// Whether CNI_NETNS `path` (opened as `opened`, None when it does not
+/// open) is `rec`'s namespace. A record written before the namespace was
+/// kept cannot tell ([`Record::is_in`]); for it the kernel does: its host
+/// veth's peer is in `opened`. Without a namespace, or without a live host
+/// veth, nothing says it is another's, and it counts as this one's (as
+/// before such records had a namespace). `nl` is a socket of the host
+/// namespace.
+///
+/// Errors: netlink looking up the host veth or the namespace's id.
+pub fn is_of(
+    nl: &mut Netlink,
+    rec: &Record,
+    path: &str,
+    opened: Option<&NetNs>,
+) -> Result<bool, Error> {
+    if let Some(known) = rec.is_in(path, opened) {
+        return Ok(known);
+    }
+    let (Some(ns), Some(host)) = (opened, veth::lookup(nl, &rec.host_veth)?) else {
+        return Ok(true);
+    };
+    if !host.peer_lives() {
+        return Ok(true);
+    }
+    host.peer_in(nl, ns)
 }
 
 /// Claims `rec`'s name for an ADD into `netns`: writes `rec` unless a live

@@ -14,12 +14,30 @@ fn lease_owner(net: &Net, ip: &str) -> String {
 }
 
 fn record(net: &Net, container: &str, ifname: &str) -> Option<serde_json::Value> {
-    let p = net
+    let p = berth_netplug::attachment::record_path(&net.lease_dir(), container, ifname);
+    let body = std::fs::read(p).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Turns the record of `container`/`ifname` into what builds up to
+/// 2026-11-30 wrote: no netns, kept at `<container>_<ifname>.json`.
+/// Returns that file's path.
+fn make_old_record(net: &Net, container: &str, ifname: &str) -> std::path::PathBuf {
+    let current = berth_netplug::attachment::record_path(&net.lease_dir(), container, ifname);
+    let Some(mut rec) = record(net, container, ifname) else {
+        panic!("no record of {container}/{ifname}")
+    };
+    if let Some(fields) = rec.as_object_mut() {
+        fields.remove("netns");
+        fields.remove("netnsId");
+    }
+    let old = net
         .lease_dir()
         .join("attachments")
         .join(format!("{container}_{ifname}.json"));
-    let body = std::fs::read(p).ok()?;
-    serde_json::from_slice(&body).ok()
+    assert!(std::fs::write(&old, rec.to_string()).is_ok());
+    assert!(std::fs::remove_file(current).is_ok());
+    old
 }
 
 fn masq_has(net: &Net, ip: &str) -> bool {
@@ -261,7 +279,7 @@ fn a_claim_left_before_its_addresses_were_recorded_is_recovered_by_lease_owner()
     });
     assert!(
         std::fs::write(
-            dir.join("attachments").join("ncc-1_eth0.json"),
+            berth_netplug::attachment::record_path(&dir, "ncc-1", "eth0"),
             rec.to_string()
         )
         .is_ok()
@@ -331,4 +349,106 @@ fn del_for_another_netns_still_recovers_a_stale_attachment() {
     assert!(net.leases().is_empty(), "lease of {ip} left");
     assert!(!masq_has(&net, &ip));
     assert!(record(&net, "ncl-1", "eth0").is_none());
+}
+
+#[test]
+fn attachments_whose_names_joined_alike_both_work_and_del_of_one_leaves_the_other() {
+    if !require_root_and_tools() {
+        return;
+    }
+    // (ncu_e, x0) and (ncu, e_x0) joined with '_' are both "ncu_e_x0": they
+    // once shared one record, so the second ADD found the first's.
+    let mut net = Net::new("ncu", 99);
+    net.conf["ipMasq"] = true.into();
+    let (a, b) = (Netns::new("nua"), Netns::new("nub"));
+    let ip_a = first_ip(&ok(&cni("ADD", "ncu_e", &a.path(), "x0", &net.conf)));
+    let ip_b = first_ip(&ok(&cni("ADD", "ncu", &b.path(), "e_x0", &net.conf)));
+    let gw = format!("{}.1", net.prefix);
+    let host_a = berth_netplug::veth::host_name("ncu_e", "x0");
+    assert_eq!(ports_of(&net.bridge).len(), 2);
+    assert_eq!(lease_owner(&net, &ip_a), "ncu_e\r\nx0");
+    assert_eq!(lease_owner(&net, &ip_b), "ncu\r\ne_x0");
+    let rec_a = record(&net, "ncu_e", "x0");
+    assert_eq!(rec_a.map(|r| r["netns"].clone()), Some(a.path().into()));
+    let rec_b = record(&net, "ncu", "e_x0");
+    assert_eq!(rec_b.map(|r| r["netns"].clone()), Some(b.path().into()));
+    assert!(ping(&b, &gw));
+
+    ok(&cni("DEL", "ncu", &b.path(), "e_x0", &net.conf));
+    assert!(record(&net, "ncu", "e_x0").is_none());
+    assert!(!masq_has(&net, &ip_b));
+    // A's attachment is untouched.
+    assert_eq!(ports_of(&net.bridge), vec![host_a.clone()]);
+    assert_eq!(net.leases(), vec![ip_a.clone()]);
+    assert!(masq_has(&net, &ip_a));
+    assert!(record(&net, "ncu_e", "x0").is_some());
+    let in_a = a.exec(&["ip", "-4", "-o", "addr", "show", "x0"]);
+    assert!(String::from_utf8_lossy(&in_a.stdout).contains(&format!("{ip_a}/24")));
+    assert!(ping(&a, &gw), "A lost its network with B's DEL");
+
+    ok(&cni("DEL", "ncu_e", &a.path(), "x0", &net.conf));
+    assert!(net.leases().is_empty() && ports_of(&net.bridge).is_empty());
+}
+
+#[test]
+fn an_attachment_recorded_before_its_netns_was_kept_is_the_same_one_in_its_own_netns() {
+    if !require_root_and_tools() {
+        return;
+    }
+    let net = Net::new("nco", 100);
+    let ns = Netns::new("noa");
+    let first = first_ip(&ok(&cni("ADD", "nco-1", &ns.path(), "eth0", &net.conf)));
+    let old = make_old_record(&net, "nco-1", "eth0");
+    // The container renamed its end: the pair lives, eth0 is free again,
+    // and the runtime adds eth0 anew.
+    let renamed = ns.exec(&["ip", "link", "set", "eth0", "name", "eth9"]);
+    assert!(renamed.status.success());
+    let again = first_ip(&ok(&cni("ADD", "nco-1", &ns.path(), "eth0", &net.conf)));
+    // What the old record named was replaced, not kept beside the new one.
+    assert_eq!(
+        net.leases(),
+        vec![again.clone()],
+        "the lease of {first} stayed"
+    );
+    assert_eq!(ports_of(&net.bridge).len(), 1);
+    assert!(!ns.exec(&["ip", "link", "show", "eth9"]).status.success());
+    assert!(ping(&ns, &format!("{}.1", net.prefix)));
+    assert!(!old.exists(), "the old-named record stayed");
+    let rec = record(&net, "nco-1", "eth0");
+    assert_eq!(rec.map(|r| r["netns"].clone()), Some(ns.path().into()));
+    ok(&cni("DEL", "nco-1", &ns.path(), "eth0", &net.conf));
+    assert!(net.leases().is_empty() && ports_of(&net.bridge).is_empty());
+}
+
+#[test]
+fn an_attachment_recorded_before_its_netns_was_kept_survives_add_and_del_from_another_netns() {
+    if !require_root_and_tools() {
+        return;
+    }
+    let mut net = Net::new("ncv", 101);
+    net.conf["ipMasq"] = true.into();
+    let (a, b) = (Netns::new("nva"), Netns::new("nvb"));
+    let res = ok(&cni("ADD", "ncv-1", &a.path(), "eth0", &net.conf));
+    let ip = first_ip(&res);
+    let old = make_old_record(&net, "ncv-1", "eth0");
+    let host = berth_netplug::veth::host_name("ncv-1", "eth0");
+    let intact = |when: &str| {
+        assert_eq!(ports_of(&net.bridge), vec![host.clone()], "{when}");
+        assert_eq!(net.leases(), vec![ip.clone()], "{when}");
+        assert!(masq_has(&net, &ip), "{when}: masquerade element gone");
+        assert!(addr_in(&a, &ip), "{when}: {ip} gone from eth0 in A");
+        assert!(old.exists(), "{when}: the old record was removed");
+    };
+    err(&cni("ADD", "ncv-1", &b.path(), "eth0", &net.conf), 104);
+    intact("after the refused ADD");
+    ok(&cni("DEL", "ncv-1", &b.path(), "eth0", &net.conf));
+    intact("after DEL for B");
+    let mut conf = net.conf.clone();
+    conf["prevResult"] = res;
+    ok(&cni("CHECK", "ncv-1", &a.path(), "eth0", &conf));
+    err(&cni("CHECK", "ncv-1", &b.path(), "eth0", &conf), 103);
+    ok(&cni("DEL", "ncv-1", &a.path(), "eth0", &net.conf));
+    assert!(net.leases().is_empty() && ports_of(&net.bridge).is_empty());
+    assert!(!masq_has(&net, &ip));
+    assert!(!old.exists(), "DEL left the old-named record");
 }

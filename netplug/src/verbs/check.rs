@@ -10,7 +10,7 @@ use crate::ipam::store::Store;
 use crate::netlink::{self, Netlink};
 use crate::netns::NetNs;
 use crate::verbs::{ipam_of, network_dir, subnets};
-use crate::{bridge, container_if, nft};
+use crate::{bridge, claim, container_if, nft};
 
 pub fn check(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
     let prev = AddResult::from_json(
@@ -29,7 +29,8 @@ pub fn check(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
     };
 
     let netns = NetNs::open(&inv.netns)?;
-    if !record.is_in(&inv.netns, Some(&netns)) {
+    let mut nl = Netlink::open().map_err(|e| Error::netlink("opening netlink", e))?;
+    if !claim::is_of(&mut nl, &record, &inv.netns, Some(&netns))? {
         return fail(format!(
             "attachment {}/{} is in netns {}, not {}",
             inv.container_id, inv.ifname, record.netns, inv.netns
@@ -79,7 +80,6 @@ pub fn check(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
         }
     }
 
-    let mut nl = Netlink::open().map_err(|e| Error::netlink("opening netlink", e))?;
     let host = nl
         .link_by_name(&record.host_veth)
         .map_err(|e| Error::netlink(format!("looking up {}", record.host_veth), e))?;

@@ -37,7 +37,7 @@ pub fn del(inv: &Invocation, conf: &NetConf) -> Result<(), Error> {
         }
         return ipam::release(&ipam, &conf.name, &inv.container_id, &inv.ifname, None);
     };
-    let ours = inv.netns.is_empty() || rec.is_in(&inv.netns, netns.as_ref());
+    let ours = inv.netns.is_empty() || claim::is_of(&mut nl, &rec, &inv.netns, netns.as_ref())?;
     if !ours && claim::judge(&mut nl, &rec, netns.as_ref())? == Standing::Live {
         tracing::info!(
             container = inv.container_id,
