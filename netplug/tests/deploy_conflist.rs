@@ -70,8 +70,11 @@ fn deploy_conflist_adds_and_deletes_with_port_mappings() {
         .output()
         .expect("running nft");
     let rules = String::from_utf8_lossy(&table.stdout);
+    // The mapping's element, not just the number: names in the table carry the
+    // test's pid, which the port is derived from.
+    let element = format!("tcp . {host_port} : {ip} . 80");
     assert!(
-        rules.contains(&host_port.to_string()) && rules.contains(&ip),
+        rules.contains(&element),
         "port {host_port} -> {ip}:80 in the network's table: {rules}"
     );
 
@@ -90,8 +93,9 @@ fn deploy_conflist_adds_and_deletes_with_port_mappings() {
         ])
         .output()
         .expect("running nft");
+    let rules = String::from_utf8_lossy(&table.stdout);
     assert!(
-        !String::from_utf8_lossy(&table.stdout).contains(&host_port.to_string()),
-        "port mapping left after DEL"
+        !rules.contains(&format!(". {host_port} :")),
+        "port mapping left after DEL: {rules}"
     );
 }
