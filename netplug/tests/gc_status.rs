@@ -76,3 +76,39 @@ fn status_is_ok_and_reports_50_when_data_dir_or_bridge_is_unusable() {
     assert!(out.is_ok_and(|o| o.status.success()));
     err(&status(&net.conf), 50);
 }
+
+#[test]
+fn gc_goes_past_a_corrupt_record_and_removes_what_a_crashed_record_write_left() {
+    if !require_root_and_tools() {
+        return;
+    }
+    let net = Net::new("gcc", 102);
+    let ns = Netns::new("gcc");
+    ok(&cni("ADD", "gcc-drop", &ns.path(), "eth0", &net.conf));
+    let dir = net.lease_dir().join("attachments");
+    // Half a record (a disk that filled up, a hand edit), and the .tmp of a
+    // save that died before its rename, two minutes ago.
+    let corrupt = berth_netplug::attachment::record_path(&net.lease_dir(), "gcc-bad", "eth0");
+    assert!(std::fs::write(&corrupt, "{\"containerID\": \"gcc-b").is_ok());
+    let tmp = dir.join("gcc-crashed:eth0.tmp");
+    assert!(std::fs::write(&tmp, "{").is_ok());
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let aged = std::fs::File::options()
+        .write(true)
+        .open(&tmp)
+        .and_then(|f| f.set_modified(old));
+    assert!(aged.is_ok(), "{aged:?}");
+    let mut conf = net.conf.clone();
+    conf["cni.dev/valid-attachments"] = json!([]);
+    ok(&cni_raw(
+        &[("CNI_COMMAND", "GC"), ("CNI_PATH", "/usr/lib/cni")],
+        conf.to_string().as_bytes(),
+    ));
+    // The readable attachment was collected all the same.
+    assert!(net.leases().is_empty());
+    assert!(ports_of(&net.bridge).is_empty());
+    assert!(!ns.exec(&["ip", "link", "show", "eth0"]).status.success());
+    assert!(!tmp.exists(), "the stale .tmp stayed");
+    // What cannot be read is left for a person to look at.
+    assert!(corrupt.exists());
+}
