@@ -28,7 +28,10 @@ fi
 empty=$(mktemp)
 mount --bind "$empty" /sys/fs/cgroup/unified/cgroup.controllers
 work=$(mktemp -d /run/berth-bench.XXXXXX)
-trap 'umount "$work/ro-installed" "$work/ro-release" 2>/dev/null; umount /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; rm -rf "$work" "$empty"' EXIT
+# Each step may fail (ro-release exists only with BERTH_BENCH_DYNAMIC_RO=1): errexit would
+# end the trap at the first failure and leave $work behind.
+trap 'for m in "$work/ro-installed" "$work/ro-release" /sys/fs/cgroup/unified/cgroup.controllers; do
+    umount "$m" 2>/dev/null || :; done; rm -rf "$work" "$empty"' EXIT
 
 berth="$repo/target/release/berth-runtime"
 # As installed by scripts/setup.sh: on a read-only bind mount, where the CVE-2019-5736
