@@ -118,15 +118,13 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
         if let Some(pid_file) = &opts.pid_file
             && let Err(e) = write_pid_file(pid_file, pid)
         {
-            // As runc: a caller told that exec failed must not find the process running.
-            // It is our child (we are its subreaper), so it is also reaped here.
-            let pid = Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            return Err(e);
+            return Err(kill_and_reap(pid, e));
         }
         // The process has exec'd, so its pty master is on the socket.
-        let tty = receiver.map(|r| r.attach()).transpose()?.flatten();
+        let tty = match receiver.map(|r| r.attach()).transpose() {
+            Ok(tty) => tty.flatten(),
+            Err(e) => return Err(kill_and_reap(pid, e)),
+        };
         (state, pid, tty)
     };
     tracing::debug!("exec: process {pid} started in container {}", state.id);
@@ -142,6 +140,17 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
             );
         }
     })
+}
+
+/// As runc: a caller told that exec failed must not find the process running. It is
+/// our child (we are its subreaper), so it is also reaped here. Returns `err`.
+fn kill_and_reap(pid: i32, err: Error) -> Error {
+    let pid = Pid::from_raw(pid);
+    if let Err(e) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL) {
+        tracing::debug!("killing exec process {pid} after a failed exec: {e}");
+    }
+    let _ = waitpid(pid, None);
+    err
 }
 
 fn not_running(state: &ContainerState, status: &str) -> Error {
