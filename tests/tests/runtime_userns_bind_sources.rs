@@ -178,3 +178,34 @@ fn a_joined_user_namespace_gets_the_bind_sources_too() {
     });
     runs_the_same_under_runc_and_berth(&mut b, "in a dir\na file\n0\n");
 }
+
+/// The host O_PATH fds of the bind sources are closed once the mounts are made: the init
+/// of a created container (waiting for `start`, its createContainer hooks run, its root
+/// pivoted) holds none of them, so nothing that reaches the init reaches the host paths.
+#[test]
+fn the_init_holds_no_bind_source_fd_after_the_mounts() {
+    if !require_root() {
+        return;
+    }
+    let sources = private_sources();
+    let rootfs_dir = tempfile::tempdir().expect("rootfs dir");
+    let mut b = userns_bundle(rootfs_dir.path(), sources.path(), &["true"]);
+    let rt = Runtime::new();
+    let id = unique_id("userns-bind-fds");
+    b.edit(|c| c["linux"]["cgroupsPath"] = Value::String(format!("/{id}")));
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    let pid = rt.state(&id)["pid"].as_i64().expect("init pid");
+    let fd_dir = format!("/proc/{pid}/fd");
+    let targets: Vec<String> = fs::read_dir(&fd_dir)
+        .expect("reading the init's fds")
+        .filter_map(|e| fs::read_link(e.expect("fd entry").path()).ok())
+        .map(|t| t.display().to_string())
+        .collect();
+    rt.ok(&["delete", "--force", &id]);
+    let src = sources.path().display().to_string();
+    assert!(!targets.is_empty(), "no fds read from {fd_dir}");
+    assert!(
+        targets.iter().all(|t| !t.starts_with(&src)),
+        "the init still holds fds of the bind sources under {src}: {targets:?}"
+    );
+}

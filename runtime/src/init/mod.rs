@@ -177,6 +177,10 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
         bind_sources: &bind_sources,
     };
     rootfs::prepare(&ctx, spec)?;
+    // The host O_PATH fds of the bind sources must not outlive the mounts: hooks and the
+    // container process would otherwise reach host paths through them (as root_fd,
+    // dropped before switch_root).
+    drop(bind_sources);
 
     chan.send(&Message::RunRuntimeHooks)?;
     let state = match chan.expect("continue", |m| matches!(m, Message::Continue { .. }))? {
@@ -236,7 +240,7 @@ fn init(args: &InitArgs, chan: &Channel) -> Result<Infallible> {
     // before the container process.
     execution.load_late_seccomp(args.seccomp, chan)?;
     chan.send(&Message::Ready)?;
-    wait_until_recorded(chan)?;
+    wait_until_recorded(chan, args.seccomp)?;
     let fifo = wait_for_start(&fd_dir, args.exec_fifo)?;
     drop(fd_dir);
     if let Some(h) = spec_hooks.and_then(|h| h.start_container().as_deref()) {
@@ -269,16 +273,37 @@ fn die_with_creator(chan: &Channel) -> Result<()> {
 }
 
 /// Wait for the runtime to record the container as created. End of file: it died before
-/// that, and nothing would ever `start` or delete us, so exit. An error other than that
-/// is the container's seccomp profile refusing the read: the runtime was alive a moment
-/// ago (it took Ready), so go on as before this handshake existed.
-fn wait_until_recorded(chan: &Channel) -> Result<()> {
+/// that, and nothing would ever `start` or delete us, so exit. A read refused with an
+/// errno a seccomp profile gives ([`refused_by_seccomp`]) while a filter is loaded: the
+/// runtime was alive a moment ago (it took Ready), so go on as before this handshake
+/// existed. Any other error (an undecodable message, a socket failure) is fatal: going
+/// on would wait for `start` without the runtime's record of `created`.
+fn wait_until_recorded(chan: &Channel, seccomp: Option<&SeccompFilter>) -> Result<()> {
     match chan.recv() {
-        Ok(Some(Message::Created)) | Err(_) => Ok(()),
+        Ok(Some(Message::Created)) => Ok(()),
+        Err(e) if seccomp.is_some() && refused_by_seccomp(&e) => {
+            tracing::debug!("waiting for created: {e}: the seccomp profile refuses the read");
+            Ok(())
+        }
+        Err(e) => Err(e),
         // SAFETY: see stage1.
         Ok(None) => unsafe { libc::_exit(1) },
         Ok(Some(other)) => Err(Error::Init(format!("expected created, got {other:?}"))),
     }
+}
+
+/// Whether `err` is a syscall refused with an errno seccomp profiles return
+/// (`SCMP_ACT_ERRNO`: EPERM by default, ENOSYS as `defaultErrnoRet` for unknown
+/// syscalls, EACCES in some profiles), not a failure of the call itself.
+fn refused_by_seccomp(err: &Error) -> bool {
+    use nix::errno::Errno;
+    matches!(
+        err,
+        Error::Sys {
+            source: Errno::EPERM | Errno::EACCES | Errno::ENOSYS,
+            ..
+        }
+    )
 }
 
 /// The OCI state JSON the runtime sent, with `status` replaced.
