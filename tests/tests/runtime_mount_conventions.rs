@@ -206,6 +206,54 @@ fn tmpcopyup_with_ro_is_filled_then_read_only() {
     assert_eq!(out, "deep\nread-only\n");
 }
 
+/// `levels` nested directories `d` under `rootfs`/srv/seed, the last holding `leaf`.
+fn nested_seed(rootfs: &Path, levels: usize) {
+    let deepest = rootfs.join("srv/seed").join(vec!["d"; levels].join("/"));
+    fs::create_dir_all(&deepest).expect("nested dirs");
+    fs::write(deepest.join("leaf"), "bottom").expect("leaf");
+}
+
+/// The copy goes 256 directories deep (each level holds fds and a stack frame in the
+/// init); an image's deeper tree fails the container with the path named, instead of
+/// running out of fds or stack.
+#[test]
+fn tmpcopyup_copies_256_levels_and_refuses_deeper_by_name() {
+    if !require_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rootfs = rootfs_copy(tmp.path());
+    nested_seed(&rootfs, 256);
+    let leaf = format!("/srv/seed/{}/leaf", ["d"; 256].join("/"));
+    let out = run_in(
+        &rootfs,
+        vec![tmpfs("/srv/seed", &["tmpcopyup"])],
+        &["cat", &leaf],
+    );
+    assert_eq!(out, "bottom");
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rootfs = rootfs_copy(tmp.path());
+    nested_seed(&rootfs, 257);
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        c["root"]["path"] = json!(rootfs);
+        c["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .push(tmpfs("/srv/seed", &["tmpcopyup"]));
+    });
+    let rt = Runtime::new();
+    let out = rt.run(&["run", "--bundle", b.path_str(), &unique_id("mounts")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a 257-level copy-up ran");
+    assert!(
+        err.contains(&format!("copying /{}", ["d"; 257].join("/")))
+            && err.contains("directories nested deeper than 256"),
+        "{err}"
+    );
+}
+
 #[test]
 fn without_tmpcopyup_the_tmpfs_starts_empty() {
     if !require_root() {

@@ -21,23 +21,39 @@ use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstatat, mkdirat, mknodat};
 use nix::unistd::{Gid, Uid, fchownat, symlinkat};
 
+/// How many directories deep a copy-up goes below the mount point. Each level holds two
+/// directory fds and a stack frame while the levels below it are copied, so an image's
+/// deep tree must not exhaust either in the init; no real image directory comes near.
+pub const MAX_DEPTH: usize = 256;
+
 /// Why a copy-up failed, naming the entry (relative to the mount point).
 #[derive(Debug, thiserror::Error)]
-#[error("copying {path} into the tmpfs: {source}")]
-pub struct CopyUpError {
-    path: String,
-    #[source]
-    source: io::Error,
+pub enum CopyUpError {
+    #[error("copying {path} into the tmpfs: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("copying {path} into the tmpfs: directories nested deeper than {MAX_DEPTH}")]
+    TooDeep { path: String },
 }
 
 /// Copy everything under `from` (a directory fd opened before the tmpfs covered it) into
-/// `to` (the tmpfs root), keeping modes, owners and symlink targets.
+/// `to` (the tmpfs root), keeping modes, owners and symlink targets. A directory that
+/// cannot be read fails the copy ([`CopyUpError::Io`]): a silently incomplete copy would
+/// start the container on a tmpfs that lacks part of the image.
 pub fn copy_tree(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), CopyUpError> {
-    copy_dir(from, to, "")
+    copy_dir(from, to, "", 0)
 }
 
-fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, rel: &str) -> Result<(), CopyUpError> {
-    let err = |name: &str, e: io::Error| CopyUpError {
+fn copy_dir(
+    from: BorrowedFd<'_>,
+    to: BorrowedFd<'_>,
+    rel: &str,
+    depth: usize,
+) -> Result<(), CopyUpError> {
+    let err = |name: &str, e: io::Error| CopyUpError::Io {
         path: format!("{rel}/{name}"),
         source: e,
     };
@@ -48,17 +64,20 @@ fn copy_dir(from: BorrowedFd<'_>, to: BorrowedFd<'_>, rel: &str) -> Result<(), C
         Mode::empty(),
     )
     .map_err(|e| err("", e.into()))?;
-    let names: Vec<CString> = dir
-        .iter()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_owned())
-        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
-        .collect();
+    let mut names: Vec<CString> = Vec::new();
+    for entry in dir.iter() {
+        let name = entry.map_err(|e| err("", e.into()))?.file_name().to_owned();
+        if name.as_bytes() != b"." && name.as_bytes() != b".." {
+            names.push(name);
+        }
+    }
+    // Not held while the levels below are copied.
+    drop(dir);
     for name in names {
         let shown = OsStr::from_bytes(name.as_bytes())
             .to_string_lossy()
             .into_owned();
-        copy_entry(from, to, &name, rel, &shown).map_err(|e| match e {
+        copy_entry(from, to, &name, rel, &shown, depth).map_err(|e| match e {
             Entry::Io(e) => err(&shown, e),
             Entry::Nested(e) => e,
         })?;
@@ -89,17 +108,29 @@ fn copy_entry(
     name: &CStr,
     rel: &str,
     shown: &str,
+    depth: usize,
 ) -> Result<(), Entry> {
     let st = fstatat(from, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
     let perm = Mode::from_bits_truncate(st.st_mode & 0o7777);
     match kind {
         SFlag::S_IFDIR => {
+            if depth >= MAX_DEPTH {
+                return Err(Entry::Nested(CopyUpError::TooDeep {
+                    path: format!("{rel}/{shown}"),
+                }));
+            }
             mkdirat(to, name, Mode::from_bits_truncate(0o700))?;
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let src = openat(from, name, flags, Mode::empty())?;
             let dst = openat(to, name, flags, Mode::empty())?;
-            copy_dir(src.as_fd(), dst.as_fd(), &format!("{rel}/{shown}")).map_err(Entry::Nested)?;
+            copy_dir(
+                src.as_fd(),
+                dst.as_fd(),
+                &format!("{rel}/{shown}"),
+                depth + 1,
+            )
+            .map_err(Entry::Nested)?;
         }
         SFlag::S_IFREG => {
             let src = openat(
