@@ -195,17 +195,35 @@ fn known_to_kernel(last: u8) -> Mask {
     }
 }
 
-/// The highest capability number the running kernel knows.
+/// The highest capability number the running kernel knows: from [`CAP_LAST_CAP_FILE`],
+/// or, where there is no /proc (a container without a /proc mount), by asking the
+/// bounding set for each number until the kernel says EINVAL (as libcap does).
 pub fn last_cap() -> Result<u8, CapabilityError> {
-    let text =
-        std::fs::read_to_string(CAP_LAST_CAP_FILE).map_err(|e| CapabilityError::LastCap {
-            detail: e.to_string(),
-        })?;
+    let text = match std::fs::read_to_string(CAP_LAST_CAP_FILE) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return last_cap_by_probe().ok_or(CapabilityError::LastCap {
+                detail: format!("{e}, and PR_CAPBSET_READ did not tell"),
+            });
+        }
+        Err(e) => {
+            return Err(CapabilityError::LastCap {
+                detail: e.to_string(),
+            });
+        }
+    };
     text.trim()
         .parse()
         .map_err(|e: std::num::ParseIntError| CapabilityError::LastCap {
             detail: format!("{:?}: {e}", text.trim()),
         })
+}
+
+/// The highest n that PR_CAPBSET_READ accepts (capability numbers are below 64).
+fn last_cap_by_probe() -> Option<u8> {
+    // SAFETY: PR_CAPBSET_READ reads one bit of our bounding set; no memory is passed.
+    let known = |n: u8| unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(n)) } >= 0;
+    (0..64u8).take_while(|&n| known(n)).last()
 }
 
 /// No capability in any set: what a process gets when its spec names none (as runc does),
@@ -637,6 +655,11 @@ mod tests {
             }
         })
         .expect("no keep caps in child");
+    }
+
+    #[test]
+    fn probing_the_bounding_set_finds_the_last_cap_of_proc() {
+        assert_eq!(last_cap_by_probe(), Some(last_cap().expect("cap_last_cap")));
     }
 
     #[test]

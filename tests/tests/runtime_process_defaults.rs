@@ -152,6 +152,31 @@ fn exec_gets_home_too() {
     );
 }
 
+/// The passwd file is read without /proc: a container without a /proc mount gets its
+/// HOME all the same (runc's too).
+#[test]
+fn home_comes_from_passwd_without_a_proc_mount() {
+    if !require_root() {
+        return;
+    }
+    let mut b = TestBundle::busybox(&[
+        "sh",
+        "-c",
+        "echo \"$HOME\"; test -e /proc/self || echo no-proc",
+    ]);
+    b.edit(|c| {
+        c["process"]["user"] = json!({ "uid": 1000, "gid": 1000 });
+        let mounts = c["mounts"].as_array_mut().expect("mounts");
+        mounts.retain(|m| m["destination"] != "/proc");
+        // Without /proc, masking paths under it has nothing to mask.
+        c["linux"]["maskedPaths"] = json!([]);
+        c["linux"]["readonlyPaths"] = json!([]);
+    });
+    let (code, out, err) = run(&b);
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, "/home/user\nno-proc\n");
+}
+
 #[test]
 fn passwd_outside_the_root_or_not_a_file_is_not_read() {
     if !require_root() {

@@ -3,8 +3,10 @@
 //! Clients (docker, podman) rely on it.
 //!
 //! The file belongs to the image, which is untrusted: it is resolved inside the container
-//! root (no symlink or magic link out of it), read only if it is a regular file (never a
-//! FIFO that blocks or a device node), and read up to a bound.
+//! root (no symlink or magic link out of it), opened non-blocking (a FIFO does not hang the
+//! init) and without taking a controlling terminal, read only if it is a regular file, and
+//! read up to a bound. No path through /proc is used: a container without a /proc mount
+//! gets its HOME too.
 
 use std::fs::File;
 use std::io::Read;
@@ -16,8 +18,8 @@ use nix::sys::stat::{SFlag, fstat};
 
 use crate::safe_path;
 
-/// More than any real passwd file; a bigger one is read only this far.
-const MAX_PASSWD_BYTES: u64 = 16 << 20;
+/// More than any real passwd file (some 15,000 entries); a bigger one is read only this far.
+const MAX_PASSWD_BYTES: u64 = 1 << 20;
 
 /// `env` with `HOME=` added for `uid` when it has no (or an empty) `HOME`. `root` is an fd
 /// of the container's root directory.
@@ -47,14 +49,20 @@ pub fn home_of(root: BorrowedFd<'_>, uid: u32) -> String {
 
 fn read_passwd(root: BorrowedFd<'_>) -> Result<String, String> {
     let path = Path::new("/etc/passwd");
-    // O_PATH opens nothing: a FIFO or device is looked at before it could be opened.
-    let fd = safe_path::open_in_root(root, path, OFlag::O_PATH).map_err(|e| e.to_string())?;
+    // Opened directly, not as O_PATH reopened through /proc/self/fd (the container may
+    // have no /proc): O_NONBLOCK so that a FIFO does not block the open, O_NOCTTY so that
+    // a terminal does not become ours; the fstat then refuses anything but a file.
+    let fd = safe_path::open_in_root(
+        root,
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+    )
+    .map_err(|e| e.to_string())?;
     let st = fstat(fd.as_fd()).map_err(|e| format!("stat: {e}"))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err("not a regular file".into());
     }
-    // Reopened through the fd itself, so what is read is the inode just checked.
-    let file = File::open(safe_path::fd_path(fd.as_fd())).map_err(|e| format!("open: {e}"))?;
+    let file = File::from(fd);
     let mut bytes = Vec::new();
     file.take(MAX_PASSWD_BYTES)
         .read_to_end(&mut bytes)
