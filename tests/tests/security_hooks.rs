@@ -482,3 +482,31 @@ fn every_failing_hook_kind_says_error_running_its_kind_hook() {
     let stderr = String::from_utf8_lossy(&del.stderr);
     assert!(stderr.contains(&words("poststop")), "{stderr}");
 }
+
+/// The state the init gets for its hooks carries the annotations, which Kubernetes allows
+/// up to 256 KiB: 300 KiB of them (quotes included, which JSON escapes twice on the way)
+/// reach a createContainer hook whole, and the container runs.
+#[test]
+fn large_annotations_reach_the_create_container_hook_whole() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let out = tempfile::tempdir().expect("hook output dir");
+    let host_dir = out.path().display().to_string();
+    let big = "\"x\" ".repeat(75 * 1024);
+    let mut b = TestBundle::busybox(&["true"]);
+    b.edit(|c| {
+        c["annotations"] = json!({ "big": big });
+        c["hooks"] = json!({ "createContainer": [recorder("createContainer", &host_dir)] });
+    });
+    let id = unique_id("hooks-big");
+    let run = rt.run(&["run", "--bundle", b.path_str(), &id]);
+    assert!(
+        run.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let state = state_of(out.path(), "createContainer");
+    assert_eq!(state["annotations"]["big"], json!(big));
+}

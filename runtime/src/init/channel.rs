@@ -2,14 +2,16 @@
 //!
 //! A `SOCK_SEQPACKET` socketpair keeps message boundaries, so each message is one JSON
 //! datagram and no framing code is needed. Both ends are CLOEXEC: the container's process
-//! never inherits them.
+//! never inherits them. A datagram has no size bound of its own here (`Continue` carries
+//! the annotations, which Kubernetes allows up to 256 KiB): the sender grows its socket
+//! buffer to fit it, and the receiver peeks at its size before reading it whole.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recv,
-    recvmsg, send, sendmsg, socketpair,
+    recvmsg, send, sendmsg, setsockopt, socketpair, sockopt,
 };
 use serde::{Deserialize, Serialize};
 
@@ -79,14 +81,58 @@ impl Channel {
     pub fn send(&self, msg: &Message) -> Result<()> {
         let data =
             serde_json::to_vec(msg).map_err(|e| Error::Init(format!("encoding message: {e}")))?;
+        self.fit_send_buffer(data.len())?;
         send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL)
             .map_err(sys_err("sending on init channel", "socketpair"))?;
         Ok(())
     }
 
+    /// A unix datagram longer than the sender's buffer (less some overhead) fails with
+    /// EMSGSIZE: grow the buffer to hold `len`. SO_SNDBUF is capped by
+    /// `net.core.wmem_max`; above it SO_SNDBUFFORCE (CAP_NET_ADMIN) is tried.
+    fn fit_send_buffer(&self, len: usize) -> Result<()> {
+        // The kernel refuses a datagram above sk_sndbuf - 32; keep a margin for the skb.
+        let needed = len.saturating_add(4096);
+        let fits = |ch: &Self| {
+            nix::sys::socket::getsockopt(&ch.fd, sockopt::SndBuf).is_ok_and(|b| b >= needed)
+        };
+        if fits(self) {
+            return Ok(());
+        }
+        // The kernel doubles the value given (for its bookkeeping), and caps it first.
+        let _ = setsockopt(&self.fd, sockopt::SndBuf, &needed);
+        if !fits(self) {
+            let _ = setsockopt(&self.fd, sockopt::SndBufForce, &needed);
+        }
+        if fits(self) {
+            Ok(())
+        } else {
+            Err(Error::Init(format!(
+                "sending a {len}-byte message on the init channel: larger than the socket \
+                 buffer allows (net.core.wmem_max)"
+            )))
+        }
+    }
+
+    /// The length of the next datagram, without taking it (0: the other end closed; no
+    /// message is empty). MSG_TRUNC makes a SOCK_SEQPACKET recv report the datagram's
+    /// whole length even into an empty buffer.
+    fn next_len(&self) -> Result<usize> {
+        loop {
+            match recv(
+                self.fd.as_raw_fd(),
+                &mut [],
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => return other.map_err(sys_err("reading init channel", "socketpair")),
+            }
+        }
+    }
+
     /// The next message, or `None` when the other end closed (the process died).
     pub fn recv(&self) -> Result<Option<Message>> {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; self.next_len()?];
         let n = loop {
             match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -150,7 +196,8 @@ impl Channel {
     /// The next message and the fds attached to it ([`Channel::send_with_fds`]); `None`
     /// when the other end closed.
     pub fn recv_with_fds(&self) -> Result<Option<(Message, Vec<OwnedFd>)>> {
-        let mut buf = vec![0u8; 64 * 1024];
+        // The peek takes no fds: they stay attached to the datagram until it is read.
+        let mut buf = vec![0u8; self.next_len()?];
         let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
         let recv_err = sys_err("reading init channel", "socketpair");
         let (len, fds) = loop {
@@ -185,5 +232,27 @@ impl Channel {
         let msg = serde_json::from_slice(&buf[..len])
             .map_err(|e| Error::Init(format!("decoding message: {e}")))?;
         Ok(Some((msg, fds)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bigger than the 64 KiB once read and than the default socket buffer (208 KiB).
+    #[test]
+    fn a_message_larger_than_the_default_buffers_arrives_whole() {
+        let (a, b) = pair().expect("socketpair");
+        let state = "x".repeat(300 * 1024);
+        a.send(&Message::Continue {
+            state: state.clone(),
+        })
+        .expect("send");
+        match b.recv().expect("recv") {
+            Some(Message::Continue { state: got }) => assert_eq!(got, state),
+            other => panic!("expected continue, got {other:?}"),
+        }
+        drop(a);
+        assert!(b.recv().expect("recv at end of file").is_none());
     }
 }
