@@ -81,9 +81,17 @@ impl Channel {
     pub fn send(&self, msg: &Message) -> Result<()> {
         let data =
             serde_json::to_vec(msg).map_err(|e| Error::Init(format!("encoding message: {e}")))?;
-        self.fit_send_buffer(data.len())?;
-        send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL)
-            .map_err(sys_err("sending on init channel", "socketpair"))?;
+        let send_once = || send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL);
+        // Grown only when needed: an ordinary message costs no extra syscall, which a
+        // seccomp profile already loaded in the init might refuse.
+        let sent = match send_once() {
+            Err(nix::errno::Errno::EMSGSIZE) => {
+                self.fit_send_buffer(data.len())?;
+                send_once()
+            }
+            other => other,
+        };
+        sent.map_err(sys_err("sending on init channel", "socketpair"))?;
         Ok(())
     }
 
