@@ -357,3 +357,50 @@ fn join_session_keyring(id: &str) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{MsgFlags, send};
+
+    fn sys_error(source: nix::errno::Errno) -> Error {
+        sys_err("reading init channel", "socketpair")(source)
+    }
+
+    /// Only a refusal a seccomp profile gives lets the init go on without `Created`.
+    #[test]
+    fn only_seccomp_errnos_count_as_a_refused_read() {
+        use nix::errno::Errno;
+        for errno in [Errno::EPERM, Errno::EACCES, Errno::ENOSYS] {
+            assert!(refused_by_seccomp(&sys_error(errno)), "{errno}");
+        }
+        for errno in [Errno::ECONNRESET, Errno::EBADF, Errno::ENOMEM] {
+            assert!(!refused_by_seccomp(&sys_error(errno)), "{errno}");
+        }
+        assert!(!refused_by_seccomp(&Error::Init("decoding message".into())));
+    }
+
+    /// A message that does not decode fails the wait, with or without a filter: the init
+    /// must not go on to wait for `start` unrecorded.
+    #[test]
+    fn an_undecodable_message_fails_the_wait_for_created() {
+        let filter =
+            crate::seccomp::compile(&crate::seccomp::default_profile()).expect("default profile");
+        for seccomp in [None, Some(&filter)] {
+            let (runtime_end, init_end) = channel::pair().expect("socketpair");
+            send(
+                runtime_end.as_fd().as_raw_fd(),
+                b"not json",
+                MsgFlags::empty(),
+            )
+            .expect("sending garbage");
+            let err = wait_until_recorded(&init_end, seccomp).expect_err("garbage accepted");
+            assert!(err.to_string().contains("decoding message"), "{err}");
+
+            runtime_end
+                .send(&Message::Created)
+                .expect("sending created");
+            wait_until_recorded(&init_end, seccomp).expect("created");
+        }
+    }
+}
