@@ -176,8 +176,14 @@ impl StateDir {
 
     /// Exclusive lock for `delete --force`, which must never wait forever: wait up to
     /// `patience` for the holder to finish, then kill every process that still holds the
-    /// lock (see [`crate::process_info::lock_holders`]) and take it; fail after `patience` more.
-    pub fn lock_exclusive_breaking(&self, patience: Duration) -> Result<StateLock> {
+    /// lock (see [`crate::process_info::lock_holders`]) and that `may_kill` allows, and
+    /// take it; fail after `patience` more. `may_kill` keeps another runtime command (a
+    /// second `delete`, a `start` running hooks) from being killed mid-work.
+    pub fn lock_exclusive_breaking(
+        &self,
+        patience: Duration,
+        may_kill: impl Fn(&crate::process_info::LockHolder) -> bool,
+    ) -> Result<StateLock> {
         let path = self.path.join(LOCK_FILE);
         let start = Instant::now();
         let mut killed = false;
@@ -198,6 +204,16 @@ impl StateDir {
             if waited >= patience && !killed {
                 killed = true;
                 for holder in crate::process_info::lock_holders(&path) {
+                    if !may_kill(&holder) {
+                        tracing::warn!(
+                            "{}: pid {} ({}) holds {} after {waited:?}; not the container's, so waiting",
+                            self.id,
+                            holder.pid,
+                            holder.comm,
+                            path.display()
+                        );
+                        continue;
+                    }
                     tracing::warn!(
                         "{}: killing pid {} ({}), which holds {} after {waited:?}",
                         self.id,

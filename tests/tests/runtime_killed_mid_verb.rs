@@ -412,3 +412,51 @@ fn delete_force_kills_a_process_that_keeps_the_state_lock() {
     assert!(left.is_empty(), "left: {left:?}");
     assert!(took < Duration::from_secs(10), "delete took {took:?}");
 }
+
+/// Another runtime command holding the lock outside the container (a second `delete
+/// --force`, a `start` running hooks) is waited for, not killed mid-work: here a lock
+/// holder named berth-runtime that lets go after 4 s, inside delete's bounded wait.
+#[test]
+fn delete_force_waits_for_another_runtime_command_instead_of_killing_it() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = unique_id("crash-peer");
+    let b = bundle(&id);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &id]);
+    let lock = rt.root.path().join(&id).join("lock");
+    // One process (no child to inherit the lock) named berth-runtime: /proc/<pid>/comm
+    // is what delete goes by.
+    let script = "import ctypes, fcntl, sys, time\n\
+                  ctypes.CDLL(None).prctl(15, b'berth-runtime', 0, 0, 0)\n\
+                  f = open(sys.argv[1], 'r+')\n\
+                  fcntl.flock(f, fcntl.LOCK_EX)\n\
+                  time.sleep(4)\n";
+    let mut holder = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&lock)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawning the lock holder");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::process::Command::new("flock")
+        .args(["--shared", "--nonblock"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .expect("flock probe")
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the holder never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    delete_in_time(&rt, &id).expect("delete once the other command let go");
+    let status = holder.wait().expect("holder exit");
+    assert!(
+        status.success(),
+        "the other runtime command was killed: {status}"
+    );
+    let left = leftovers(&rt, &id, &b);
+    assert!(left.is_empty(), "left: {left:?}");
+}

@@ -11,15 +11,30 @@ use crate::state::{LiveStatus, StateDir, Status};
 /// before killing the holder: longer than any verb takes on a healthy host, hooks aside.
 const LOCK_PATIENCE: Duration = Duration::from_secs(3);
 
+/// What `/proc/<pid>/comm` says for a berth-runtime process (the kernel keeps 15 bytes).
+const RUNTIME_COMM: &str = "berth-runtime";
+
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     let dir = match StateDir::open(root, id) {
         Ok(dir) => dir,
         Err(Error::NotFound(_)) if force => return Ok(()),
         Err(e) => return Err(e),
     };
-    // --force must never wait forever: a holder that does not let go is killed.
+    // --force must never wait forever: a holder that does not let go is killed, unless it
+    // is another runtime command at work outside the container (a second delete, a start
+    // running hooks), which is waited for a bounded time instead. The container's own
+    // processes (an init a crashed create left holding the lock) are always fair game.
     let _lock = if force {
-        dir.lock_exclusive_breaking(LOCK_PATIENCE)?
+        dir.lock_exclusive_breaking(LOCK_PATIENCE, |holder| {
+            let in_container = dir.load().is_ok_and(|state| {
+                state.pid == holder.pid
+                    || state
+                        .cgroup
+                        .processes()
+                        .is_ok_and(|pids| pids.contains(&holder.pid))
+            });
+            in_container || holder.comm != RUNTIME_COMM
+        })?
     } else {
         dir.lock_exclusive()?
     };
