@@ -27,7 +27,8 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
         }
         return Ok(0);
     }
-    // The init is the grandchild of this process: as subreaper we inherit and reap it.
+    // The init is our child (stage 1 clones it with CLONE_PARENT); as subreaper we also
+    // reap whatever the container leaves orphaned.
     nix::sys::prctl::set_child_subreaper(true).map_err(sys_err("becoming subreaper", "run"))?;
     let set = super::foreground::signals();
     // Blocked before create: a signal arriving while the container is made must wait to
