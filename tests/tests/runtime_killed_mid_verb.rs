@@ -8,6 +8,7 @@
 //! The kill points are random; the seed is printed and `BERTH_CRASH_SEED` replays it.
 
 use std::fs;
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -390,19 +391,7 @@ fn delete_force_kills_a_process_that_keeps_the_state_lock() {
         .stdin(Stdio::null())
         .spawn()
         .expect("spawning flock");
-    // Held once a `state` (a shared lock) would block: try it without waiting.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::process::Command::new("flock")
-        .args(["--shared", "--nonblock"])
-        .arg(&lock)
-        .arg("true")
-        .status()
-        .expect("flock probe")
-        .success()
-    {
-        assert!(Instant::now() < deadline, "flock never took the lock");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_locked(&lock);
     let start = Instant::now();
     delete_in_time(&rt, &id).expect("delete of a container whose lock is held");
     let took = start.elapsed();
@@ -439,18 +428,7 @@ fn delete_force_waits_for_another_runtime_command_instead_of_killing_it() {
         .stdin(Stdio::null())
         .spawn()
         .expect("spawning the lock holder");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::process::Command::new("flock")
-        .args(["--shared", "--nonblock"])
-        .arg(&lock)
-        .arg("true")
-        .status()
-        .expect("flock probe")
-        .success()
-    {
-        assert!(Instant::now() < deadline, "the holder never took the lock");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_locked(&lock);
     delete_in_time(&rt, &id).expect("delete once the other command let go");
     let status = holder.wait().expect("holder exit");
     assert!(
@@ -459,4 +437,21 @@ fn delete_force_waits_for_another_runtime_command_instead_of_killing_it() {
     );
     let left = leftovers(&rt, &id, &b);
     assert!(left.is_empty(), "left: {left:?}");
+}
+
+/// Returns once `lock` is held exclusively by someone: a shared lock (what `state` takes)
+/// would then block, so try one without waiting.
+fn wait_until_locked(lock: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::process::Command::new("flock")
+        .args(["--shared", "--nonblock"])
+        .arg(lock)
+        .arg("true")
+        .status()
+        .expect("flock probe")
+        .success()
+    {
+        assert!(Instant::now() < deadline, "nobody took {}", lock.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
