@@ -340,3 +340,45 @@ pub fn receive_pty_master(
     let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd.expect("no fd in SCM_RIGHTS")) };
     (fd, name)
 }
+
+/// A `create` running in the background, caught inside one of its hooks: the hook (a
+/// shell that writes its pid to `marker`, then execs `sleep 1000`) has started, so the
+/// cgroup and the init exist and the create has not finished. For crash-injection tests.
+pub struct CreateInHook {
+    pub create: std::process::Child,
+    /// Holds the hook's pid (its shell exec'd sleep, keeping the pid).
+    pub marker: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl CreateInHook {
+    /// Adds a `kind` hook (e.g. `prestart`, `createContainer`) to `b`, spawns `create`
+    /// and returns once the hook runs (fails the test after 20 s).
+    pub fn start(rt: &Runtime, b: &mut TestBundle, id: &str, kind: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("hook-started");
+        let hook = format!("echo $$ > {}; exec sleep 1000", marker.display());
+        b.edit(|c| {
+            c["hooks"] =
+                serde_json::json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
+        });
+        let create = rt
+            .cmd()
+            .args(["create", "--bundle", b.path_str(), id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning create");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "{kind} hook never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Self {
+            create,
+            marker,
+            _dir: dir,
+        }
+    }
+}

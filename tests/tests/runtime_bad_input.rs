@@ -2,10 +2,9 @@
 //! nothing behind: no state dir, no cgroup, no mount.
 
 use std::fs;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{CreateInHook, Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
 use serde_json::json;
 
 /// Assert a failed command: non-zero, the error on one line, mentioning every needle.
@@ -180,26 +179,9 @@ fn delete_force_after_create_was_killed_half_way() {
     }
     let rt = Runtime::new();
     let id = unique_id("crash");
-    let marker_dir = tempfile::tempdir().expect("tempdir");
-    let marker = marker_dir.path().join("hook-started");
     let mut b = TestBundle::busybox(&["sleep", "100"]);
-    let hook = format!("echo $$ > {}; exec sleep 1000", marker.display());
-    b.edit(|c| {
-        c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
-    });
-    let mut create = rt
-        .cmd()
-        .args(["create", "--bundle", b.path_str(), &id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn create");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !marker.exists() {
-        assert!(Instant::now() < deadline, "prestart hook never ran");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut hooked = CreateInHook::start(&rt, &mut b, &id, "prestart");
+    let (create, marker) = (&mut hooked.create, hooked.marker.clone());
     assert!(
         !cgroup_dirs_named(&id).is_empty(),
         "cgroup should exist mid-create"
@@ -209,6 +191,7 @@ fn delete_force_after_create_was_killed_half_way() {
     // The hook dies with the create that ran it (its parent-death signal): nothing of it
     // may be left, although it lives outside the container's cgroup.
     // The hook's pid (its shell exec'd sleep, keeping the pid).
+    let deadline = Instant::now() + Duration::from_secs(5);
     let hook_pid: i32 = loop {
         if let Ok(pid) = fs::read_to_string(&marker)
             .unwrap_or_default()

@@ -13,7 +13,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_testkit::rng::Rng;
-use berth_tests::{Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
+use berth_tests::{CreateInHook, Runtime, TestBundle, cgroup_dirs_named, require_root, unique_id};
 use serde_json::json;
 
 /// Kills per verb; five verbs.
@@ -334,25 +334,8 @@ fn the_init_dies_with_a_create_killed_before_created() {
     let rt = Runtime::new();
     let id = unique_id("crash-orphan");
     let mut b = bundle(&id);
-    let marker_dir = tempfile::tempdir().expect("tempdir");
-    let marker = marker_dir.path().join("hook-started");
-    let hook = format!("touch {}; exec sleep 1000", marker.display());
-    b.edit(|c| {
-        c["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", hook]}]});
-    });
-    let mut create = rt
-        .cmd()
-        .args(["create", "--bundle", b.path_str(), &id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning create");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !marker.exists() {
-        assert!(Instant::now() < deadline, "createContainer hook never ran");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut hooked = CreateInHook::start(&rt, &mut b, &id, "createContainer");
+    let create = &mut hooked.create;
     let state = wait_for_recorded_status(&rt, &id, "creating");
     let init = state["pid"].as_i64().expect("init pid recorded");
     assert!(alive(init), "init {init} gone before the kill");

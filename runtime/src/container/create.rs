@@ -109,12 +109,7 @@ pub fn create_with_console(
         &opts.id,
     )?;
     let plan = NamespacePlan::new(linux.namespaces().as_deref().unwrap_or_default())?;
-    let joins_userns = plan
-        .join
-        .iter()
-        .any(|(t, _, _)| *t == oci_spec::runtime::LinuxNamespaceType::User);
-    if !plan.new_user
-        && !joins_userns
+    if !plan.in_user_ns()
         && let Some(caps) = process.capabilities()
     {
         capabilities::check_runtime_holds(caps)?;
