@@ -142,17 +142,8 @@ pub fn make_cwd(cwd: &Path) -> Result<()> {
 /// Make the mount at `path` (inside the new root) read-only, keeping the flags the kernel
 /// locked on it.
 fn remount_read_only(path: &str) -> Result<()> {
-    let locked = nix::sys::statvfs::statvfs(path)
-        .map(|s| mount_options::statvfs_to_ms(s.flags()))
-        .unwrap_or(MsFlags::empty());
-    mount(
-        None::<&str>,
-        path,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
-        None::<&str>,
-    )
-    .map_err(sys_err("remounting read-only", path))
+    let what = format!("{path} read-only");
+    mounts::remount_path(Path::new(path), MsFlags::MS_RDONLY, MsFlags::empty(), &what)
 }
 
 /// After pivot_root: a read-only `/dev`, `root.readonly` and `rootfsPropagation`.

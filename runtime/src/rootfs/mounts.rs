@@ -275,8 +275,14 @@ pub fn remount(
     what: &str,
 ) -> Result<()> {
     let fd = reopen(ctx, dest)?;
-    let path = safe_path::fd_path(fd.as_fd());
-    let mut kept = nix::sys::statvfs::statvfs(&path)
+    remount_path(&safe_path::fd_path(fd.as_fd()), flags, cleared, what)
+}
+
+/// Bind-remounts the mount at `path` with `flags`, repeating the per-mount flags it has
+/// now except `cleared` (the kernel refuses, in a user namespace, or silently clears a
+/// locked flag a remount leaves out); an atime flag in `flags` replaces the current one.
+pub fn remount_path(path: &Path, flags: MsFlags, cleared: MsFlags, what: &str) -> Result<()> {
+    let mut kept = nix::sys::statvfs::statvfs(path)
         .map(|s| mount_options::statvfs_to_ms(s.flags()))
         .unwrap_or(MsFlags::empty())
         & !cleared;
@@ -285,7 +291,7 @@ pub fn remount(
     }
     mount(
         None::<&str>,
-        &path,
+        path,
         None::<&str>,
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | kept,
         None::<&str>,
