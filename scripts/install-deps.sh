@@ -22,6 +22,10 @@ packages=(
     runc crun containerd containernetworking-plugins podman prometheus hyperfine time
     # dockerd 20.10 with its CLI, for the dockerd lane (tests/clients/dockerd.sh)
     docker.io
+    # the engine's image fixtures and the registry tests: skopeo and umoci make images
+    # from the busybox rootfs, docker-registry (distribution 2.8) serves them on 127.0.0.1,
+    # apache2-utils for htpasswd
+    skopeo umoci docker-registry apache2-utils
     # the pure cgroup v2 VM lane (qemu itself: tests/vm/setup-vm.sh) and the vagrant check
     cpio kmod vagrant vagrant-libvirt
 )
