@@ -31,7 +31,7 @@ pub mod pidfd;
 pub mod process_env;
 pub mod process_info;
 pub mod rootfs;
-pub mod safe_path;
+pub use berth_safe_path as safe_path;
 pub mod seccomp;
 pub mod signal;
 pub use berth_spec as spec;

@@ -1,20 +1,5 @@
-//! Resolve and create paths inside a container root without ever leaving it.
-//!
-//! A container image is attacker-controlled: any component of a mount destination,
-//! a masked path or a file the runtime creates may be a symlink (`/proc -> /`,
-//! `etc -> /etc`), and a naive `mount(.., rootfs.join(dest), ..)` would then follow it
-//! onto the host (CVE-2021-30465 and the whole class of symlink-exchange escapes).
-//!
-//! Everything here resolves relative to an fd of the root:
-//! - `openat2(2)` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` when the kernel has it
-//!   (5.6+): absolute symlinks and `..` are clamped to the root by the kernel;
-//! - otherwise a component-by-component walk with `O_PATH | O_NOFOLLOW`, reading each
-//!   symlink ourselves and restarting from the root fd for absolute targets; `..` pops
-//!   a stack of already-opened directory fds, so it can never climb above the root even
-//!   if a directory is moved while we walk.
-//!
-//! Callers then act on the fd, not on a path string: mount onto `fd_path(fd)`
-//! (`/proc/self/fd/N`), which the kernel resolves to exactly the inode we checked.
+//! Resolving paths inside a root: `openat2(RESOLVE_IN_ROOT)`, or a component-by-component
+//! walk where the kernel lacks it (or a seccomp profile refuses it).
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -25,49 +10,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2, readlinkat};
-use nix::sys::stat::{FileStat, Mode, SFlag, fstat, mkdirat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
+
+use crate::error::SafePathError;
 
 /// Linux's own limit on symlinks followed during one lookup (`MAXSYMLINKS`).
 const MAX_SYMLINKS: usize = 40;
 
 /// How many times to retry `openat2` when it reports a concurrent rename (`EAGAIN`).
 const OPENAT2_RETRIES: usize = 32;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SafePathError {
-    #[error("opening container root {root}: {source}")]
-    OpenRoot { root: PathBuf, source: Errno },
-    #[error("resolving {path} inside the container root: {source}")]
-    Resolve { path: PathBuf, source: Errno },
-    #[error("creating {path} inside the container root: {source}")]
-    Create { path: PathBuf, source: Errno },
-    #[error("{path} inside the container root changed while it was being opened")]
-    Raced { path: PathBuf },
-    #[error("open_in_root({path}): O_CREAT is not supported, use create_file_in_root")]
-    CreateFlag { path: PathBuf },
-    #[error("changing into {path}: {source}")]
-    Chdir { path: PathBuf, source: Errno },
-    #[error("changing into {path}: the working directory is outside the container root")]
-    CwdOutsideRoot { path: PathBuf },
-}
-
-impl SafePathError {
-    /// The errno behind the failure, when there is one.
-    pub fn errno(&self) -> Option<Errno> {
-        match self {
-            Self::OpenRoot { source, .. }
-            | Self::Resolve { source, .. }
-            | Self::Create { source, .. }
-            | Self::Chdir { source, .. } => Some(*source),
-            Self::Raced { .. } | Self::CreateFlag { .. } | Self::CwdOutsideRoot { .. } => None,
-        }
-    }
-
-    /// True when a component of the path does not exist (callers often skip those).
-    pub fn is_not_found(&self) -> bool {
-        self.errno() == Some(Errno::ENOENT)
-    }
-}
 
 /// Opens the container root directory itself as an `O_PATH` fd, the anchor for every
 /// other function here. The root path is trusted (it comes from the bundle or the
@@ -94,8 +45,8 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
 /// Opens `path` (absolute or relative, both taken relative to `root`) with `flags`,
 /// resolving every symlink and `..` as if `root` were `/`. `O_CLOEXEC` is always added.
 /// With `O_NOFOLLOW` the last component is not followed (`O_PATH | O_NOFOLLOW` then
-/// returns the symlink itself). `O_CREAT` is refused: use [`create_file_in_root`] or
-/// [`mkdir_all_in_root`].
+/// returns the symlink itself). `O_CREAT` is refused: use [`crate::create_file_in_root`] or
+/// [`crate::mkdir_all_in_root`].
 pub fn open_in_root(
     root: BorrowedFd<'_>,
     path: &Path,
@@ -184,93 +135,8 @@ pub fn first_symlink_in_root(
     Ok(None)
 }
 
-/// Creates every missing directory of `path` inside `root` (like `mkdir -p`, with
-/// `mode` for the new ones) and returns an `O_PATH | O_DIRECTORY` fd of the last one.
-/// Each directory is created with `mkdirat` relative to the already-resolved parent fd,
-/// so a symlink planted in the image only ever redirects creation inside the root.
-pub fn mkdir_all_in_root(
-    root: BorrowedFd<'_>,
-    path: &Path,
-    mode: Mode,
-) -> Result<OwnedFd, SafePathError> {
-    let dir_flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
-    let mut current = open_in_root(root, Path::new("/"), dir_flags)?;
-    let mut prefix = PathBuf::from("/");
-    for component in relative(path).components() {
-        let name = match component {
-            Component::Normal(name) => name,
-            // `..`/`.` are resolved (clamped at the root) by re-opening the prefix.
-            Component::ParentDir | Component::CurDir => {
-                prefix.push(component.as_os_str());
-                current = open_in_root(root, &prefix, dir_flags)?;
-                continue;
-            }
-            Component::RootDir | Component::Prefix(_) => continue,
-        };
-        prefix.push(name);
-        match open_in_root(root, &prefix, dir_flags) {
-            Ok(fd) => current = fd,
-            Err(e) if e.is_not_found() => {
-                match mkdirat(&current, name, mode) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
-                    Err(source) => {
-                        return Err(SafePathError::Create {
-                            path: prefix.clone(),
-                            source,
-                        });
-                    }
-                }
-                // Re-resolve rather than trusting the name: if it already existed as a
-                // dangling symlink this fails instead of following it.
-                current = open_in_root(root, &prefix, dir_flags)?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(current)
-}
-
-/// Makes sure a regular file exists at `path` inside `root` (creating missing parent
-/// directories with mode 0755 and the file with `mode`) and returns an `O_PATH` fd of
-/// it: the usual preparation of a bind-mount target for a file source.
-pub fn create_file_in_root(
-    root: BorrowedFd<'_>,
-    path: &Path,
-    mode: Mode,
-) -> Result<OwnedFd, SafePathError> {
-    let rel = relative(path);
-    let (parent, name) = match (rel.parent(), rel.file_name()) {
-        (Some(parent), Some(name)) => (parent, name),
-        _ => {
-            return Err(SafePathError::Create {
-                path: path.to_path_buf(),
-                source: Errno::EINVAL,
-            });
-        }
-    };
-    let parent_fd = mkdir_all_in_root(root, parent, Mode::from_bits_truncate(0o755))?;
-    // O_EXCL never follows a symlink at the last component, so this cannot create a
-    // file outside the root; if something is already there, resolve it in the root.
-    match openat(
-        &parent_fd,
-        name,
-        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-        mode,
-    ) {
-        Ok(_created) => {}
-        Err(Errno::EEXIST) => {}
-        Err(source) => {
-            return Err(SafePathError::Create {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    }
-    open_in_root(root, path, OFlag::O_PATH)
-}
-
 /// `path` with any leading `/` removed; the empty path becomes `.` (the root itself).
-fn relative(path: &Path) -> PathBuf {
+pub(crate) fn relative(path: &Path) -> PathBuf {
     let stripped: PathBuf = path
         .components()
         .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
@@ -325,11 +191,11 @@ impl From<Errno> for WalkError {
     }
 }
 
-fn same_inode(a: &FileStat, b: &FileStat) -> bool {
+pub(crate) fn same_inode(a: &FileStat, b: &FileStat) -> bool {
     a.st_dev == b.st_dev && a.st_ino == b.st_ino
 }
 
-fn is_kind(st: &FileStat, kind: SFlag) -> bool {
+pub(crate) fn is_kind(st: &FileStat, kind: SFlag) -> bool {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind
 }
 
@@ -424,6 +290,7 @@ fn components_of(path: &OsStr) -> VecDeque<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::create::{create_file_in_root, mkdir_all_in_root};
     use berth_testkit::child::in_child;
     use berth_testkit::root::require_root;
     use std::os::fd::AsFd;
