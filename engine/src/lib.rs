@@ -11,5 +11,6 @@
 //! process of its own.
 
 pub mod paths;
+pub mod serve;
 
 pub use paths::StorePaths;

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 use berth_engine::StorePaths;
 
+mod serve;
+
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +53,8 @@ pub enum Command {
     /// Print where the store is.
     #[command(hide = true)]
     Paths,
+    /// Serve the Docker Engine API (v1.41) on a unix socket, for the docker CLI and SDKs.
+    Serve(serve::ServeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -67,6 +71,7 @@ pub fn main() -> ExitCode {
             println!("{paths:?}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => serve::run(paths, &args),
     };
     match result {
         Ok(code) => code,
