@@ -15,8 +15,12 @@
 //! - [`hijack`]: `Upgrade: tcp` -> 101 and splicing streams (attach, exec).
 //! - [`frame`]: docker's 8-byte multiplexed stream frames.
 //! - [`system`]: `_ping`, `version`, `info`.
+//! - [`events`]: `/events`, container events as JSON lines.
+//! - [`containers`]: `/containers/...`.
 
+pub mod containers;
 pub mod error;
+pub mod events;
 pub mod frame;
 pub mod hijack;
 pub mod http;
@@ -36,9 +40,9 @@ use listen::{Host, ListenError, Listener};
 
 /// What the handlers share: the store's paths (every request reopens what it needs, so
 /// the store on disk stays the only truth).
-#[derive(Debug)]
 pub struct Ctx {
     pub paths: StorePaths,
+    pub events: events::Events,
 }
 
 /// `berth serve`'s options.
@@ -74,7 +78,13 @@ pub fn run(paths: StorePaths, opts: &ServeOptions) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    rt.block_on(serve_until_signal(Arc::new(Ctx { paths }), hosts))
+    rt.block_on(serve_until_signal(
+        Arc::new(Ctx {
+            paths,
+            events: events::Events::default(),
+        }),
+        hosts,
+    ))
 }
 
 async fn serve_until_signal(ctx: Arc<Ctx>, hosts: Vec<Host>) -> Result<(), ServeError> {

@@ -9,8 +9,9 @@ use hyper::{Method, Request, Response};
 use super::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::http::{Body, error_response};
-use super::system;
+use super::http::{MAX_JSON_BODY, Query, read_body};
 use super::version::split_version;
+use super::{containers, events, system};
 
 /// Answers one request.
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
@@ -45,10 +46,17 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
     }
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
+    let q = Query::parse(req.uri().query());
     match (&method, segs.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(system::ping(&method)),
         (&Method::GET, ["version"]) => Ok(system::version()),
         (&Method::GET, ["info"]) => Ok(system::info(&ctx, &system::Counts::default())),
+        (&Method::GET, ["events"]) => events::stream(&ctx.events, &q),
+        (&Method::POST, ["containers", "create"]) => {
+            let body = read_body(req.into_body(), MAX_JSON_BODY).await?;
+            let _create = containers::create_body::decode(&body)?;
+            Err(ApiError::not_implemented("containers/create"))
+        }
         _ => Err(ApiError::not_found("page not found")),
     }
 }
