@@ -3,6 +3,10 @@
 //! `berth serve` (the Docker Engine API) are two front ends over the same functions.
 //!
 //! Where things live:
+//! - [`network`]: bridge networks through berth-netplug, `--network none|host`, `-p`,
+//!   the container's /etc/hosts, hostname and resolv.conf.
+//! - [`random`]: docker-shaped random ids; [`docker_name`]: docker's rule for names.
+//! - [`volume`]: `-v` binds, named and anonymous volumes, `berth volume`.
 //! - [`paths`]: the store's directories (`--root`, `--runroot`, `--runtime-root`) and the
 //!   OCI runtime binary the engine drives.
 //!
@@ -10,7 +14,11 @@
 //! (`berth-runtime` by default, runc or crun with `--runtime`), each watched by a monitor
 //! process of its own.
 
+pub mod docker_name;
+pub mod network;
 pub mod paths;
+pub mod random;
 pub mod serve;
+pub mod volume;
 
 pub use paths::StorePaths;

@@ -37,6 +37,16 @@ pub fn exists(nl: &mut Netlink, ifname: &str) -> Result<bool, Error> {
         .map_err(|e| Error::netlink(format!("looking up {ifname} in the container"), e))
 }
 
+/// Brings lo up in the namespace of `nl` (a socket opened inside it, see
+/// [`crate::netns::NetNs::netlink`]); the engine's `--network none` uses it for
+/// a namespace with no other device. Loopback is the first device of every
+/// namespace: index 1 (LOOPBACK_IFINDEX), no lookup needed. Setting it up
+/// again is harmless.
+pub fn loopback_up(nl: &mut Netlink) -> Result<(), Error> {
+    nl.set_up(LOOPBACK_INDEX, LinkFlags::empty())
+        .map_err(|e| Error::netlink("setting lo up", e))
+}
+
 /// Brings lo and `ifname` up with `addresses` and `routes`.
 pub fn configure(
     nl: &mut Netlink,
@@ -44,10 +54,7 @@ pub fn configure(
     addresses: &[IpNet],
     routes: &[RouteEntry],
 ) -> Result<ContainerIf, Error> {
-    // Loopback is the first device of every namespace: index 1
-    // (LOOPBACK_IFINDEX), no lookup needed. Setting it up again is harmless.
-    nl.set_up(LOOPBACK_INDEX, LinkFlags::empty())
-        .map_err(|e| Error::netlink("setting lo up", e))?;
+    loopback_up(nl)?;
     let link = nl
         .link_by_name(ifname)
         .map_err(|e| Error::netlink(format!("looking up {ifname}"), e))?

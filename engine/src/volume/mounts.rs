@@ -1,0 +1,92 @@
+//! The OCI mounts of a container's `-v` specs: host binds and volumes, volumes made
+//! and filled from the image on first use.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+
+use crate::paths::StorePaths;
+use crate::volume::copyup;
+use crate::volume::error::VolumeError;
+use crate::volume::spec::{VolumeSource, VolumeSpec};
+use crate::volume::store::{ANONYMOUS_LABEL, VolumeStore};
+
+/// The spec mounts for `specs`, in order (a later mount over an earlier one's path wins
+/// in the container, as the OCI runtime mounts them in order):
+/// - a bind of a host path (created as a directory when missing, as docker's `-v`);
+/// - a named volume, created on first use; an anonymous one, created with a random
+///   name and docker's anonymous label. A volume whose `_data` is empty gets the image's
+///   content at the destination first (docker's copy-up; not with `nocopy`), read from
+///   `image_lower_dirs` (the image's layers, top first, as berth-images lists them).
+///
+/// Each mount is `bind` with `rbind` and `ro` or `rw`; a volume's source is
+/// `<root>/volumes/<name>/_data`, so [`VolumeStore::remove_anonymous`] can find it.
+///
+/// Errors: creating a bind source or a volume, copying the image's content.
+pub fn mounts_for(
+    paths: &StorePaths,
+    specs: &[VolumeSpec],
+    image_lower_dirs: &[PathBuf],
+) -> Result<Vec<Mount>, VolumeError> {
+    let store = VolumeStore::open(paths);
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let source = match &spec.source {
+            VolumeSource::Bind(src) => {
+                if !src.exists() {
+                    fs::create_dir_all(src)
+                        .map_err(|e| VolumeError::io("creating bind source", src, e))?;
+                }
+                src.clone()
+            }
+            VolumeSource::Named(name) => {
+                first_use(&store, Some(name), BTreeMap::new(), spec, image_lower_dirs)?
+            }
+            VolumeSource::Anonymous => {
+                let labels = BTreeMap::from([(ANONYMOUS_LABEL.to_string(), String::new())]);
+                first_use(&store, None, labels, spec, image_lower_dirs)?
+            }
+        };
+        out.push(bind_mount(&spec.destination, &source, spec.read_only));
+    }
+    Ok(out)
+}
+
+/// Creates the volume if needed and fills it from the image when it is empty, under the
+/// volume's lock (two containers starting on one new volume copy once).
+fn first_use(
+    store: &VolumeStore,
+    name: Option<&str>,
+    labels: BTreeMap<String, String>,
+    spec: &VolumeSpec,
+    lower_dirs: &[PathBuf],
+) -> Result<PathBuf, VolumeError> {
+    let vol = store.create(name, labels)?;
+    let data = store.data_dir(&vol.name);
+    if !spec.no_copy {
+        let _lock = store.lock(&vol.name)?;
+        if is_empty_dir(&data)? {
+            copyup::populate(&vol.name, &data, lower_dirs, &spec.destination)?;
+        }
+    }
+    Ok(data)
+}
+
+fn is_empty_dir(dir: &Path) -> Result<bool, VolumeError> {
+    let mut rd = fs::read_dir(dir).map_err(|e| VolumeError::io("reading", dir, e))?;
+    Ok(rd.next().is_none())
+}
+
+fn bind_mount(destination: &Path, source: &Path, read_only: bool) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination.to_path_buf());
+    m.set_typ(Some("bind".into()));
+    m.set_source(Some(source.to_path_buf()));
+    m.set_options(Some(vec![
+        "rbind".into(),
+        if read_only { "ro" } else { "rw" }.into(),
+    ]));
+    m
+}

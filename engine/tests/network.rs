@@ -1,0 +1,524 @@
+//! berth's networking as the library the engine calls: real namespaces, veths, bridges,
+//! nftables (the end-to-end `berth run` tests are tests/tests/engine_network.rs).
+//!
+//! Every test uses a store of its own under a temp dir; its networks' bridges are
+//! `br-<id>` and their nftables tables `berth_<name>-<id>`, so tests never share kernel
+//! objects with each other or with the host's `berth0`. [`Store`]'s drop removes them.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_engine::StorePaths;
+use berth_engine::network::{
+    self, AttachRequest, Attachment, CreateOptions, NetworkError, NetworkMode, NetworkStore,
+    parse_publish,
+};
+use berth_testkit::root::require_root;
+
+/// A store in a temp dir; drop tears down its bridges, nftables tables and netns mount.
+struct Store {
+    _dir: tempfile::TempDir,
+    paths: StorePaths,
+}
+
+impl Store {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StorePaths::new(
+            Some(dir.path().join("root")),
+            Some(dir.path().join("run")),
+            None,
+            None,
+        );
+        Self { _dir: dir, paths }
+    }
+
+    fn networks(&self) -> NetworkStore {
+        NetworkStore::open(&self.paths)
+    }
+
+    fn attach(&self, id: &str, mode: NetworkMode, ports: &[&str], name: &str) -> Attachment {
+        let req = AttachRequest {
+            mode,
+            ports: ports
+                .iter()
+                .map(|p| parse_publish(p).expect("port mapping"))
+                .collect(),
+            container_name: name.into(),
+            hostname: id[..12].into(),
+        };
+        network::attach(&self.paths, id, &req).unwrap_or_else(|e| panic!("attach {id}: {e}"))
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = network::teardown_store(&self.paths) {
+            eprintln!("tearing the test store down: {e}");
+        }
+    }
+}
+
+/// A 64-hex container id unique to this test process and `tag`.
+fn container_id(tag: &str) -> String {
+    format!("{:0>56}{:08x}", tag, std::process::id())
+}
+
+fn sh(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("running {args:?}: {e}"))
+}
+
+/// Runs `args` inside the network namespace at `ns`.
+fn in_ns(ns: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["nsenter".to_string(), format!("--net={}", ns.display())];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    sh(&all)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn link_exists(name: &str) -> bool {
+    sh(&["ip", "link", "show", name]).status.success()
+}
+
+fn nft_table(table: &str) -> Option<String> {
+    let o = sh(&["nft", "list", "table", "inet", table]);
+    o.status.success().then(|| stdout(&o))
+}
+
+fn ping(ns: &Path, ip: &str) -> bool {
+    in_ns(ns, &["busybox", "ping", "-c", "1", "-W", "2", ip])
+        .status
+        .success()
+}
+
+/// The path of an attachment's namespace; panics if it has none.
+fn ns_of(att: &Attachment) -> &Path {
+    att.netns.as_deref().expect("a netns")
+}
+
+/// Everything berth-netplug and the engine keep for `id` on `net`.
+fn leftovers(store: &Store, net: &network::Network, id: &str, att: &Attachment) -> Vec<String> {
+    let mut left = Vec::new();
+    let veth = berth_netplug::veth::host_name(id, "eth0");
+    if link_exists(&veth) {
+        left.push(format!("veth {veth}"));
+    }
+    if let Some(ns) = &att.netns
+        && ns.exists()
+    {
+        left.push(format!("netns file {}", ns.display()));
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if mountinfo.contains(&format!("/netns/{id} ")) {
+        left.push("netns mount".into());
+    }
+    if let Some(ip) = att.ip {
+        let lease = store
+            .paths
+            .cni_state_dir()
+            .join(&net.cni_name)
+            .join(ip.to_string());
+        if lease.exists() {
+            left.push(format!("lease {}", lease.display()));
+        }
+        let table = berth_netplug::nft::table_name(&net.cni_name);
+        if let Some(t) = nft_table(&table)
+            && t.contains(&format!("{ip}"))
+        {
+            left.push(format!("nft elements of {ip}"));
+        }
+    }
+    let ep = store
+        .networks()
+        .endpoints_dir(&net.name)
+        .join(format!("{id}.json"));
+    if ep.exists() {
+        left.push("endpoint file".into());
+    }
+    left
+}
+
+#[test]
+fn attach_makes_a_veth_with_its_address_and_detach_removes_everything() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let id = container_id("a1");
+    let att = store.attach(&id, NetworkMode::default(), &["18080:80"], "web");
+    let net = att.network.clone().expect("network snapshot");
+    assert_eq!(net.name, "berth0");
+    // The default network was made on first use, with a record and a routed bridge.
+    assert!(store.paths.networks_dir().join("berth0.json").is_file());
+    let ip = att.ip.expect("an address");
+    assert!(net.subnet.contains(&ip), "{ip} not in {}", net.subnet);
+    assert_eq!(att.gateway, Some(net.gateway));
+    assert_eq!(net.subnet.prefix_len(), 16);
+    // Inside: eth0 with the address, up; lo up; a default route via the gateway.
+    let addrs = stdout(&in_ns(ns_of(&att), &["ip", "-o", "-4", "addr", "show"]));
+    assert!(addrs.contains(&format!("eth0    inet {ip}/16")), "{addrs}");
+    assert!(addrs.contains("lo    inet 127.0.0.1/8"), "{addrs}");
+    let routes = stdout(&in_ns(ns_of(&att), &["ip", "route"]));
+    assert!(
+        routes.contains(&format!("default via {}", net.gateway)),
+        "{routes}"
+    );
+    assert!(ping(ns_of(&att), &net.gateway.to_string()));
+    // Host side: the veth on the bridge, the port mapping in the network's table.
+    let veth = berth_netplug::veth::host_name(&id, "eth0");
+    let master = stdout(&sh(&["ip", "-o", "link", "show", &veth]));
+    assert!(
+        master.contains(&format!("master {}", net.bridge)),
+        "{master}"
+    );
+    let table = nft_table(&berth_netplug::nft::table_name(&net.cni_name)).expect("nft table");
+    assert!(table.contains(&format!("18080 : {ip} . 80")), "{table}");
+    assert_eq!(att.ports[0].host_port, 18080);
+
+    network::detach(&store.paths, &id, &att).expect("detach");
+    assert_eq!(leftovers(&store, &net, &id, &att), Vec::<String>::new());
+    // Twice is fine, and so is a detach that knows nothing but the mode.
+    network::detach(&store.paths, &id, &att).expect("second detach");
+    let req = AttachRequest {
+        mode: NetworkMode::default(),
+        ports: vec![],
+        container_name: "web".into(),
+        hostname: "h".into(),
+    };
+    network::detach(
+        &store.paths,
+        &id,
+        &Attachment::pending(&store.paths, &id, &req),
+    )
+    .expect("detach of a pending attachment");
+}
+
+#[test]
+fn detach_cleans_up_after_an_attach_whose_result_was_lost() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let id = container_id("crash");
+    let req = AttachRequest {
+        mode: NetworkMode::default(),
+        ports: vec![parse_publish("18081:80").expect("port")],
+        container_name: "c".into(),
+        hostname: "c".into(),
+    };
+    // The engine stores this before attaching; the CLI then "dies" after the ADD.
+    let pending = Attachment::pending(&store.paths, &id, &req);
+    let att = network::attach(&store.paths, &id, &req).expect("attach");
+    let net = att.network.clone().expect("network");
+    network::detach(&store.paths, &id, &pending).expect("detach from the pending record");
+    assert_eq!(leftovers(&store, &net, &id, &att), Vec::<String>::new());
+    // A crash between making the namespace and the ADD: only the netns is there.
+    network::netns::create(ns_of(&pending)).expect("netns");
+    network::detach(&store.paths, &id, &pending).expect("detach of a bare netns");
+    assert!(!ns_of(&pending).exists());
+}
+
+#[test]
+fn two_containers_on_the_default_network_reach_each_other() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let (a, b) = (container_id("p1"), container_id("p2"));
+    let att_a = store.attach(&a, NetworkMode::default(), &[], "a");
+    let att_b = store.attach(&b, NetworkMode::default(), &[], "b");
+    assert_ne!(att_a.ip, att_b.ip);
+    let ip_b = att_b.ip.expect("ip").to_string();
+    let ip_a = att_a.ip.expect("ip").to_string();
+    assert!(ping(ns_of(&att_a), &ip_b), "a cannot reach b at {ip_b}");
+    assert!(ping(ns_of(&att_b), &ip_a), "b cannot reach a at {ip_a}");
+    for (id, att) in [(&a, &att_a), (&b, &att_b)] {
+        network::detach(&store.paths, id, att).expect("detach");
+    }
+}
+
+/// Kills a background listener when the test ends, however it ends.
+struct Listener(std::process::Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn listen(ns: &Path, port: u16, reply: &str) -> Listener {
+    let child = Command::new("nsenter")
+        .arg(format!("--net={}", ns.display()))
+        .args([
+            "busybox",
+            "nc",
+            "-ll",
+            "-p",
+            &port.to_string(),
+            "-e",
+            "echo",
+            reply,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting nc");
+    Listener(child)
+}
+
+/// What connecting from `ns` to `ip:port` reads, retried until it has `want` (5 s).
+fn fetch(ns: &Path, ip: &str, port: u16, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = String::new();
+    while Instant::now() < deadline {
+        got = stdout(&in_ns(
+            ns,
+            &["busybox", "nc", "-w", "2", ip, &port.to_string()],
+        ));
+        if got.contains(want) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    got
+}
+
+#[test]
+fn a_published_port_is_reachable_from_other_network_namespaces() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let host_port = 20000 + (std::process::id() % 20000) as u16;
+    let server = container_id("srv");
+    let att = store.attach(
+        &server,
+        NetworkMode::default(),
+        &[&format!("{host_port}:8080")],
+        "srv",
+    );
+    let _nc = listen(ns_of(&att), 8080, "hello-from-the-container");
+    // A client on the same network, through the host's address on the bridge.
+    let client = container_id("cli");
+    let att_c = store.attach(&client, NetworkMode::default(), &[], "cli");
+    let gw = att.gateway.expect("gateway").to_string();
+    let got = fetch(ns_of(&att_c), &gw, host_port, "hello");
+    assert!(
+        got.contains("hello-from-the-container"),
+        "same network: {got:?}"
+    );
+    // A client on another network, through the host's address on its own bridge: the
+    // packet is routed by the host between the two bridges.
+    store
+        .networks()
+        .create("other", &CreateOptions::default())
+        .expect("network create");
+    let far = container_id("far");
+    let att_f = store.attach(&far, NetworkMode::Bridge("other".into()), &[], "far");
+    let far_gw = att_f.gateway.expect("gateway").to_string();
+    let got = fetch(ns_of(&att_f), &far_gw, host_port, "hello");
+    assert!(
+        got.contains("hello-from-the-container"),
+        "other network: {got:?}"
+    );
+    for (id, a) in [(&server, &att), (&client, &att_c), (&far, &att_f)] {
+        network::detach(&store.paths, id, a).expect("detach");
+    }
+    let table = nft_table(&berth_netplug::nft::table_name(
+        &att.network.as_ref().expect("net").cni_name,
+    ))
+    .unwrap_or_default();
+    assert!(
+        !table.contains(&format!("{host_port} :")),
+        "mapping left: {table}"
+    );
+    store.networks().remove("other").expect("network rm");
+}
+
+#[test]
+fn a_user_network_resolves_its_containers_by_name_through_hosts() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let net = store
+        .networks()
+        .create("app", &CreateOptions::default())
+        .expect("create");
+    assert!(
+        link_exists(&net.bridge),
+        "bridge {} made at create",
+        net.bridge
+    );
+    let ids = [container_id("web"), container_id("db")];
+    let mut atts = Vec::new();
+    for (id, name) in ids.iter().zip(["web", "db"]) {
+        std::fs::create_dir_all(store.paths.container_dir(id)).expect("container dir");
+        let att = store.attach(id, NetworkMode::Bridge("app".into()), &[], name);
+        network::write_etc_files(&store.paths, id, &att, &id[..12]).expect("etc files");
+        atts.push(att);
+    }
+    let hosts = |i: usize| {
+        std::fs::read_to_string(store.paths.container_dir(&ids[i]).join("hosts")).expect("hosts")
+    };
+    let (ip_web, ip_db) = (atts[0].ip.expect("ip"), atts[1].ip.expect("ip"));
+    // Each lists itself and the other, whichever joined first.
+    assert!(
+        hosts(0).contains(&format!("{ip_web}\t{} web\n", &ids[0][..12])),
+        "{}",
+        hosts(0)
+    );
+    assert!(
+        hosts(0).contains(&format!("{ip_db}\tdb {}\n", &ids[1][..12])),
+        "{}",
+        hosts(0)
+    );
+    assert!(
+        hosts(1).contains(&format!("{ip_web}\tweb ")),
+        "{}",
+        hosts(1)
+    );
+    assert!(hosts(0).starts_with("127.0.0.1\tlocalhost\n"));
+    let hostname = std::fs::read_to_string(store.paths.container_dir(&ids[0]).join("hostname"))
+        .expect("hostname");
+    assert_eq!(hostname, format!("{}\n", &ids[0][..12]));
+    let resolv = std::fs::read_to_string(store.paths.container_dir(&ids[0]).join("resolv.conf"))
+        .expect("resolv.conf");
+    assert!(resolv.contains("nameserver "), "{resolv}");
+    assert!(!resolv.contains("nameserver 127."), "{resolv}");
+    // The names resolve to addresses that answer.
+    assert!(ping(ns_of(&atts[0]), &ip_db.to_string()));
+    // network rm refuses while containers are attached; inspect lists them.
+    match store.networks().remove("app") {
+        Err(NetworkError::InUse { containers, .. }) => {
+            assert!(containers.contains(&ids[0][..12]), "{containers}")
+        }
+        other => panic!("rm of a network in use: {other:?}"),
+    }
+    // Leaving rewrites the others' hosts in place.
+    let inode =
+        |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("stat"));
+    let web_hosts = store.paths.container_dir(&ids[0]).join("hosts");
+    let before = inode(&web_hosts);
+    network::detach(&store.paths, &ids[1], &atts[1]).expect("detach db");
+    assert!(!hosts(0).contains("\tdb "), "{}", hosts(0));
+    assert_eq!(
+        inode(&web_hosts),
+        before,
+        "hosts must keep its inode (bind-mounted)"
+    );
+    network::detach(&store.paths, &ids[0], &atts[0]).expect("detach web");
+    let removed = store.networks().remove("app").expect("rm");
+    assert!(!link_exists(&removed.bridge));
+    assert!(nft_table(&berth_netplug::nft::table_name(&removed.cni_name)).is_none());
+    assert!(matches!(
+        store.networks().get("app"),
+        Err(NetworkError::NotFound(_))
+    ));
+}
+
+#[test]
+fn the_default_network_hosts_file_lists_only_the_container_itself() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let ids = [container_id("d1"), container_id("d2")];
+    let mut atts = Vec::new();
+    for id in &ids {
+        std::fs::create_dir_all(store.paths.container_dir(id)).expect("dir");
+        let att = store.attach(id, NetworkMode::default(), &[], "n");
+        network::write_etc_files(&store.paths, id, &att, "h1").expect("etc");
+        atts.push(att);
+    }
+    let hosts =
+        std::fs::read_to_string(store.paths.container_dir(&ids[1]).join("hosts")).expect("hosts");
+    let own = atts[1].ip.expect("ip");
+    assert!(
+        hosts.ends_with(&format!("ff02::2\tip6-allrouters\n{own}\th1\n")),
+        "{hosts}"
+    );
+    for (id, att) in ids.iter().zip(&atts) {
+        network::detach(&store.paths, id, att).expect("detach");
+    }
+    assert!(matches!(
+        store.networks().remove("berth0"),
+        Err(NetworkError::Predefined(_))
+    ));
+}
+
+#[test]
+fn network_none_is_a_namespace_with_only_lo_and_host_has_none() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let id = container_id("none");
+    let att = store.attach(&id, NetworkMode::None, &[], "n");
+    let links = stdout(&in_ns(ns_of(&att), &["ip", "-o", "link", "show"]));
+    assert_eq!(links.lines().count(), 1, "{links}");
+    assert!(links.contains("lo: <LOOPBACK,UP,LOWER_UP>"), "{links}");
+    assert!(
+        in_ns(
+            ns_of(&att),
+            &["busybox", "ping", "-c", "1", "-W", "1", "127.0.0.1"]
+        )
+        .status
+        .success()
+    );
+    network::detach(&store.paths, &id, &att).expect("detach");
+    assert!(!ns_of(&att).exists());
+    network::detach(&store.paths, &id, &att).expect("detach twice");
+    let host = store.attach(&id, NetworkMode::Host, &[], "h");
+    assert_eq!(host.netns, None);
+    network::detach(&store.paths, &id, &host).expect("detach host");
+}
+
+#[test]
+fn networks_of_two_stores_get_subnets_that_do_not_collide() {
+    if !require_root() {
+        return;
+    }
+    let (s1, s2) = (Store::new(), Store::new());
+    let n1 = s1.networks().ensure_default().expect("default 1");
+    let n2 = s2.networks().ensure_default().expect("default 2");
+    assert_ne!(n1.bridge, n2.bridge);
+    assert_ne!(n1.cni_name, n2.cni_name);
+    assert!(!n1.subnet.contains(&n2.subnet.network()) && !n2.subnet.contains(&n1.subnet.network()));
+    // The first one's subnet is a host route now, which the second one avoided.
+    let routes = stdout(&sh(&["ip", "route"]));
+    assert!(routes.contains(&n1.subnet.to_string()), "{routes}");
+    // An explicit subnet overlapping another network of the store is refused.
+    let overlap = CreateOptions {
+        subnet: Some(n1.subnet),
+        gateway: None,
+    };
+    assert!(matches!(
+        s1.networks().create("dup", &overlap),
+        Err(NetworkError::InvalidNetwork { .. })
+    ));
+    let gw = CreateOptions {
+        subnet: "10.251.7.0/24".parse().ok(),
+        gateway: Some(Ipv4Addr::new(10, 251, 7, 254)),
+    };
+    let n = s1
+        .networks()
+        .create("explicit", &gw)
+        .expect("explicit subnet");
+    assert_eq!(n.gateway, Ipv4Addr::new(10, 251, 7, 254));
+    assert!(matches!(
+        s1.networks().create("explicit", &CreateOptions::default()),
+        Err(NetworkError::Exists(_))
+    ));
+    s1.networks().remove(&n.id[..8]).expect("rm by id prefix");
+}
