@@ -13,7 +13,17 @@ use std::path::{Path, PathBuf};
 use libbpf_cargo::SkeletonBuilder;
 
 /// The program families, and `layouts` (never loaded: the record types of `events.h`).
-const FAMILIES: &[&str] = &["syscalls", "process", "net", "oom", "signals", "layouts"];
+const FAMILIES: &[&str] = &[
+    "syscalls",
+    "process",
+    "net",
+    "oom",
+    "signals",
+    "sockets",
+    "files",
+    "privileged",
+    "layouts",
+];
 const DEFAULT_CLANG: &str = "clang-19";
 const DEFAULT_UNISTD: &str = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
 
@@ -33,6 +43,10 @@ fn main() {
     println!(
         "cargo:rerun-if-changed={}",
         bpf_dir.join("events.h").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        bpf_dir.join("audit.h").display()
     );
     println!(
         "cargo:rerun-if-changed={}",

@@ -25,6 +25,15 @@ pub enum Error {
         program: &'static str,
         source: libbpf_rs::Error,
     },
+    #[error("attaching the privileged_syscall program to syscalls/sys_enter_{syscall}: {source}")]
+    AttachSyscall {
+        syscall: String,
+        source: libbpf_rs::Error,
+    },
+    #[error(
+        "{what} needs tracefs (syscall tracepoints): mount it with `mount -t tracefs tracefs /sys/kernel/tracing`"
+    )]
+    NoTracefs { what: &'static str },
     #[error("{operation} BPF map {map}: {source}")]
     Map {
         operation: &'static str,

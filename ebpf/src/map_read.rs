@@ -81,8 +81,6 @@ pub(crate) fn entry_count(map: &dyn MapCore) -> usize {
 /// valid for every bit pattern.
 pub(crate) unsafe trait Record: Copy {}
 
-// SAFETY: each is a generated `#[repr(C)]` struct of u32/u64/i32 and i8 arrays.
-unsafe impl Record for crate::skeletons::layouts::types::process_event {}
 // SAFETY: as above (u64, u32, u32).
 unsafe impl Record for crate::skeletons::signals::types::signal_key {}
 

@@ -1,13 +1,17 @@
 //! [`Probes`]: every BPF program family loaded, attached and sharing one watch list.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::audit::{self, AuditEvent, AuditStream, EventType, EventTypes};
+use crate::files::FileProbe;
 use crate::net::{NetCounts, NetProbe};
 use crate::oom::OomProbe;
-use crate::process::{EventStream, ProcessCounts, ProcessProbe};
+use crate::privileged::PrivilegedProbe;
+use crate::process::{ProcessCounts, ProcessProbe};
 use crate::signals::SignalProbe;
+use crate::sockets::SocketProbe;
 use crate::syscalls::{SyscallCounting, SyscallProbe, SyscallStats};
 use crate::watchlist::{self, WatchKind};
 
@@ -25,6 +29,23 @@ pub struct ProbeOptions {
     /// Count failed syscalls too (attaches `sys_exit` with `sys_enter`, which roughly
     /// doubles the fixed cost per syscall). On by default; needs `syscalls`.
     pub syscall_errors: bool,
+    /// Which audit records the kernel side sends, and their settings.
+    pub audit: AuditOptions,
+}
+
+/// The kernel side of the audit stream.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// The record types sent (others cost no ring buffer space, nor code: the
+    /// programs are loaded without them).
+    pub events: EventTypes,
+    /// `sensitive_open`: absolute path prefixes (at most [`crate::files::MAX_PREFIXES`],
+    /// each at most [`crate::files::MAX_PREFIX_LEN`] bytes). The open tracepoints are
+    /// attached only when `events` has `sensitive_open`.
+    pub sensitive_prefixes: Vec<String>,
+    /// `privileged_syscall` through per-syscall tracepoints (for other runtimes'
+    /// containers): the syscalls to attach to; empty: none attached.
+    pub privileged_tracepoints: Vec<String>,
 }
 
 impl ProbeOptions {
@@ -34,6 +55,7 @@ impl ProbeOptions {
             cgroup2_root,
             syscalls: true,
             syscall_errors: true,
+            audit: AuditOptions::default(),
         }
     }
 }
@@ -45,6 +67,9 @@ pub struct Probes {
     net: NetProbe,
     oom: OomProbe,
     signals: SignalProbe,
+    sockets: SocketProbe,
+    files: Option<FileProbe>,
+    privileged: Option<PrivilegedProbe>,
 }
 
 impl Probes {
@@ -53,10 +78,27 @@ impl Probes {
         let cgroup2_root = &options.cgroup2_root;
         let syscalls = SyscallProbe::load(options.syscalls, options.syscall_errors)?;
         let shared = syscalls.watchlist_fd();
-        let process = ProcessProbe::load(shared)?;
+        let events = options.audit.events;
+        let process = ProcessProbe::load(shared, events)?;
         let net = NetProbe::load(shared, cgroup2_root)?;
         let oom = OomProbe::load(shared)?;
         let signals = SignalProbe::load(shared)?;
+        let sockets = SocketProbe::load(shared, events)?;
+        let files = if events.contains(EventType::SensitiveOpen) {
+            Some(FileProbe::load(shared, &options.audit.sensitive_prefixes)?)
+        } else {
+            None
+        };
+        let privileged = if events.contains(EventType::PrivilegedSyscall)
+            && !options.audit.privileged_tracepoints.is_empty()
+        {
+            Some(PrivilegedProbe::load(
+                shared,
+                &options.audit.privileged_tracepoints,
+            )?)
+        } else {
+            None
+        };
         tracing::debug!(cgroup2_root = %cgroup2_root.display(), "BPF probes loaded and attached");
         Ok(Self {
             syscalls,
@@ -64,6 +106,9 @@ impl Probes {
             net,
             oom,
             signals,
+            sockets,
+            files,
+            privileged,
         })
     }
 
@@ -122,14 +167,57 @@ impl Probes {
         self.signals.delivered()
     }
 
-    /// A new subscription to process events.
-    pub fn process_events(&self) -> Result<EventStream, Error> {
-        self.process.events()
+    /// A subscription to every family's audit records: each decoded record goes to
+    /// `sink` while the stream is polled (from any thread).
+    pub fn audit_stream(
+        &self,
+        sink: impl FnMut(AuditEvent) + Send + Clone + 'static,
+    ) -> Result<AuditStream, Error> {
+        let rings: Vec<(&'static str, &dyn libbpf_rs::MapCore)> = self
+            .audit_families()
+            .into_iter()
+            .map(|(name, ring, _)| (name, ring))
+            .collect();
+        AuditStream::new(&rings, sink)
     }
 
-    /// Process events dropped because the ring buffer was full.
-    pub fn events_lost(&self) -> Result<u64, Error> {
-        self.process.events_lost()
+    /// Audit records the kernel could not queue (ring buffer full), by type.
+    pub fn events_lost(&self) -> Result<BTreeMap<EventType, u64>, Error> {
+        let mut lost = BTreeMap::new();
+        for (_, _, counters) in self.audit_families() {
+            audit::add_lost(counters, &mut lost)?;
+        }
+        Ok(lost)
+    }
+
+    /// Attaches the socket programs (network_connect/listen) to each of `subtrees`
+    /// (cgroup v2 id, directory), detaching them from subtrees no longer listed.
+    pub fn attach_socket_subtrees(&self, subtrees: &[(u64, &Path)]) -> Result<(), Error> {
+        self.sockets.attach_subtrees(subtrees)
+    }
+
+    /// (name, ring buffer, loss counters) of every family that sends records.
+    fn audit_families(
+        &self,
+    ) -> Vec<(
+        &'static str,
+        &dyn libbpf_rs::MapCore,
+        &dyn libbpf_rs::MapCore,
+    )> {
+        let mut families = Vec::new();
+        let (ring, lost) = self.process.audit_maps();
+        families.push(("process audit_events", ring, lost));
+        let (ring, lost) = self.sockets.audit_maps();
+        families.push(("sockets audit_events", ring, lost));
+        if let Some(files) = &self.files {
+            let (ring, lost) = files.audit_maps();
+            families.push(("files audit_events", ring, lost));
+        }
+        if let Some(privileged) = &self.privileged {
+            let (ring, lost) = privileged.audit_maps();
+            families.push(("privileged audit_events", ring, lost));
+        }
+        families
     }
 
     /// Deletes the counters of every cgroup `keep` rejects (removed containers; their

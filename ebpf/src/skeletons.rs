@@ -26,6 +26,9 @@ skeleton!(process, "process.skel.rs");
 skeleton!(net, "net.skel.rs");
 skeleton!(oom, "oom.skel.rs");
 skeleton!(signals, "signals.skel.rs");
+skeleton!(sockets, "sockets.skel.rs");
+skeleton!(files, "files.skel.rs");
+skeleton!(privileged, "privileged.skel.rs");
 // Never opened: the layouts of the records in `src/bpf/events.h`, as Rust types.
 skeleton!(layouts, "layouts.skel.rs");
 
@@ -49,6 +52,17 @@ macro_rules! load_skeleton {
     ($builder:expr, $family:literal, $shared:expr) => {
         $crate::skeletons::load_skeleton!($builder, $family, $shared, |_open| Ok(()))
     };
+    // An audit family (`src/bpf/audit.h`, open skeleton type `$open`): its
+    // `berth_events_on` set to the mask of `$events` (an `EventTypes`) before the load.
+    ($builder:expr, $family:literal, $shared:expr, $open:ty, events = $events:expr) => {{
+        let mask = $events.mask();
+        $crate::skeletons::load_skeleton!($builder, $family, $shared, |open: &mut $open| {
+            if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
+                rodata.berth_events_on = mask;
+            }
+            Ok(())
+        })
+    }};
     ($builder:expr, $family:literal, $shared:expr, $configure:expr) => {{
         use libbpf_rs::skel::{OpenSkel as _, SkelBuilder as _};
         let mut open = $builder

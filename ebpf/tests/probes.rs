@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use berth_ebpf::{ProbeOptions, Probes, ProcessEventKind, WatchKind};
+use std::sync::mpsc;
+
+use berth_ebpf::{AuditEvent, EventDetail, EventType, ProbeOptions, Probes, WatchKind};
 use berth_testkit::cgroup::{TestCgroup, cgroup2_root};
 use berth_testkit::root::require_root;
 use berth_testkit::workload::{self, Workload, WorkloadChild, tcp_sink};
@@ -21,10 +23,17 @@ fn counts_syscalls_errors_execs_and_bytes_of_a_watched_cgroup_only() {
     if !require_root() {
         return;
     }
-    let probes = Probes::load(&ProbeOptions::new(cgroup2_root())).expect("loading the BPF probes");
+    let mut options = ProbeOptions::new(cgroup2_root());
+    options.audit.events = [EventType::ProcessExec, EventType::ProcessExit]
+        .into_iter()
+        .collect();
+    let probes = Probes::load(&options).expect("loading the BPF probes");
+    let (sender, received) = mpsc::channel::<AuditEvent>();
     let mut events = probes
-        .process_events()
-        .expect("subscribing to process events");
+        .audit_stream(move |e| {
+            let _ = sender.send(e);
+        })
+        .expect("subscribing to audit records");
     let watched = TestCgroup::new("ebpf-watched", &[]);
     let unwatched = TestCgroup::new("ebpf-unwatched", &[]);
     probes
@@ -89,35 +98,36 @@ fn counts_syscalls_errors_execs_and_bytes_of_a_watched_cgroup_only() {
     assert!(ours.tx_bytes >= 200_000, "{ours:?}");
     assert!(ours.tx_packets > 0 && ours.rx_packets > 0, "{ours:?}");
 
-    let mut seen = Vec::new();
+    let mut seen: Vec<AuditEvent> = Vec::new();
     for _ in 0..20 {
-        seen.extend(
-            events
-                .poll(Duration::from_millis(50))
-                .expect("polling events"),
-        );
+        events
+            .poll(Duration::from_millis(50))
+            .expect("polling events");
+        seen.extend(received.try_iter());
         if seen
             .iter()
-            .any(|e| e.kind == ProcessEventKind::Exit && e.pid == child_pid)
+            .any(|e| e.event_type == EventType::ProcessExit && e.task.pid == child_pid)
         {
             break;
         }
     }
     let execs: Vec<_> = seen
         .iter()
-        .filter(|e| e.kind == ProcessEventKind::Exec && e.cgroup_id == watched.id())
+        .filter(|e| e.event_type == EventType::ProcessExec && e.task.cgroup_id == watched.id())
         .collect();
     assert!(execs.len() >= 7, "exec events: {seen:?}");
+    assert!(execs.iter().any(|e| matches!(
+        &e.detail,
+        EventDetail::Exec { filename, argv, .. } if filename == "/bin/true" && argv[0] == "/bin/true"
+    )), "{execs:?}");
     assert!(
-        execs
-            .iter()
-            .any(|e| e.filename.as_deref() == Some("/bin/true"))
-    );
-    assert!(
-        seen.iter().all(|e| e.cgroup_id == watched.id()),
+        seen.iter().all(|e| e.task.cgroup_id == watched.id()),
         "events from elsewhere: {seen:?}"
     );
-    assert_eq!(probes.events_lost().expect("events lost"), 0);
+    assert!(
+        probes.events_lost().expect("events lost").is_empty(),
+        "records lost"
+    );
 
     // Pruning a removed cgroup deletes its entries.
     let gone = watched.id();

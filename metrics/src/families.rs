@@ -90,7 +90,7 @@ families! {
     // The exporter's health.
     containers: gauge = "berth_exporter_containers", "Containers discovered by the last scrape, by runtime";
     bpf_map_entries: gauge = "berth_exporter_bpf_map_entries", "Entries in each BPF map";
-    events_lost: single_counter = "berth_exporter_events_lost", "Process events dropped because the BPF ring buffer was full";
+    events_lost: counter = "berth_exporter_events_lost", "Audit records lost, by type: a BPF ring buffer was full, the exporter's queue was full, or the audit log refused the write";
     errors: counter = "berth_exporter_errors", "Errors met while discovering or collecting, by operation";
     scrape_duration: single_gauge = "berth_exporter_scrape_duration_seconds", "Time spent collecting this scrape";
 }

@@ -6,7 +6,8 @@
 //!   index, BPF watch list, cgroup and BPF collectors (kernel readings to families);
 //! - [`families`]: every metric's name, type and help;
 //! - [`exposition`]: families to OpenMetrics and Prometheus text;
-//! - [`events`]: the audit stream of process events as JSON lines;
+//! - [`audit`]: the audit stream (process, network, file, privileged syscall records)
+//!   as JSON lines, to a rotated file and `GET /events`, with its policy;
 //! - [`seccomp_advice`]: a container's counted syscalls as an OCI seccomp profile
 //!   (`/seccomp-profile`, `berth-exporter advise-seccomp`);
 //! - [`server`]: the HTTP loop.
@@ -16,8 +17,8 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod discovery;
-pub mod events;
 pub mod exporter;
 pub mod exposition;
 pub mod families;

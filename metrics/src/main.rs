@@ -4,9 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use berth_ebpf::{ProbeOptions, Probes};
+use berth_ebpf::{AuditOptions, ProbeOptions, Probes};
+use berth_metrics::audit::Audit;
+use berth_metrics::audit::log_file::LogOptions;
+use berth_metrics::audit::policy::Policy;
 use berth_metrics::discovery::identity::DEFAULT_LABEL_ALLOWLIST;
 use berth_metrics::discovery::{StateDir, StateFormat};
 use berth_metrics::seccomp_advice::{self, Mode};
@@ -90,9 +94,23 @@ struct Args {
     /// Serve cgroup metrics only; do not load the BPF programs.
     #[arg(long)]
     no_bpf: bool,
-    /// Append process events (exec, fork, exit) as JSON lines to this file.
-    #[arg(long, env = "BERTH_EXPORTER_EVENTS_FILE")]
-    events_file: Option<PathBuf>,
+    /// Append the audit stream (JSON lines) to this file, rotated by size. The stream
+    /// is also served on GET /events.
+    #[arg(long, alias = "events-file", env = "BERTH_EXPORTER_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Rotate the audit log when it would grow past this many bytes.
+    #[arg(long, env = "BERTH_EXPORTER_AUDIT_LOG_MAX_BYTES", default_value_t = 100 << 20)]
+    audit_log_max_bytes: u64,
+    /// Rotated audit logs kept (PATH.1 is the newest).
+    #[arg(long, env = "BERTH_EXPORTER_AUDIT_LOG_KEEP", default_value_t = 5)]
+    audit_log_keep: u32,
+    /// Which audit records are on (TOML; see metrics/examples/audit-policy.toml).
+    /// Without it: process_exec/exit, network_connect/listen, privileged_syscall.
+    #[arg(long, env = "BERTH_EXPORTER_AUDIT_POLICY")]
+    audit_policy: Option<PathBuf>,
+    /// No audit stream at all (no records, no /events).
+    #[arg(long, env = "BERTH_EXPORTER_NO_AUDIT", conflicts_with_all = ["audit_log", "audit_policy"])]
+    no_audit: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,13 +167,33 @@ fn main() -> Result<()> {
     } else {
         args.syscalls
     };
+    // The policy is checked before anything is loaded.
+    let policy = match &args.audit_policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::default(),
+    };
+    let audit_on = !args.no_audit && !args.no_bpf;
     let probes = if args.no_bpf {
         None
     } else {
+        let audit = if audit_on {
+            AuditOptions {
+                events: policy.events,
+                sensitive_prefixes: policy.sensitive_prefixes.clone(),
+                privileged_tracepoints: if policy.privileged_tracepoints {
+                    policy.privileged_syscalls.clone()
+                } else {
+                    Vec::new()
+                },
+            }
+        } else {
+            AuditOptions::default()
+        };
         let options = ProbeOptions {
             cgroup2_root: cgroup2_root.clone(),
             syscalls: syscalls != berth_metrics::exporter::SyscallMode::Off,
             syscall_errors: !args.no_syscall_errors,
+            audit,
         };
         Some(
             Probes::load(&options)
@@ -190,7 +228,7 @@ fn main() -> Result<()> {
         state_dirs,
         per_syscall_labels: !args.no_syscall_labels,
         label_allowlist,
-        cgroup2_root,
+        cgroup2_root: cgroup2_root.clone(),
         watch_subtrees: args.watch_subtrees,
         syscalls,
     };
@@ -205,6 +243,23 @@ fn main() -> Result<()> {
         print!("{}", exporter.scrape(format));
         return Ok(());
     }
-    server::serve(&mut exporter, args.listen, args.events_file)
+    let audit = match exporter.probes() {
+        Some(probes) if audit_on => {
+            let log = args.audit_log.map(|path| LogOptions {
+                path,
+                max_bytes: args.audit_log_max_bytes,
+                keep: args.audit_log_keep,
+            });
+            Some(
+                Audit::start(probes, &policy, log, &cgroup2_root)
+                    .context("starting the audit stream (--no-audit to run without)")?,
+            )
+        }
+        _ => None,
+    };
+    if let Some(audit) = &audit {
+        exporter.set_audit_losses(Arc::clone(&audit.losses));
+    }
+    server::serve(&mut exporter, args.listen, audit)
         .with_context(|| format!("serving metrics on {}", args.listen))
 }

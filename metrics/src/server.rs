@@ -1,16 +1,19 @@
-//! The HTTP side: `/metrics` and `/seccomp-profile?container=ID[&mode=complain]` on
-//! one thread, with the BPF event stream drained and discovery refreshed between
-//! requests.
+//! The HTTP side: `/metrics`, `/seccomp-profile?container=ID[&mode=complain]` and
+//! `/events[?container=..][&type=..]` (the audit stream, see [`crate::audit`]) on one
+//! listener; requests are answered on this thread (each `/events` subscriber then gets
+//! a writer thread of its own), with discovery refreshed between requests: every
+//! second, at once when a state directory changes (a container created: its syscalls
+//! are counted before its process starts), and when the audit stream holds records of
+//! a cgroup it does not know yet.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Method, Response, Server};
 
-use crate::events::{self, Clock};
+use crate::audit::Audit;
+use crate::audit::subscribers::Filter;
+use crate::discovery::watch::StateWatch;
 use crate::exporter::Exporter;
 use crate::exposition::Format;
 use crate::seccomp_advice::{self, Mode};
@@ -26,85 +29,61 @@ pub enum ServeError {
         /// What binding it failed with.
         message: String,
     },
-    /// `--events-file` could not be opened for appending.
-    #[error("opening the audit events file {path}: {source}")]
-    EventsFile {
-        /// The file.
-        path: PathBuf,
-        /// What opening it failed with.
-        source: std::io::Error,
-    },
-    /// The BPF ring buffer of process events could not be read.
-    #[error("subscribing to BPF process events: {0}")]
-    Events(#[from] berth_ebpf::Error),
 }
 
 /// How often discovery runs between scrapes (keeps the watch list current).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
-const POLL: Duration = Duration::from_millis(100);
+/// How long one wait for a request lasts: also how late a state change is noticed.
+const POLL: Duration = Duration::from_millis(10);
 
-/// Serves `/metrics` on `addr` until the process is killed. Process events go to
-/// `events_file` as JSON lines when given (and are drained and dropped otherwise, so
-/// the ring buffer never fills for lack of a reader).
+/// Serves `/metrics` (and `/events` when `audit` runs) on `addr` until the process is
+/// killed.
 pub fn serve(
     exporter: &mut Exporter,
     addr: SocketAddr,
-    events_file: Option<PathBuf>,
+    audit: Option<Audit>,
 ) -> Result<(), ServeError> {
     let server = Server::http(addr).map_err(|e| ServeError::Listen {
         addr,
         message: e.to_string(),
     })?;
-    let mut audit: Option<File> = match events_file {
-        Some(path) => Some(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|source| ServeError::EventsFile { path, source })?,
-        ),
-        None => None,
-    };
-    let mut stream = match exporter.probes() {
-        Some(probes) => Some(probes.process_events()?),
-        None => None,
-    };
-    let clock = Clock::new();
+    let roots: Vec<_> = exporter
+        .options()
+        .state_dirs
+        .iter()
+        .map(|d| d.path.clone())
+        .collect();
+    let mut state_watch = StateWatch::new(&roots);
     tracing::info!(%addr, "serving /metrics");
     let mut last_refresh = Instant::now();
-    exporter.refresh();
+    refresh(exporter, audit.as_ref());
     loop {
         match server.recv_timeout(POLL) {
-            Ok(Some(request)) => handle(exporter, request),
+            Ok(Some(request)) => handle(exporter, audit.as_ref(), request),
             Ok(None) => {}
             Err(e) => tracing::warn!("accepting an HTTP request: {e}"),
         }
-        if last_refresh.elapsed() >= REFRESH_EVERY {
-            exporter.refresh();
+        let changed = state_watch.as_mut().is_some_and(StateWatch::changed);
+        let wanted = audit.as_ref().is_some_and(Audit::refresh_wanted);
+        if changed || wanted || last_refresh.elapsed() >= REFRESH_EVERY {
+            refresh(exporter, audit.as_ref());
             last_refresh = Instant::now();
-        }
-        if let Some(stream) = stream.as_mut() {
-            match stream.poll(Duration::ZERO) {
-                Ok(batch) => {
-                    if let Some(out) = audit.as_mut() {
-                        for event in &batch {
-                            let record =
-                                events::record(event, exporter.container(event.cgroup_id), &clock);
-                            if let Err(e) = events::write_line(out, &record) {
-                                tracing::warn!("writing an audit event: {e}");
-                            }
-                        }
-                        let _ = out.flush();
-                    }
-                }
-                Err(e) => tracing::warn!("{e}"),
-            }
         }
     }
 }
 
-fn handle(exporter: &mut Exporter, request: tiny_http::Request) {
+fn refresh(exporter: &mut Exporter, audit: Option<&Audit>) {
+    exporter.refresh();
+    if let Some(audit) = audit {
+        audit.update_identities(exporter.containers());
+    }
+}
+
+fn handle(exporter: &mut Exporter, audit: Option<&Audit>, request: tiny_http::Request) {
     let path = request.url().split('?').next().unwrap_or("");
+    if (request.method(), path) == (&Method::Get, "/events") {
+        return events(audit, request);
+    }
     let (status, content_type, body) = match (request.method(), path) {
         (Method::Get, "/metrics") => {
             let accept = request
@@ -124,6 +103,30 @@ fn handle(exporter: &mut Exporter, request: tiny_http::Request) {
     if let Ok(header) = Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
         response.add_header(header);
     }
+    if let Err(e) = request.respond(response) {
+        tracing::debug!("answering an HTTP request: {e}");
+    }
+}
+
+/// `GET /events`: the audit stream from now on, filtered as the query says.
+fn events(audit: Option<&Audit>, request: tiny_http::Request) {
+    let query = request
+        .url()
+        .split_once('?')
+        .map_or("", |(_, q)| q)
+        .to_string();
+    let refusal = match (audit, Filter::parse(&query)) {
+        (Some(audit), Ok(filter)) => {
+            audit.subscribers.serve(request, filter);
+            return;
+        }
+        (None, _) => (
+            404,
+            "no audit stream: the exporter runs without BPF\n".to_string(),
+        ),
+        (_, Err(reason)) => (400, reason + "\n"),
+    };
+    let response = Response::from_string(refusal.1).with_status_code(refusal.0);
     if let Err(e) = request.respond(response) {
         tracing::debug!("answering an HTTP request: {e}");
     }

@@ -5,11 +5,16 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use berth_metrics::Format;
+use berth_ebpf::{ProbeOptions, Probes};
+use berth_metrics::audit::Audit;
+use berth_metrics::audit::log_file::LogOptions;
+use berth_metrics::audit::policy::Policy;
+use berth_metrics::{Exporter, Format};
 use berth_testkit::cgroup::TestCgroup;
 use berth_testkit::ids::unique_name;
 use berth_testkit::root::require_root;
 use berth_testkit::scrape::{lines_with, sample};
+use berth_testkit::wait::wait_for;
 use berth_testkit::workload::{Workload, WorkloadChild, tcp_sink, workload_child_main};
 use common::{exporter_with_bpf, options, write_berth_state};
 
@@ -398,7 +403,7 @@ fn runc_state_is_discovered_with_identity_from_annotations() {
 }
 
 #[test]
-fn events_arrive_with_the_container_identity() {
+fn audit_records_arrive_in_the_log_with_the_container_identity() {
     if !require_root() {
         return;
     }
@@ -406,13 +411,25 @@ fn events_arrive_with_the_container_identity() {
     let cg = TestCgroup::new("events", &[]);
     let id = unique_name("events");
     write_berth_state(state.path(), &id, "auditee", "img", &cg, 0);
-    let mut exporter = exporter_with_bpf(options(state.path(), None));
+    let policy = Policy::default();
+    let mut probe_options = ProbeOptions::new(berth_testkit::cgroup::cgroup2_root());
+    probe_options.audit.events = policy.events;
+    let probes = Probes::load(&probe_options).expect("loading the BPF probes");
+    let mut exporter = Exporter::new(options(state.path(), None), Some(probes));
     exporter.refresh();
-    let mut stream = exporter
-        .probes()
-        .expect("probes")
-        .process_events()
-        .expect("events");
+    let log = state.path().join("audit.jsonl");
+    let audit = Audit::start(
+        exporter.probes().expect("probes"),
+        &policy,
+        Some(LogOptions {
+            path: log.clone(),
+            max_bytes: 1 << 20,
+            keep: 1,
+        }),
+        &berth_testkit::cgroup::cgroup2_root(),
+    )
+    .expect("starting the audit stream");
+    audit.update_identities(exporter.containers());
     let mut child = WorkloadChild::spawn(
         CHILD,
         Workload {
@@ -423,32 +440,32 @@ fn events_arrive_with_the_container_identity() {
     );
     child.run();
     child.finish();
-    let clock = berth_metrics::events::Clock::new();
-    let mut lines = Vec::new();
-    for _ in 0..10 {
-        for event in stream.poll(Duration::from_millis(50)).expect("poll") {
-            let record =
-                berth_metrics::events::record(&event, exporter.container(event.cgroup_id), &clock);
-            let mut line = Vec::new();
-            berth_metrics::events::write_line(&mut line, &record).expect("json");
-            lines.push(String::from_utf8(line).expect("utf8"));
-        }
-    }
-    let execs: Vec<&String> = lines
+    let lines: Vec<serde_json::Value> = wait_for(
+        "two exec records in the log",
+        Duration::from_secs(10),
+        || {
+            let text = std::fs::read_to_string(&log).ok()?;
+            let lines: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+                .collect();
+            (lines.iter().filter(|l| l["type"] == "process_exec").count() >= 2).then_some(lines)
+        },
+    );
+    let execs: Vec<_> = lines
         .iter()
-        .filter(|l| l.contains("\"kind\":\"exec\""))
+        .filter(|l| l["type"] == "process_exec")
         .collect();
-    assert!(execs.len() >= 2, "{lines:?}");
     assert!(
-        execs
-            .iter()
-            .all(|l| l.contains("\"containerName\":\"auditee\"")),
+        execs.iter().all(|l| l["container"]["name"] == "auditee"
+            && l["container"]["id"] == id.as_str()
+            && l["cgroup_id"] == cg.id()),
         "{execs:?}"
     );
     assert!(
-        execs
-            .iter()
-            .any(|l| l.contains("\"filename\":\"/bin/true\""))
+        execs.iter().any(|l| l["process"]["binary"] == "/bin/true"
+            && l["process"]["argv"] == serde_json::json!(["/bin/true"])),
+        "{execs:?}"
     );
 }
 

@@ -214,7 +214,9 @@ fn bpf_readings() -> BpfReadings {
             ("syscall_counts", 7),
             ("net_counts", 1),
         ],
-        events_lost: 2,
+        events_lost: [("process_exec", 2), ("process_exit", 0)]
+            .into_iter()
+            .collect(),
     }
 }
 

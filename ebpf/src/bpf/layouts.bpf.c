@@ -10,5 +10,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct process_event process_event_layout;
-enum process_event_kind process_event_kind_layout;
+struct event_header event_header_layout;
+struct exec_event exec_event_layout;
+struct exit_event exit_event_layout;
+struct net_event net_event_layout;
+struct open_event open_event_layout;
+struct syscall_event syscall_event_layout;
+enum event_type event_type_layout;

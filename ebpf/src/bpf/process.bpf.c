@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Process lifecycle per watched cgroup: execs, forks, exits, and an event stream. */
+/* Process lifecycle per watched cgroup: execs, forks, exits counted; process_exec
+ * (with argv) and process_exit (status, duration) records when the policy has them. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "berth.h"
-#include "events.h"
+/* Room for ~1,000 exec records (1.3 KiB each) between two reads. */
+#define BERTH_RING_BYTES (1024 * 1024)
+#include "audit.h"
+
+/* include/linux/sched/signal.h, not in BTF. */
+#define SIGNAL_GROUP_EXIT 0x00000004
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -22,19 +28,6 @@ struct {
 	__type(value, struct process_counts);
 } process_counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} process_events SEC(".maps");
-
-/* Events that did not fit in the ring buffer (index 0). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} events_lost SEC(".maps");
-
 static __always_inline struct process_counts *counts_for(u64 key)
 {
 	struct process_counts *c = bpf_map_lookup_elem(&process_counts, &key);
@@ -46,48 +39,38 @@ static __always_inline struct process_counts *counts_for(u64 key)
 	return bpf_map_lookup_elem(&process_counts, &key);
 }
 
-static __always_inline struct process_event *reserve_event(u64 key, u32 kind,
-							   struct task_struct *task)
-{
-	struct process_event *e = bpf_ringbuf_reserve(&process_events, sizeof(*e), 0);
-
-	if (!e) {
-		u32 zero = 0;
-		u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
-		if (lost)
-			*lost += 1;
-		return NULL;
-	}
-	e->timestamp_ns = bpf_ktime_get_ns();
-	e->cgroup_id = key;
-	e->kind = kind;
-	e->pid = BPF_CORE_READ(task, tgid);
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->uid = (u32)bpf_get_current_uid_gid();
-	e->exit_code = 0;
-	e->pad = 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	e->filename[0] = 0;
-	return e;
-}
-
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(berth_process_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct process_counts *c;
-	struct process_event *e;
+	struct exec_event *e;
 	u64 key = berth_current_key();
+	unsigned long arg_start, arg_end, len;
 
 	if (!key)
 		return 0;
 	c = counts_for(key);
 	if (c)
 		c->execs += 1;
-	e = reserve_event(key, PROCESS_EVENT_EXEC, task);
+	if (!berth_event_on(EVENT_PROCESS_EXEC))
+		return 0;
+	e = berth_reserve(sizeof(*e), EVENT_PROCESS_EXEC, key);
 	if (!e)
 		return 0;
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	/* The new image's arguments, just copied onto its stack by execve. */
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end > arg_start ? arg_end - arg_start : 0;
+	/* The mask keeps the size provably within the buffer for the verifier. */
+	e->argv_truncated = len > BERTH_ARGV_MAX - 1;
+	if (len > BERTH_ARGV_MAX - 1)
+		len = BERTH_ARGV_MAX - 1;
+	len &= BERTH_ARGV_MAX - 1;
+	e->argv_len = 0;
+	if (len && !bpf_probe_read_user(&e->argv, len, (void *)arg_start))
+		e->argv_len = len;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -96,7 +79,6 @@ SEC("raw_tp/sched_process_fork")
 int BPF_PROG(berth_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct process_counts *c;
-	struct process_event *e;
 	u64 key;
 
 	/* New threads are not new processes. */
@@ -108,11 +90,6 @@ int BPF_PROG(berth_process_fork, struct task_struct *parent, struct task_struct 
 	c = counts_for(key);
 	if (c)
 		c->forks += 1;
-	e = reserve_event(key, PROCESS_EVENT_FORK, child);
-	if (!e)
-		return 0;
-	e->ppid = BPF_CORE_READ(parent, tgid);
-	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
@@ -120,7 +97,7 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(berth_process_exit, struct task_struct *task)
 {
 	struct process_counts *c;
-	struct process_event *e;
+	struct exit_event *e;
 	u64 key;
 
 	/* The process ends when its last thread does: do_exit() has already decremented
@@ -134,10 +111,18 @@ int BPF_PROG(berth_process_exit, struct task_struct *task)
 	c = counts_for(key);
 	if (c)
 		c->exits += 1;
-	e = reserve_event(key, PROCESS_EVENT_EXIT, task);
+	if (!berth_event_on(EVENT_PROCESS_EXIT))
+		return 0;
+	e = berth_reserve(sizeof(*e), EVENT_PROCESS_EXIT, key);
 	if (!e)
 		return 0;
-	e->exit_code = BPF_CORE_READ(task, exit_code);
+	/* A group exit (exit_group, a fatal signal) leaves its status in the signal
+	 * struct; the last thread's own exit_code is the status otherwise. */
+	e->exit_code = BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT
+			       ? BPF_CORE_READ(task, signal, group_exit_code)
+			       : BPF_CORE_READ(task, exit_code);
+	e->pad = 0;
+	e->duration_ns = bpf_ktime_get_ns() - BPF_CORE_READ(task, start_time);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -7,12 +7,14 @@
 //! - [`crun`]: crun's `<root>/<id>/status`;
 //! - [`identity`]: name, image and allow-listed labels from OCI annotations;
 //! - [`proc_cgroup`]: a process's cgroup v2 path from `/proc/<pid>/cgroup`.
+//! - [`watch`]: inotify on the state roots, so discovery follows a create at once.
 
 pub mod berth;
 pub mod crun;
 pub mod identity;
 pub mod proc_cgroup;
 pub mod runc;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::fs;

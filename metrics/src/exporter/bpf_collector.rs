@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use berth_ebpf::{NetCounts, Probes, ProcessCounts, SyscallStats};
+use berth_ebpf::{EventType, NetCounts, Probes, ProcessCounts, SyscallStats};
 
 use super::index::ContainerIndex;
 use super::labels::{container_labels, signal_name};
@@ -26,8 +26,10 @@ pub struct BpfReadings {
     pub signals: HashMap<u64, BTreeMap<u32, u64>>,
     /// Entries of each map, by map name.
     pub map_entries: Vec<(&'static str, usize)>,
-    /// Process events dropped since the probes were loaded (ring buffer full).
-    pub events_lost: u64,
+    /// Audit records lost since the probes were loaded, by type name: the kernel's
+    /// (ring buffer full) and, added by the exporter, user space's. Every type has an
+    /// entry, so each series exists from the start.
+    pub events_lost: BTreeMap<&'static str, u64>,
 }
 
 impl BpfReadings {
@@ -35,15 +37,18 @@ impl BpfReadings {
     /// error is returned with the others.
     pub fn read(probes: &Probes) -> (Self, Vec<berth_ebpf::Error>) {
         let mut failures = Vec::new();
-        let readings = Self {
+        let mut readings = Self {
             syscalls: or_empty(probes.syscall_stats(), &mut failures),
             processes: or_empty(probes.process_counts(), &mut failures),
             net: or_empty(probes.net_counts(), &mut failures),
             oom_kills: or_empty(probes.oom_kills(), &mut failures),
             signals: or_empty(probes.signals_delivered(), &mut failures),
             map_entries: probes.map_entries(),
-            events_lost: or_empty(probes.events_lost(), &mut failures),
+            events_lost: EventType::ALL.iter().map(|t| (t.name(), 0)).collect(),
         };
+        for (t, n) in or_empty(probes.events_lost(), &mut failures) {
+            *readings.events_lost.entry(t.name()).or_default() += n;
+        }
         (readings, failures)
     }
 }
@@ -128,5 +133,9 @@ pub fn record(f: &Families, r: &BpfReadings, index: &ContainerIndex, per_syscall
             .get_or_create(&vec![label("map", *map)])
             .set(*entries as f64);
     }
-    f.events_lost.inc_by(r.events_lost as f64);
+    for (event_type, n) in &r.events_lost {
+        f.events_lost
+            .get_or_create(&vec![label("type", *event_type)])
+            .inc_by(*n as f64);
+    }
 }

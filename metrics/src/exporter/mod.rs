@@ -24,6 +24,7 @@ mod watchlist;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use berth_ebpf::Probes;
@@ -34,6 +35,7 @@ use self::error_counts::{ErrorCounts, Operation};
 use self::index::ContainerIndex;
 pub use self::watchlist::SyscallMode;
 use self::watchlist::WatchList;
+use crate::audit::Losses;
 use crate::discovery::{self, Container, DiscoveryOptions, StateDir};
 use crate::exposition::{self, Format};
 use crate::families::{Families, label};
@@ -68,6 +70,8 @@ pub struct Exporter {
     /// When the BPF watch list was first in place (seconds since the epoch): BPF
     /// counts of containers created earlier miss their start.
     counting_since: Option<f64>,
+    /// The audit stream's user-space losses, when the stream runs.
+    audit_losses: Option<Arc<Losses>>,
 }
 
 impl Exporter {
@@ -81,7 +85,14 @@ impl Exporter {
             index: ContainerIndex::default(),
             watchlist: WatchList::default(),
             counting_since: None,
+            audit_losses: None,
         }
+    }
+
+    /// Counts `losses` (the audit stream's, in user space) with the kernel's in
+    /// `berth_exporter_events_lost_total`.
+    pub fn set_audit_losses(&mut self, losses: Arc<Losses>) {
+        self.audit_losses = Some(losses);
     }
 
     /// What the exporter watches and how it labels and counts.
@@ -158,9 +169,14 @@ impl Exporter {
         let cgroups_read = started.elapsed();
 
         let bpf = self.probes.as_ref().map(|probes| {
-            let (readings, failures) = BpfReadings::read(probes);
+            let (mut readings, failures) = BpfReadings::read(probes);
             for failure in &failures {
                 self.errors.count(Operation::Bpf, failure);
+            }
+            if let Some(losses) = &self.audit_losses {
+                for (t, n) in losses.snapshot() {
+                    *readings.events_lost.entry(t.name()).or_default() += n;
+                }
             }
             readings
         });

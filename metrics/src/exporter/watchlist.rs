@@ -70,11 +70,13 @@ impl WatchList {
             .collect();
         // cgroups that exist below watched subtrees: counted, and kept until removed.
         let mut alive: HashSet<u64> = wanted.keys().copied().collect();
+        let mut subtree_dirs: Vec<(u64, PathBuf)> = Vec::new();
         for subtree in subtrees {
             let dir = cgroup2_root.join(subtree);
             let Ok(id) = berth_cgroups::cgroup_id(&dir) else {
                 continue;
             };
+            subtree_dirs.push((id, dir.clone()));
             wanted.entry(id).or_insert(WatchKind::Subtree);
             // Containers are the subtree's children; deeper cgroups count under them.
             collect_cgroup_ids(&dir, 1, &mut alive);
@@ -88,6 +90,14 @@ impl WatchList {
         for id in watched.keys().filter(|id| !wanted.contains_key(id)) {
             probes.unwatch(*id)?;
         }
+        // The socket audit programs (network_connect/listen) live on the subtrees
+        // themselves, attached once each appears (the runtime creates it with its
+        // first container).
+        let dirs: Vec<(u64, &Path)> = subtree_dirs
+            .iter()
+            .map(|(id, d)| (*id, d.as_path()))
+            .collect();
+        probes.attach_socket_subtrees(&dirs)?;
         self.count_syscalls(probes, index, syscalls)?;
         let deleted = probes.prune(&|id| alive.contains(&id))?;
         if deleted > 0 {
