@@ -12,16 +12,56 @@
 //! `clone`, whose flags the filter can inspect. `personality` is allowed only for the
 //! harmless personas, `socket` for every family but AF_VSOCK.
 //!
+//! Privileged syscalls ([`AUDITED`]) that a rule allows are allowed with
+//! `SCMP_ACT_LOG` instead of `SCMP_ACT_ALLOW`, and the filter loads with
+//! `SECCOMP_FILTER_FLAG_LOG`: the kernel then writes an audit record (type 1326) for
+//! each such call, allowed (`log`) or refused (`errno`, by the flag), which
+//! berth-exporter turns into `privileged_syscall` events. Only the container's tasks
+//! pay (a few microseconds per logged call; these calls are rare); every other denied
+//! syscall is logged too (the flag covers every non-allow action), which
+//! `kernel.seccomp.actions_logged` can narrow host-wide.
+//!
 //! The JSON is resolved for a default container (no CAP_SYS_ADMIN & co.);
 //! [`default_profile_for`] widens it for extra capabilities the way Docker's cap-gated
 //! rules do (`--cap-add SYS_ADMIN` also allows `mount`, `unshare`, ...).
 
 use oci_spec::runtime::{
-    Arch, Capabilities, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSyscall,
+    Arch, Capabilities, Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag,
+    LinuxSyscall,
 };
 
 /// The profile as shipped, for `berth-runtime spec` and the engine.
 pub const DEFAULT_PROFILE_JSON: &str = include_str!("../seccomp/default.json");
+
+/// The privileged syscalls whose every call the filter reports (SCMP_ACT_LOG where a
+/// rule allows them; the default ERRNO, logged through SECCOMP_FILTER_FLAG_LOG, where
+/// none does): berth-exporter's `privileged_syscall` list.
+pub const AUDITED: &[&str] = &[
+    "mount",
+    "umount2",
+    "unshare",
+    "setns",
+    "ptrace",
+    "bpf",
+    "init_module",
+    "finit_module",
+    "kexec_load",
+    "kexec_file_load",
+    "keyctl",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setfsuid",
+    "setfsgid",
+    "capset",
+    "pivot_root",
+    "chroot",
+    "perf_event_open",
+    "open_by_handle_at",
+];
 
 /// Syscalls that could bypass seccomp through ptrace before Linux 4.8.
 const PTRACE_FAMILY: &[&str] = &["ptrace", "process_vm_readv", "process_vm_writev"];
@@ -53,7 +93,42 @@ pub fn default_profile() -> LinuxSeccomp {
             .collect();
         profile.set_syscalls(Some(kept));
     }
+    audit_privileged(&mut profile);
     profile
+}
+
+/// Moves the [`AUDITED`] names of each allow rule into a rule of their own (same
+/// arguments) with `SCMP_ACT_LOG`, and sets `SECCOMP_FILTER_FLAG_LOG`.
+fn audit_privileged(profile: &mut LinuxSeccomp) {
+    let mut rules = Vec::new();
+    for rule in profile.syscalls().clone().unwrap_or_default() {
+        if rule.action() != LinuxSeccompAction::ScmpActAllow {
+            rules.push(rule);
+            continue;
+        }
+        let (logged, plain): (Vec<String>, Vec<String>) = rule
+            .names()
+            .iter()
+            .cloned()
+            .partition(|n| AUDITED.contains(&n.as_str()));
+        if !plain.is_empty() {
+            let mut kept = rule.clone();
+            kept.set_names(plain);
+            rules.push(kept);
+        }
+        if !logged.is_empty() {
+            let mut log = rule;
+            log.set_names(logged);
+            log.set_action(LinuxSeccompAction::ScmpActLog);
+            rules.push(log);
+        }
+    }
+    profile.set_syscalls(Some(rules));
+    let mut flags = profile.flags().clone().unwrap_or_default();
+    if !flags.contains(&LinuxSeccompFilterFlag::SeccompFilterFlagLog) {
+        flags.push(LinuxSeccompFilterFlag::SeccompFilterFlagLog);
+    }
+    profile.set_flags(Some(flags));
 }
 
 /// Syscalls the default profile denies but a capability makes legitimate (Docker's
@@ -145,6 +220,7 @@ pub fn default_profile_for(caps: &Capabilities) -> LinuxSeccomp {
         rules.push(rule);
     }
     profile.set_syscalls(Some(rules));
+    audit_privileged(&mut profile);
     profile
 }
 
@@ -181,10 +257,13 @@ fn kernel_older_than(want: (u32, u32)) -> bool {
 mod tests {
     use super::*;
 
+    /// Let through without condition (SCMP_ACT_LOG lets through too).
     fn allowed(profile: &LinuxSeccomp, name: &str) -> bool {
         profile.syscalls().iter().flatten().any(|r| {
-            r.action() == LinuxSeccompAction::ScmpActAllow
-                && r.args().is_none()
+            matches!(
+                r.action(),
+                LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+            ) && r.args().is_none()
                 && r.names().iter().any(|n| n == name)
         })
     }
@@ -219,6 +298,25 @@ mod tests {
             "only the SYS_ADMIN allow rule names them"
         );
         assert_eq!(default_profile_for(&Capabilities::new()), default_profile());
+    }
+
+    #[test]
+    fn privileged_syscalls_are_logged_where_allowed_and_the_filter_logs_denials() {
+        for profile in [
+            default_profile(),
+            default_profile_for(&[Capability::SysAdmin].into_iter().collect()),
+        ] {
+            assert_eq!(
+                profile.flags().clone(),
+                Some(vec![LinuxSeccompFilterFlag::SeccompFilterFlagLog])
+            );
+            for rule in profile.syscalls().iter().flatten() {
+                if rule.names().iter().any(|n| AUDITED.contains(&n.as_str())) {
+                    assert_ne!(rule.action(), LinuxSeccompAction::ScmpActAllow, "{rule:?}");
+                }
+            }
+        }
+        assert!(allowed(&default_profile(), "setuid"));
     }
 
     #[test]
