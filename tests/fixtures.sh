@@ -7,6 +7,15 @@
 #     busybox/oci-image.tar  an OCI image layout of it, ref berth-busybox:test (for `ctr import`)
 #     busybox/pause-image.tar  the same layer as ref berth-pause:test, whose command blocks
 #                            (`sleep infinity`): a pod sandbox image for containerd's CRI
+#     busybox/docker-archive.tar  the busybox image as `docker save` writes it (skopeo's
+#                            docker-archive: manifest.json, <hex>.json config, <hex>.tar
+#                            layers), RepoTags busybox:latest
+#     busybox/docker25-archive.tar  the busybox image as docker 25+ saves it: manifest.json
+#                            (RepoTags busybox:docker25) over an OCI layout's blobs/sha256
+#     busybox/two-layer-archive.tar  a docker-archive (skopeo) of berth-two-layer:latest: the
+#                            busybox layer plus a second one (umoci repack) adding
+#                            /etc/berth-second-layer, Cmd `cat /etc/berth-second-layer`;
+#                            its base layer is byte-identical to busybox's
 # The code under test never builds its own inputs: tests only read what this script made.
 set -euo pipefail
 
@@ -122,6 +131,35 @@ oci_image berth-busybox '["sh"]' "$tmp/busybox/oci-image.tar"
 # A CRI sandbox runs its image's own command and expects it to block until the pod is
 # stopped (containerd kills it with SIGKILL): the part Kubernetes' pause image plays.
 oci_image berth-pause '["sleep","infinity"]' "$tmp/busybox/pause-image.tar"
+
+# docker-archive tarballs, written by skopeo and umoci (not by berth's code).
+skopeo --insecure-policy copy -q "oci-archive:$tmp/busybox/oci-image.tar:test" \
+    "docker-archive:$tmp/busybox/docker-archive.tar:busybox:latest"
+docker25="$tmp/docker25"
+mkdir -p "$docker25"
+tar -C "$docker25" -xf "$tmp/busybox/oci-image.tar"
+python3 - "$docker25" <<'PY'
+import json, sys
+d = sys.argv[1]
+hex_of = lambda digest: digest.split(":", 1)[1]
+index = json.load(open(f"{d}/index.json"))
+manifest = json.load(open(f"{d}/blobs/sha256/{hex_of(index['manifests'][0]['digest'])}"))
+json.dump([{"Config": "blobs/sha256/" + hex_of(manifest["config"]["digest"]),
+            "RepoTags": ["busybox:docker25"],
+            "Layers": ["blobs/sha256/" + hex_of(l["digest"]) for l in manifest["layers"]]}],
+          open(f"{d}/manifest.json", "w"))
+PY
+tar -C "$docker25" -cf "$tmp/busybox/docker25-archive.tar" manifest.json oci-layout index.json blobs
+two="$tmp/two-layer"
+mkdir -p "$two"
+tar -C "$two" -xf "$tmp/busybox/oci-image.tar"
+umoci unpack --image "$two:test" "$tmp/two-bundle" >/dev/null
+echo "second layer" > "$tmp/two-bundle/rootfs/etc/berth-second-layer"
+umoci repack --image "$two:two" "$tmp/two-bundle"
+umoci config --image "$two:two" --config.cmd cat --config.cmd /etc/berth-second-layer
+skopeo --insecure-policy copy -q "oci:$two:two" \
+    "docker-archive:$tmp/busybox/two-layer-archive.tar:berth-two-layer:latest"
+rm -rf "$tmp/two-bundle" "$two" "$docker25"
 echo "$want" > "$tmp/busybox/.stamp"
 mkdir -p "$out"
 rm -rf "$out/busybox"

@@ -7,6 +7,7 @@
 //!   the container's /etc/hosts, hostname and resolv.conf.
 //! - [`random`]: docker-shaped random ids; [`docker_name`]: docker's rule for names.
 //! - [`volume`]: `-v` binds, named and anonymous volumes, `berth volume`.
+//! - [`image_users`]: which containers use an image (`rmi`'s check).
 //! - [`paths`]: the store's directories (`--root`, `--runroot`, `--runtime-root`) and the
 //!   OCI runtime binary the engine drives.
 //!
@@ -16,6 +17,7 @@
 
 pub mod docker_name;
 pub mod network;
+pub mod image_users;
 pub mod paths;
 pub mod random;
 pub mod serve;

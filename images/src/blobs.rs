@@ -164,18 +164,19 @@ impl Read for VerifyingReader {
             return Ok(0);
         };
         let n = inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            if let Some(done) = self.inner.take() {
-                let (actual, _) = done.finish()?;
-                if actual != self.expected {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "blob {} has content of digest {actual}: the store is corrupt",
-                            self.expected
-                        ),
-                    ));
-                }
+        if n == 0
+            && !buf.is_empty()
+            && let Some(done) = self.inner.take()
+        {
+            let (actual, _) = done.finish()?;
+            if actual != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "blob {} has content of digest {actual}: the store is corrupt",
+                        self.expected
+                    ),
+                ));
             }
         }
         Ok(n)

@@ -1,7 +1,6 @@
-//! Figures for people, as docker prints them (its `go-units` package): sizes in decimal
-//! units with three significant digits (`4.26MB`), ages in words (`2 minutes ago`).
-
-use std::time::{Duration, SystemTime};
+//! Sizes for people, as docker prints them (its `go-units` package): decimal units with
+//! three significant digits (`4.26MB`). Ages in words (`2 minutes ago`) are the engine's
+//! (`berth_engine::ops::display`), shared with `ps`.
 
 const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 
@@ -45,33 +44,6 @@ fn trim_zeros(text: String) -> String {
     }
 }
 
-/// A duration in docker's words (`units.HumanDuration`): `Less than a second`,
-/// `About a minute`, `2 minutes`, `About an hour`, `3 days`, ...
-pub fn human_duration(d: Duration) -> String {
-    let seconds = d.as_secs();
-    let minutes = seconds / 60;
-    let hours = (d.as_secs_f64() / 3600.0 + 0.5) as u64;
-    match () {
-        _ if seconds < 1 => "Less than a second".into(),
-        _ if seconds == 1 => "1 second".into(),
-        _ if seconds < 60 => format!("{seconds} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", seconds / 3600 / 24 / 365),
-    }
-}
-
-/// `2 minutes ago` for a time in the past (a future time counts as now).
-pub fn ago(t: SystemTime) -> String {
-    let elapsed = SystemTime::now().duration_since(t).unwrap_or_default();
-    format!("{} ago", human_duration(elapsed))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,25 +61,6 @@ mod tests {
             (1_240_000_000, "1.24GB"),
         ] {
             assert_eq!(human_size(bytes), want, "{bytes}");
-        }
-    }
-
-    #[test]
-    fn durations_print_as_docker_does() {
-        for (secs, want) in [
-            (0, "Less than a second"),
-            (1, "1 second"),
-            (59, "59 seconds"),
-            (60, "About a minute"),
-            (150, "2 minutes"),
-            (3600, "About an hour"),
-            (3 * 3600, "3 hours"),
-            (3 * 86400, "3 days"),
-            (20 * 86400, "2 weeks"),
-            (90 * 86400, "3 months"),
-            (800 * 86400, "2 years"),
-        ] {
-            assert_eq!(human_duration(Duration::from_secs(secs)), want, "{secs}");
         }
     }
 }

@@ -74,6 +74,12 @@ pub enum ImageError {
         id: String,
         container: String,
     },
+    /// Finding which containers use an image failed ([`crate::ImageUsers`]).
+    #[error("checking which containers use image {id}: {source}")]
+    Users {
+        id: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Removal needs `--force` for another reason (docker's words).
     #[error("conflict: unable to delete {name} (must be forced) - {reason}")]
     Conflict { name: String, reason: String },

@@ -100,10 +100,10 @@ impl LayerStore {
         let tmp = self.dir.join(format!(".tmp-{}", chain_id.hex()));
         remove_tree(&tmp)?;
         let result = self.unpack_into(&tmp, chain_id, diff_id, blob, open_blob);
-        if result.is_err() {
-            if let Err(e) = remove_tree(&tmp) {
-                tracing::warn!("cleaning up after a failed unpack: {e}");
-            }
+        if result.is_err()
+            && let Err(e) = remove_tree(&tmp)
+        {
+            tracing::warn!("cleaning up after a failed unpack: {e}");
         }
         result
     }

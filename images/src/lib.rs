@@ -11,8 +11,8 @@
 //!   container that has it, whiteouts already in overlayfs form ([`layers`], [`unpack`]).
 //!
 //! Where things are:
-//! - [`store`]: [`ImageStore`] (open, resolve, list, lower_dirs, tag, remove, add_image)
-//!   and [`Image`];
+//! - [`store`]: the store, [`ImageStore`] (open, resolve, list, lower_dirs, tag, remove,
+//!   add_image) and [`Image`];
 //! - [`load`]: `berth load` (docker-archive, OCI layout directories and tarballs);
 //!   [`import`]: `berth import` (a root filesystem tarball as a one-layer image);
 //! - [`unpack`]: layer archives into directories, hostile-input safe;
@@ -23,7 +23,7 @@
 //! - [`manifest`]: OCI manifests for images that come without one (load, import);
 //! - [`registry`]: `pull`, `push`, `login` against OCI distribution registries
 //!   (oci-client), verified blobs into the store through its blob writer;
-//! - [`error`]: [`ImageError`].
+//! - [`error`]: the error type, [`ImageError`].
 
 pub mod blobs;
 pub mod digest;

@@ -9,6 +9,14 @@ use clap::{Parser, Subcommand};
 use berth_engine::StorePaths;
 
 mod serve;
+// Image verbs (the work is berth_images' ImageStore); table: output shared with ps.
+mod image;
+mod images;
+mod import;
+mod load;
+mod rmi;
+mod table;
+mod tag;
 
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
@@ -55,6 +63,18 @@ pub enum Command {
     Paths,
     /// Serve the Docker Engine API (v1.41) on a unix socket, for the docker CLI and SDKs.
     Serve(serve::ServeArgs),
+    /// Load images from a docker-archive or an OCI image layout.
+    Load(load::LoadArgs),
+    /// Import a root filesystem tarball as an image.
+    Import(import::ImportArgs),
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Remove images.
+    Rmi(rmi::RmiArgs),
+    /// Give an image another name.
+    Tag(tag::TagArgs),
+    /// Manage images (inspect, ls, rm, load, import, tag).
+    Image(image::ImageArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -72,6 +92,12 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(paths, &args),
+        Command::Load(args) => load::run(&paths, &args),
+        Command::Import(args) => import::run(&paths, &args),
+        Command::Images(args) => images::run(&paths, &args),
+        Command::Rmi(args) => rmi::run(&paths, &args),
+        Command::Tag(args) => tag::run(&paths, &args),
+        Command::Image(args) => image::run(&paths, &args),
     };
     match result {
         Ok(code) => code,

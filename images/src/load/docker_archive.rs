@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
+use super::Loaded;
 use super::archive::Archive;
 use crate::error::ImageError;
 use crate::manifest::{LayerBlob, oci_manifest};
 use crate::progress::Progress;
 use crate::reference;
-use crate::store::{Image, ImageStore};
+use crate::store::ImageStore;
 use crate::unpack::compression;
 
 /// One entry of `manifest.json`.
@@ -25,7 +26,7 @@ pub(super) fn load(
     store: &ImageStore,
     archive: &mut Archive,
     progress: &dyn Progress,
-) -> Result<Vec<Image>, ImageError> {
+) -> Result<Vec<Loaded>, ImageError> {
     let index = archive.bytes("manifest.json", store.blobs())?;
     let entries: Vec<Entry> = serde_json::from_slice(&index)
         .map_err(|e| ImageError::malformed("docker-archive manifest.json", e))?;
@@ -52,7 +53,8 @@ pub(super) fn load(
             .map(|t| reference::normalize_tag(t))
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = oci_manifest((&config_digest, config_size), &layers);
-        images.push(store.add(&manifest, &config, &tags, &[], progress)?);
+        let image = store.add(&manifest, &config, &tags, &[], progress)?;
+        images.push(Loaded { image, names: tags });
     }
     Ok(images)
 }

@@ -21,15 +21,38 @@ use crate::error::ImageError;
 use crate::progress::Progress;
 use crate::store::{Image, ImageStore};
 
+/// An image `load` added, with the names the archive gave it (the image may have
+/// more, from before).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub image: Image,
+    /// Normalized names from the archive (`docker.io/library/busybox:latest`).
+    pub names: Vec<String>,
+}
+
 impl ImageStore {
     /// Loads every image of the archive or layout at `path`; returns them in the
-    /// archive's order.
+    /// archive's order. [`ImageStore::load_named`] also tells which names the archive
+    /// gave each (what `docker load` prints).
+    pub fn load(&self, path: &Path, progress: &dyn Progress) -> Result<Vec<Image>, ImageError> {
+        Ok(self
+            .load_named(path, progress)?
+            .into_iter()
+            .map(|l| l.image)
+            .collect())
+    }
+
+    /// [`ImageStore::load`], with each image's names from the archive.
     ///
     /// # Errors
     /// [`ImageError::Malformed`] for an archive of no known format or with a broken
     /// index; an unpack error for a hostile or damaged layer (then no image of it is
     /// added, and no blob of this archive that no image uses is kept).
-    pub fn load(&self, path: &Path, progress: &dyn Progress) -> Result<Vec<Image>, ImageError> {
+    pub fn load_named(
+        &self,
+        path: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Loaded>, ImageError> {
         let mut archive = Archive::open(path, self.blobs(), progress)?;
         let result = if archive.has("manifest.json") {
             docker_archive::load(self, &mut archive, progress)

@@ -7,13 +7,14 @@
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
+use super::Loaded;
 use super::archive::Archive;
 use crate::digest::Digest;
 use crate::error::ImageError;
 use crate::manifest::host_architecture;
 use crate::progress::Progress;
 use crate::reference;
-use crate::store::{Image, ImageStore};
+use crate::store::ImageStore;
 
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -24,7 +25,7 @@ pub(super) fn load(
     store: &ImageStore,
     archive: &mut Archive,
     progress: &dyn Progress,
-) -> Result<Vec<Image>, ImageError> {
+) -> Result<Vec<Loaded>, ImageError> {
     let index = read_index(archive, store, "index.json")?;
     let mut images = Vec::new();
     for descriptor in index.manifests() {
@@ -33,14 +34,15 @@ pub(super) fn load(
         let manifest_bytes = blob_bytes(archive, store, &manifest_digest)?;
         let manifest = ImageManifest::from_reader(&manifest_bytes[..])
             .map_err(|e| ImageError::malformed(format!("manifest {manifest_digest}"), e))?;
-        let config_digest = Digest::parse(&manifest.config().digest().to_string())?;
+        let config_digest = Digest::parse(manifest.config().digest().as_ref())?;
         let config = blob_bytes(archive, store, &config_digest)?;
         for layer in manifest.layers() {
-            let digest = Digest::parse(&layer.digest().to_string())?;
+            let digest = Digest::parse(layer.digest().as_ref())?;
             archive.blob(&blob_name(&digest), store.blobs())?;
         }
         let tags: Vec<String> = name.into_iter().collect();
-        images.push(store.add(&manifest_bytes, &config, &tags, &[], progress)?);
+        let image = store.add(&manifest_bytes, &config, &tags, &[], progress)?;
+        images.push(Loaded { image, names: tags });
     }
     Ok(images)
 }
@@ -69,7 +71,7 @@ fn pick_manifest(
     descriptor: &Descriptor,
     depth: usize,
 ) -> Result<Digest, ImageError> {
-    let digest = Digest::parse(&descriptor.digest().to_string())?;
+    let digest = Digest::parse(descriptor.digest().as_ref())?;
     let media_type = descriptor.media_type().to_string();
     if !media_type.contains("index") && !media_type.contains("manifest.list") {
         return Ok(digest);

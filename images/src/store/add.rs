@@ -96,7 +96,7 @@ impl ImageStore {
         }
         let mut blobs = Vec::with_capacity(diff_ids.len());
         for (i, layer) in manifest.layers().iter().enumerate() {
-            let blob = Digest::parse(&layer.digest().to_string())?;
+            let blob = Digest::parse(layer.digest().as_ref())?;
             if !self.blobs.has(&blob) {
                 return Err(ImageError::MissingBlob {
                     digest: blob.to_string(),
@@ -113,12 +113,12 @@ impl ImageStore {
             for ((chain, diff_id), blob) in chains.iter().zip(&diff_ids).zip(&blobs) {
                 size += self.ensure_layer(chain, diff_id, blob, progress)?.size;
             }
-            let added = self.index.update(|index| {
+            let kept_manifest = self.index.update(|index| {
                 // An `rmi` of another image may have removed a shared layer between the
                 // unpacking above and this lock: then unpack again.
                 for chain in &chains {
                     if self.layers.record(chain)?.is_none() {
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
                 let record = index
@@ -136,12 +136,18 @@ impl ImageStore {
                         record.repo_digests.push(d.clone());
                     }
                 }
+                let kept = record.manifest_digest.clone();
                 for tag in tags {
                     index.tags.insert(tag.clone(), id.clone());
                 }
-                Ok(true)
+                Ok(Some(kept))
             })?;
-            if added {
+            if let Some(kept) = kept_manifest {
+                // The image was already here under another manifest (the same config
+                // from another archive format): the first one stays, this one goes.
+                if kept != manifest_digest {
+                    self.discard_unreferenced(&[manifest_digest])?;
+                }
                 return self.image(&self.index.read()?, &id);
             }
         }

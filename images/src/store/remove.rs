@@ -119,7 +119,7 @@ impl ImageStore {
         let mut blobs = vec![record.manifest_digest.clone(), Digest::parse(id)?];
         if let Ok(manifest) = self.parse_manifest(&record.manifest_digest) {
             for layer in manifest.layers() {
-                blobs.push(Digest::parse(&layer.digest().to_string())?);
+                blobs.push(Digest::parse(layer.digest().as_ref())?);
             }
         }
         for chain in record.chain_ids.iter().rev() {
@@ -145,7 +145,7 @@ impl ImageStore {
             // A manifest that cannot be read keeps nothing more: its image is broken.
             if let Ok(manifest) = self.parse_manifest(&record.manifest_digest) {
                 for layer in manifest.layers() {
-                    if let Ok(d) = Digest::parse(&layer.digest().to_string()) {
+                    if let Ok(d) = Digest::parse(layer.digest().as_ref()) {
                         kept.insert(d);
                     }
                 }
