@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod containerd;
+pub mod engine;
 
 /// The root check and unique ids are berth-testkit's (shared with every crate's tests),
 /// re-exported for the end-to-end tests, which import them from here.
@@ -124,21 +125,9 @@ impl Runtime {
     /// Run a runtime command with stdout and stderr captured in files, not pipes: a
     /// created or detached container inherits them and would hold a pipe open forever.
     pub fn run(&self, args: &[&str]) -> Output {
-        let mut out = tempfile::tempfile().expect("stdout file");
-        let mut err = tempfile::tempfile().expect("stderr file");
-        let status = self
-            .cmd()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("dup"))
-            .stderr(err.try_clone().expect("dup"))
-            .status()
-            .expect("spawning berth-runtime");
-        Output {
-            status,
-            stdout: read_back(&mut out),
-            stderr: read_back(&mut err),
-        }
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        output_via_files(cmd)
     }
 
     /// Run and require success; returns stdout.
@@ -300,6 +289,25 @@ pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// Runs `cmd` (stdin from /dev/null) with stdout and stderr captured in files, not
+/// pipes: a container or monitor it leaves running inherits them and would hold a pipe
+/// open forever.
+pub fn output_via_files(mut cmd: Command) -> Output {
+    let mut out = tempfile::tempfile().expect("stdout file");
+    let mut err = tempfile::tempfile().expect("stderr file");
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("dup"))
+        .stderr(err.try_clone().expect("dup"))
+        .status()
+        .unwrap_or_else(|e| panic!("spawning {:?}: {e}", cmd.get_program()));
+    Output {
+        status,
+        stdout: read_back(&mut out),
+        stderr: read_back(&mut err),
+    }
 }
 
 fn read_back(f: &mut std::fs::File) -> Vec<u8> {

@@ -9,14 +9,18 @@ use clap::{Parser, Subcommand};
 use berth_engine::StorePaths;
 
 mod serve;
-// Image verbs (the work is berth_images' ImageStore); table: output shared with ps.
-mod image;
-mod images;
-mod import;
-mod load;
-mod rmi;
-mod table;
-mod tag;
+// Container verbs (engine-core): one file each; the work is berth_engine::ops.
+mod create;
+mod inspect;
+mod kill;
+mod logs;
+mod monitor;
+mod ps;
+mod rm;
+mod run;
+mod start;
+mod stop;
+mod wait;
 
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
@@ -63,18 +67,30 @@ pub enum Command {
     Paths,
     /// Serve the Docker Engine API (v1.41) on a unix socket, for the docker CLI and SDKs.
     Serve(serve::ServeArgs),
-    /// Load images from a docker-archive or an OCI image layout.
-    Load(load::LoadArgs),
-    /// Import a root filesystem tarball as an image.
-    Import(import::ImportArgs),
-    /// List images.
-    Images(images::ImagesArgs),
-    /// Remove images.
-    Rmi(rmi::RmiArgs),
-    /// Give an image another name.
-    Tag(tag::TagArgs),
-    /// Manage images (inspect, ls, rm, load, import, tag).
-    Image(image::ImageArgs),
+    /// Create and start a container.
+    Run(run::RunArgs),
+    /// Create a container (start it with `berth start`).
+    Create(create::CreateArgs),
+    /// Start created or stopped containers.
+    Start(start::StartArgs),
+    /// List containers.
+    #[command(visible_alias = "list")]
+    Ps(ps::PsArgs),
+    /// Print a container's output.
+    Logs(logs::LogsArgs),
+    /// Stop running containers: the stop signal, then SIGKILL after a grace period.
+    Stop(stop::StopArgs),
+    /// Send a signal to running containers.
+    Kill(kill::KillArgs),
+    /// Remove containers.
+    Rm(rm::RmArgs),
+    /// Wait for containers to stop and print their exit codes.
+    Wait(wait::WaitArgs),
+    /// Show a container's record and state as JSON.
+    Inspect(inspect::InspectArgs),
+    /// Run a container's monitor (started by berth itself).
+    #[command(name = "__monitor", hide = true)]
+    Monitor(monitor::MonitorArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -92,18 +108,47 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(paths, &args),
-        Command::Load(args) => load::run(&paths, &args),
-        Command::Import(args) => import::run(&paths, &args),
-        Command::Images(args) => images::run(&paths, &args),
-        Command::Rmi(args) => rmi::run(&paths, &args),
-        Command::Tag(args) => tag::run(&paths, &args),
-        Command::Image(args) => image::run(&paths, &args),
+        Command::Run(args) => run::run(&paths, &args),
+        Command::Create(args) => create::run(&paths, &args),
+        Command::Start(args) => start::run(&paths, &args),
+        Command::Ps(args) => ps::run(&paths, &args),
+        Command::Logs(args) => logs::run(&paths, &args),
+        Command::Stop(args) => stop::run(&paths, &args),
+        Command::Kill(args) => kill::run(&paths, &args),
+        Command::Rm(args) => rm::run(&paths, &args),
+        Command::Wait(args) => wait::run(&paths, &args),
+        Command::Inspect(args) => inspect::run(&paths, &args),
+        Command::Monitor(args) => Ok(monitor::run(&paths, &args)),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("berth: {e:#}");
-            ExitCode::from(125)
+            // docker's codes: 125 for berth's own failure, 126/127 for a command that
+            // cannot be run / is not found.
+            let code = e
+                .downcast_ref::<berth_engine::EngineError>()
+                .map_or(125, berth_engine::EngineError::exit_code);
+            ExitCode::from(code)
         }
     }
+}
+
+/// Runs `verb` on each container, printing each name as given on success (docker's
+/// output for stop, kill, rm) and `berth: <error>` otherwise; exit 1 if any failed.
+fn each(
+    containers: &[String],
+    mut verb: impl FnMut(&str) -> Result<(), berth_engine::EngineError>,
+) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for c in containers {
+        match verb(c) {
+            Ok(()) => println!("{c}"),
+            Err(e) => {
+                eprintln!("berth: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -1,0 +1,262 @@
+//! The container store: one directory per container under `<root>/containers/<id>/`
+//! (record, bundle, upper and work dirs, log, exit file) and one under
+//! `<runroot>/containers/<id>/` (monitor.json, attach.sock), a flock per container, and
+//! lookup by id, unique id prefix or name.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+use crate::container::record::ContainerRecord;
+use crate::container::{id, names};
+use crate::error::{EngineError, Result, io_err, sys_err};
+use crate::paths::StorePaths;
+
+/// The files of one container (nothing is opened or checked here).
+#[derive(Debug, Clone)]
+pub struct ContainerFiles {
+    pub id: String,
+    /// `<root>/containers/<id>`.
+    pub dir: PathBuf,
+    /// `<runroot>/containers/<id>`.
+    pub run_dir: PathBuf,
+}
+
+impl ContainerFiles {
+    pub fn new(paths: &StorePaths, id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            dir: paths.container_dir(id),
+            run_dir: paths.container_run_dir(id),
+        }
+    }
+    /// `container.json`, the record.
+    pub fn record(&self) -> PathBuf {
+        self.dir.join("container.json")
+    }
+    /// `exit.json`, written by the monitor when the container ended.
+    pub fn exit(&self) -> PathBuf {
+        self.dir.join("exit.json")
+    }
+    /// `start.json`, written by the monitor once the process started.
+    pub fn start(&self) -> PathBuf {
+        self.dir.join("start.json")
+    }
+    /// `<id>-json.log`, docker's json-file log (rotated ones end in `.1`, `.2`, ...).
+    pub fn log(&self) -> PathBuf {
+        self.dir.join(format!("{}-json.log", self.id))
+    }
+    /// The OCI bundle: `config.json` and the `rootfs` mount point.
+    pub fn bundle(&self) -> PathBuf {
+        self.dir.join("bundle")
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.bundle().join("rootfs")
+    }
+    /// The overlay's upper and work dirs: the container's own changes.
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    /// The flock taken by every verb that changes the container.
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+    /// The monitor's identity (pid, start time, boot id).
+    pub fn monitor(&self) -> PathBuf {
+        self.run_dir.join("monitor.json")
+    }
+    /// The monitor's attach socket (see [`crate::monitor::attach`]).
+    pub fn attach_socket(&self) -> PathBuf {
+        self.run_dir.join("attach.sock")
+    }
+    /// The monitor's own diagnostics (its stderr).
+    pub fn monitor_log(&self) -> PathBuf {
+        self.dir.join("monitor.log")
+    }
+}
+
+/// An exclusive flock on a container's `lock` file, released on drop.
+#[derive(Debug)]
+pub struct ContainerLock {
+    _file: File,
+}
+
+/// Takes the container's lock, waiting for another holder.
+pub fn lock(files: &ContainerFiles) -> Result<ContainerLock> {
+    let path = files.lock();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                EngineError::NoSuchContainer(files.id.clone())
+            } else {
+                io_err("opening", &path)(e)
+            }
+        })?;
+    loop {
+        // SAFETY: flock on an fd we own; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc == 0 {
+            return Ok(ContainerLock { _file: file });
+        }
+        let errno = nix::errno::Errno::last();
+        if errno != nix::errno::Errno::EINTR {
+            return Err(sys_err("locking", path.display().to_string())(errno));
+        }
+    }
+}
+
+/// Creates the container's directories (not yet its record: a directory without one is
+/// skipped by [`list`] and [`resolve`]). Fails if the id exists.
+pub fn create_dirs(paths: &StorePaths, id: &str) -> Result<ContainerFiles> {
+    let files = ContainerFiles::new(paths, id);
+    let parent = paths.root.join("containers");
+    std::fs::create_dir_all(&parent).map_err(io_err("creating", &parent))?;
+    std::fs::create_dir(&files.dir).map_err(io_err("creating", &files.dir))?;
+    for d in [files.bundle(), files.rootfs(), files.upper(), files.work()] {
+        std::fs::create_dir_all(&d).map_err(io_err("creating", &d))?;
+    }
+    Ok(files)
+}
+
+/// Creates the container's directories and writes its record. Fails if the id exists.
+pub fn create(paths: &StorePaths, record: &ContainerRecord) -> Result<ContainerFiles> {
+    let files = create_dirs(paths, &record.id)?;
+    save(&files, record)?;
+    Ok(files)
+}
+
+/// Writes the record by rename.
+pub fn save(files: &ContainerFiles, record: &ContainerRecord) -> Result<()> {
+    crate::atomic_file::write_json(&files.record(), record)
+}
+
+/// Reads the record of `id` (a full id).
+pub fn load(paths: &StorePaths, id: &str) -> Result<ContainerRecord> {
+    let files = ContainerFiles::new(paths, id);
+    crate::atomic_file::read_json(&files.record())?
+        .ok_or_else(|| EngineError::NoSuchContainer(id.to_string()))
+}
+
+/// The ids of every container directory (with or without a record yet).
+pub fn ids(paths: &StorePaths) -> Result<Vec<String>> {
+    let dir = paths.root.join("containers");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err("listing", &dir)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_err("listing", &dir))?;
+        if let Some(name) = entry.file_name().to_str()
+            && id::is_full_id(name)
+        {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Every container with a readable record, newest first. A directory without a record
+/// (a `create` killed before writing it, or one being removed) is skipped.
+pub fn list(paths: &StorePaths) -> Result<Vec<ContainerRecord>> {
+    let mut out = Vec::new();
+    for id in ids(paths)? {
+        match load(paths, &id) {
+            Ok(r) => out.push(r),
+            Err(EngineError::NoSuchContainer(_)) => {}
+            Err(e) => tracing::warn!("skipping container {id}: {e}"),
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.created));
+    Ok(out)
+}
+
+/// Resolves what a user typed to a full id: a full id, a name, or a unique id prefix
+/// (docker's order). [`EngineError::NoSuchContainer`] names the query as given.
+pub fn resolve(paths: &StorePaths, query: &str) -> Result<String> {
+    let not_found = || EngineError::NoSuchContainer(query.to_string());
+    if query.is_empty() {
+        return Err(not_found());
+    }
+    if id::is_full_id(query) && paths.container_dir(query).join("container.json").exists() {
+        return Ok(query.to_string());
+    }
+    let name = query.strip_prefix('/').unwrap_or(query);
+    if !name.contains('/')
+        && let Some(id) = names::lookup(&paths.root, name)?
+        && paths.container_dir(&id).join("container.json").exists()
+    {
+        return Ok(id);
+    }
+    if !id::is_hex(query) {
+        return Err(not_found());
+    }
+    let mut matches = ids(paths)?
+        .into_iter()
+        .filter(|id| id.starts_with(query))
+        .filter(|id| paths.container_dir(id).join("container.json").exists());
+    match (matches.next(), matches.next()) {
+        (Some(id), None) => Ok(id),
+        (Some(_), Some(_)) => Err(EngineError::Ambiguous(query.to_string())),
+        _ => Err(not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::record::{HostConfig, ProcessConfig};
+
+    fn record(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            created: berth_state::Timestamp::now(),
+            image: "busybox".into(),
+            image_id: "sha256:00".into(),
+            process: ProcessConfig::default(),
+            host: HostConfig::default(),
+            network_attachment: None,
+        }
+    }
+
+    #[test]
+    fn lookup_by_id_name_and_unique_prefix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StorePaths::new(
+            Some(dir.path().join("root")),
+            Some(dir.path().join("run")),
+            None,
+            None,
+        );
+        let a = format!("4f2a{}", "1".repeat(60));
+        let b = format!("4f2b{}", "2".repeat(60));
+        for (id, name) in [(&a, "web"), (&b, "db")] {
+            create(&paths, &record(id, name)).expect("create");
+            names::reserve(&paths.root, name, id).expect("name");
+        }
+        assert_eq!(resolve(&paths, &a).expect("full"), a);
+        assert_eq!(resolve(&paths, "web").expect("name"), a);
+        assert_eq!(resolve(&paths, "/db").expect("slash name"), b);
+        assert_eq!(resolve(&paths, "4f2b").expect("prefix"), b);
+        assert!(matches!(
+            resolve(&paths, "4f2"),
+            Err(EngineError::Ambiguous(_))
+        ));
+        let err = resolve(&paths, "4f2c").expect_err("absent");
+        assert_eq!(err.to_string(), "no such container: 4f2c");
+        assert!(matches!(
+            resolve(&paths, "../x"),
+            Err(EngineError::NoSuchContainer(_))
+        ));
+        assert_eq!(list(&paths).expect("list").len(), 2);
+    }
+}

@@ -1,0 +1,399 @@
+//! The monitor's attach socket, `<runroot>/containers/<id>/attach.sock`: how `run`,
+//! `start -a`, `attach` and `berth serve` (Docker API hijacked connections) reach a
+//! running container's stdio.
+//!
+//! # Handshake (one connection per client)
+//! 1. The client connects (a unix stream socket) and sends ONE line of JSON ending in
+//!    `\n`, either
+//!    - an attach request: `{"stdin":true,"stdout":true,"stderr":true}` (missing fields
+//!      are false), or
+//!    - a resize request: `{"resize":{"height":24,"width":80}}` (a control connection:
+//!      the monitor resizes the pty, answers and closes).
+//! 2. The monitor answers ONE line of JSON: `{"tty":false}` (or `{"tty":true}`) when the
+//!    request is accepted, `{"error":"<why>"}` otherwise (then it closes).
+//! 3. After an accepted attach request:
+//!    - monitor -> client: the container's output from then on. Without a tty, docker's
+//!      multiplexed stream framing: an 8-byte header `[stream, 0, 0, 0, len as u32
+//!      big-endian]` (stream 1 = stdout, 2 = stderr) then `len` bytes of payload, exactly
+//!      as the Docker API's `application/vnd.docker.raw-stream` attach body; with a tty,
+//!      the raw bytes of the pty. The API server can copy these bytes to a hijacked
+//!      connection unchanged.
+//!    - client -> monitor: raw stdin bytes (only with `"stdin":true` and a container
+//!      created with `-i`; otherwise they are discarded). Shutting down the write half
+//!      (`shutdown(SHUT_WR)`) closes the container's stdin (docker's StdinOnce).
+//!    - When the container's output ends (it exited), the monitor closes the connection
+//!      after the last frame. The exit code is not sent here: read it with
+//!      [`crate::ops::wait`] (or, for the process that spawned the monitor, from
+//!      [`crate::monitor::MonitorHandle`]).
+//!
+//! Output written before the client attached is not replayed (it is in the log). A
+//! client that does not read for [`WRITE_TIMEOUT`] is dropped so it cannot stall the
+//! container.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How long a write to a client may block before the client is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Stream ids of docker's framing.
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+
+/// The client's first line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AttachRequest {
+    #[serde(default)]
+    pub stdin: bool,
+    #[serde(default)]
+    pub stdout: bool,
+    #[serde(default)]
+    pub stderr: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<Resize>,
+}
+
+/// A terminal size.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Resize {
+    pub height: u16,
+    pub width: u16,
+}
+
+/// The monitor's answer line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AttachReply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The 8-byte header of one frame.
+pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
+    let l = (len as u32).to_be_bytes();
+    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
+}
+
+/// Reads one frame: `(stream, payload)`, None at a clean end of stream.
+pub fn read_frame(r: &mut impl Read) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    let mut header = [0u8; 8];
+    match r.read_exact(&mut header) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok(Some((header[0], payload)))
+}
+
+/// Connects to a monitor's socket and makes `request`; returns the stream, positioned
+/// at the start of the output, and whether the container has a tty.
+pub fn connect(socket: &Path, request: &AttachRequest) -> std::io::Result<(UnixStream, bool)> {
+    let mut stream = UnixStream::connect(socket)?;
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line)?;
+    let reply = read_line(&mut stream)?;
+    let reply: AttachReply = serde_json::from_slice(&reply)
+        .map_err(|e| std::io::Error::other(format!("bad reply from the monitor: {e}")))?;
+    if let Some(error) = reply.error {
+        return Err(std::io::Error::other(error));
+    }
+    Ok((stream, reply.tty.unwrap_or(false)))
+}
+
+/// The client's side after [`connect`]: copies the container's output to `stdout` and
+/// `stderr` (demultiplexing the frames; with a tty everything goes to `stdout`) until
+/// the monitor closes the connection.
+pub fn copy_output(
+    conn: &mut UnixStream,
+    tty: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> std::io::Result<()> {
+    if tty {
+        std::io::copy(conn, stdout)?;
+        return stdout.flush();
+    }
+    while let Some((stream, payload)) = read_frame(conn)? {
+        let out: &mut dyn Write = if stream == STDERR {
+            &mut *stderr
+        } else {
+            &mut *stdout
+        };
+        out.write_all(&payload)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Reads one `\n`-terminated line byte by byte (no read-ahead: what follows the line
+/// belongs to the stream), at most 4 KiB.
+fn read_line(stream: &mut UnixStream) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 4096 {
+        if stream.read(&mut byte)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the monitor closed the connection",
+            ));
+        }
+        if byte[0] == b'\n' {
+            return Ok(line);
+        }
+        line.push(byte[0]);
+    }
+    Err(std::io::Error::other("handshake line longer than 4 KiB"))
+}
+
+/// One attached client, as the output pumps see it.
+struct Client {
+    stream: UnixStream,
+    stdout: bool,
+    stderr: bool,
+}
+
+/// The monitor's side: the attached clients, the container's stdin and the tty flag.
+pub struct AttachHub {
+    clients: Mutex<Vec<Client>>,
+    /// The write end of the container's stdin pipe, while open (`-i`).
+    stdin: Mutex<Option<std::fs::File>>,
+    tty: bool,
+    /// Set once a client attached (for a monitor told to wait for one before `start`).
+    attached: (Mutex<bool>, Condvar),
+}
+
+impl AttachHub {
+    pub fn new(stdin: Option<std::fs::File>, tty: bool) -> Arc<Self> {
+        Arc::new(Self {
+            clients: Mutex::new(Vec::new()),
+            stdin: Mutex::new(stdin),
+            tty,
+            attached: (Mutex::new(false), Condvar::new()),
+        })
+    }
+
+    /// Sends `data` from `stream` (STDOUT or STDERR) to every client that asked for it,
+    /// dropping clients that fail or stall.
+    pub fn broadcast(&self, stream: u8, data: &[u8]) {
+        let Ok(mut clients) = self.clients.lock() else {
+            return;
+        };
+        clients.retain_mut(|c| {
+            let wanted = if stream == STDERR { c.stderr } else { c.stdout };
+            if !wanted {
+                return true;
+            }
+            let res = if self.tty {
+                c.stream.write_all(data)
+            } else {
+                c.stream
+                    .write_all(&frame_header(stream, data.len()))
+                    .and_then(|()| c.stream.write_all(data))
+            };
+            res.is_ok()
+        });
+    }
+
+    /// Ends every client's output (the container's output ended).
+    pub fn close_all(&self) {
+        if let Ok(mut clients) = self.clients.lock() {
+            for c in clients.drain(..) {
+                let _ = c.stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for a first client; true if one attached.
+    pub fn wait_attached(&self, timeout: Duration) -> bool {
+        let (lock, cv) = &self.attached;
+        let Ok(guard) = lock.lock() else { return false };
+        cv.wait_timeout_while(guard, timeout, |a| !*a)
+            .map(|(g, _)| *g)
+            .unwrap_or(false)
+    }
+
+    /// Serves `listener` until the process exits: one thread per connection for its
+    /// handshake and stdin.
+    pub fn serve(self: &Arc<Self>, listener: UnixListener) {
+        let hub = Arc::clone(self);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let hub = Arc::clone(&hub);
+                std::thread::spawn(move || hub.handle(conn));
+            }
+        });
+    }
+
+    fn handle(&self, mut conn: UnixStream) {
+        let reply = |conn: &mut UnixStream, r: &AttachReply| {
+            let mut line = serde_json::to_vec(r).unwrap_or_default();
+            line.push(b'\n');
+            conn.write_all(&line)
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let request: AttachRequest = match read_line(&mut conn)
+            .ok()
+            .and_then(|l| serde_json::from_slice(&l).ok())
+        {
+            Some(r) => r,
+            None => {
+                let _ = reply(
+                    &mut conn,
+                    &AttachReply {
+                        error: Some("bad attach request: send one JSON line".into()),
+                        tty: None,
+                    },
+                );
+                return;
+            }
+        };
+        let _ = conn.set_read_timeout(None);
+        if request.resize.is_some() {
+            // The pty belongs to the terminal work (-t); without one there is nothing to resize.
+            let _ = reply(
+                &mut conn,
+                &AttachReply {
+                    error: Some("the container has no tty to resize".into()),
+                    tty: None,
+                },
+            );
+            return;
+        }
+        if reply(
+            &mut conn,
+            &AttachReply {
+                tty: Some(self.tty),
+                error: None,
+            },
+        )
+        .is_err()
+        {
+            return;
+        }
+        let _ = conn.set_write_timeout(Some(WRITE_TIMEOUT));
+        let Ok(output) = conn.try_clone() else { return };
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.push(Client {
+                stream: output,
+                stdout: request.stdout,
+                stderr: request.stderr,
+            });
+        }
+        {
+            let (lock, cv) = &self.attached;
+            if let Ok(mut a) = lock.lock() {
+                *a = true;
+                cv.notify_all();
+            }
+        }
+        // Stdin: copy until the client's EOF, then close the container's stdin.
+        let mut reader = BufReader::new(conn);
+        loop {
+            let chunk = match reader.fill_buf() {
+                Ok([]) | Err(_) => break,
+                Ok(c) => c.to_vec(),
+            };
+            reader.consume(chunk.len());
+            if !request.stdin {
+                continue;
+            }
+            let Ok(mut stdin) = self.stdin.lock() else {
+                break;
+            };
+            if let Some(f) = stdin.as_mut()
+                && f.write_all(&chunk).is_err()
+            {
+                *stdin = None;
+            }
+        }
+        if request.stdin
+            && let Ok(mut stdin) = self.stdin.lock()
+        {
+            *stdin = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_in_dockers_layout() {
+        assert_eq!(frame_header(STDERR, 258), [2, 0, 0, 0, 0, 0, 1, 2]);
+        let mut bytes = frame_header(STDOUT, 3).to_vec();
+        bytes.extend_from_slice(b"hi\n");
+        let mut r = &bytes[..];
+        assert_eq!(
+            read_frame(&mut r).expect("frame"),
+            Some((STDOUT, b"hi\n".to_vec()))
+        );
+        assert_eq!(read_frame(&mut r).expect("end"), None);
+    }
+
+    #[test]
+    fn a_client_gets_framed_output_and_feeds_stdin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("attach.sock");
+        let (stdin_r, stdin_w) = std::io::pipe().expect("pipe");
+        let hub = AttachHub::new(
+            Some(std::fs::File::from(std::os::fd::OwnedFd::from(stdin_w))),
+            false,
+        );
+        hub.serve(UnixListener::bind(&sock).expect("bind"));
+        // An output-only client: its end does not close the container's stdin.
+        let watch = AttachRequest {
+            stdin: false,
+            stdout: true,
+            stderr: false,
+            resize: None,
+        };
+        let (mut conn, tty) = connect(&sock, &watch).expect("connect");
+        assert!(!tty);
+        assert!(hub.wait_attached(Duration::from_secs(5)));
+        hub.broadcast(STDERR, b"not wanted");
+        hub.broadcast(STDOUT, b"out");
+        hub.close_all();
+        assert_eq!(
+            read_frame(&mut conn).expect("frame"),
+            Some((STDOUT, b"out".to_vec()))
+        );
+        assert_eq!(read_frame(&mut conn).expect("end"), None);
+
+        let req = AttachRequest {
+            stdin: true,
+            ..watch
+        };
+        let (mut conn, _) = connect(&sock, &req).expect("second client");
+        conn.write_all(b"typed").expect("stdin");
+        conn.shutdown(std::net::Shutdown::Write).expect("eof");
+        let mut got = String::new();
+        let mut stdin_r = stdin_r;
+        stdin_r
+            .read_to_string(&mut got)
+            .expect("stdin reaches the pipe, then EOF");
+        assert_eq!(got, "typed");
+        let bad = connect(
+            &sock,
+            &AttachRequest {
+                resize: Some(Resize {
+                    height: 1,
+                    width: 1,
+                }),
+                ..Default::default()
+            },
+        );
+        assert!(bad.expect_err("no tty").to_string().contains("no tty"));
+    }
+}

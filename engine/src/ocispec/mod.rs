@@ -1,0 +1,304 @@
+//! The container's OCI `config.json`, built from berth's default profile (berth-spec's
+//! hardened default: seccomp, masked paths, a cgroup namespace) with docker's default
+//! capabilities, then the record (image config merged with the flags) applied.
+//!
+//! - [`caps`]: the capability set (`--cap-add`, `--cap-drop`);
+//! - [`user`]: `USER[:GROUP]` resolved in the image's own passwd and group files.
+
+pub mod caps;
+pub mod user;
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::container::record::{ContainerRecord, SeccompChoice};
+use crate::error::{EngineError, Result};
+use user::ResolvedUser;
+
+/// Annotation naming the container (read by berth-exporter's discovery).
+pub const ANNOTATION_NAME: &str = "berth.name";
+/// Annotation naming the image as the user typed it (read by berth-exporter).
+pub const ANNOTATION_IMAGE: &str = "berth.image";
+/// Annotation with the image id.
+pub const ANNOTATION_IMAGE_ID: &str = "berth.image-id";
+
+/// The default `PATH` docker gives a container whose image sets none.
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Where the container's network namespace comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkNamespace {
+    /// A new, empty one made by the runtime (`--network none`).
+    New,
+    /// The host's (`--network host`): no network namespace in the spec.
+    Host,
+    /// One made by the network helper (bridge networks), joined by path.
+    Path(PathBuf),
+}
+
+/// Everything the spec needs besides the record.
+#[derive(Debug, Clone)]
+pub struct SpecInputs<'a> {
+    pub record: &'a ContainerRecord,
+    pub user: ResolvedUser,
+    pub network: NetworkNamespace,
+    /// Extra OCI mounts (volumes, `/etc/hosts` & co.), as `{destination, type, source,
+    /// options}` objects, appended after the default ones.
+    pub mounts: Vec<Value>,
+}
+
+/// The cgroupsPath of a container: `/berth/<id>` (absolute, so that runc and crun put it
+/// where berth-runtime does).
+pub fn cgroups_path(id: &str) -> String {
+    format!("/berth/{id}")
+}
+
+/// Builds the container's config.json.
+pub fn build(inputs: &SpecInputs<'_>) -> Result<Value> {
+    let record = inputs.record;
+    let process = &record.process;
+    let host = &record.host;
+    let mut spec =
+        berth_spec::default_config(false, berth_spec::Profile::Hardened { seccomp: false })
+            .map_err(|e| EngineError::InvalidArgument(format!("building the default spec: {e}")))?;
+
+    let args = process.args();
+    if args.is_empty() {
+        return Err(EngineError::InvalidArgument(
+            "no command specified: the image has no Entrypoint or Cmd, give one after the image"
+                .into(),
+        ));
+    }
+    let mut env = process.env.clone();
+    let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(&env, "PATH") {
+        env.insert(0, DEFAULT_PATH.to_string());
+    }
+    if !has(&env, "HOSTNAME") {
+        env.push(format!("HOSTNAME={}", process.hostname));
+    }
+    if process.tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".into());
+    }
+    if !has(&env, "HOME") {
+        env.push(format!(
+            "HOME={}",
+            inputs.user.home.as_deref().unwrap_or("/")
+        ));
+    }
+    let caps: Vec<String> = caps::effective_set(&host.cap_add, &host.cap_drop)?
+        .into_iter()
+        .collect();
+    let cwd = if process.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        process.working_dir.clone()
+    };
+    let mut user = json!({"uid": inputs.user.uid, "gid": inputs.user.gid});
+    if !inputs.user.additional_gids.is_empty() {
+        user["additionalGids"] = json!(inputs.user.additional_gids);
+    }
+    // No rlimits: the process keeps the engine's (as docker's containers keep dockerd's),
+    // which a host without CAP_SYS_RESOURCE for us could not raise anyway.
+    spec["process"] = json!({
+        "terminal": process.tty,
+        "user": user,
+        "args": args,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        // The monitor runs with a low oom_score_adj; the container must not inherit it.
+        "oomScoreAdj": 0,
+        "noNewPrivileges": false,
+    });
+    spec["root"] = json!({"path": "rootfs", "readonly": host.read_only});
+    spec["hostname"] = json!(process.hostname);
+    if let Some(mounts) = spec["mounts"].as_array_mut() {
+        mounts.extend(inputs.mounts.iter().cloned());
+    }
+
+    let linux = &mut spec["linux"];
+    if let Some(namespaces) = linux["namespaces"].as_array_mut() {
+        match &inputs.network {
+            NetworkNamespace::New => {}
+            NetworkNamespace::Host => namespaces.retain(|ns| ns["type"] != "network"),
+            NetworkNamespace::Path(p) => {
+                for ns in namespaces.iter_mut().filter(|ns| ns["type"] == "network") {
+                    ns["path"] = json!(p);
+                }
+            }
+        }
+    }
+    linux["cgroupsPath"] = json!(cgroups_path(&record.id));
+    let resources = &mut linux["resources"];
+    if let Some(memory) = host.memory {
+        resources["memory"] = json!({"limit": memory});
+    }
+    if let Some(cpus) = host.cpus {
+        let period: u64 = 100_000;
+        resources["cpu"] =
+            json!({"quota": (cpus * period as f64).round() as i64, "period": period});
+    }
+    if let Some(pids) = host.pids_limit {
+        resources["pids"] = json!({"limit": pids});
+    }
+    match &host.seccomp {
+        SeccompChoice::Default => {
+            let set: oci_spec::runtime::Capabilities = caps
+                .iter()
+                .filter_map(|c| serde_json::from_value(json!(c)).ok())
+                .collect();
+            linux["seccomp"] = serde_json::to_value(berth_spec::seccomp::default_profile_for(&set))
+                .map_err(|e| {
+                    EngineError::InvalidArgument(format!("serializing the seccomp profile: {e}"))
+                })?;
+        }
+        SeccompChoice::Unconfined => {}
+        SeccompChoice::Profile(p) => linux["seccomp"] = p.clone(),
+    }
+
+    let mut annotations: serde_json::Map<String, Value> = process
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    annotations.insert(ANNOTATION_NAME.into(), json!(record.name));
+    annotations.insert(ANNOTATION_IMAGE.into(), json!(record.image));
+    annotations.insert(ANNOTATION_IMAGE_ID.into(), json!(record.image_id));
+    spec["annotations"] = Value::Object(annotations);
+
+    serde_json::from_value::<oci_spec::runtime::Spec>(spec.clone()).map_err(|e| {
+        EngineError::InvalidArgument(format!("the generated spec does not parse: {e}"))
+    })?;
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::record::{HostConfig, ProcessConfig};
+
+    fn record() -> ContainerRecord {
+        ContainerRecord {
+            id: "ab".repeat(32),
+            name: "web".into(),
+            created: berth_state::Timestamp::now(),
+            image: "busybox".into(),
+            image_id: "sha256:1234".into(),
+            process: ProcessConfig {
+                entrypoint: vec!["/bin/sh".into(), "-c".into()],
+                cmd: vec!["echo hi".into()],
+                env: vec!["FOO=bar".into()],
+                working_dir: "/tmp".into(),
+                hostname: "abababababab".into(),
+                ..Default::default()
+            },
+            host: HostConfig {
+                memory: Some(32 << 20),
+                cpus: Some(1.5),
+                pids_limit: Some(100),
+                read_only: true,
+                cap_add: vec!["SYS_ADMIN".into()],
+                cap_drop: vec!["NET_RAW".into()],
+                ..Default::default()
+            },
+            network_attachment: None,
+        }
+    }
+
+    #[test]
+    fn the_record_lands_in_the_spec() {
+        let r = record();
+        let spec = build(&SpecInputs {
+            record: &r,
+            user: ResolvedUser { uid: 33, gid: 33, additional_gids: vec![50], home: Some("/var/www".into()) },
+            network: NetworkNamespace::Path("/run/berth/netns/x".into()),
+            mounts: vec![json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"]})],
+        })
+        .expect("spec");
+        assert_eq!(spec["process"]["args"], json!(["/bin/sh", "-c", "echo hi"]));
+        assert_eq!(spec["process"]["cwd"], "/tmp");
+        assert_eq!(
+            spec["process"]["user"],
+            json!({"uid": 33, "gid": 33, "additionalGids": [50]})
+        );
+        let env: Vec<String> = serde_json::from_value(spec["process"]["env"].clone()).expect("env");
+        assert!(env.contains(&"FOO=bar".into()) && env.contains(&"HOME=/var/www".into()));
+        assert!(
+            env.iter().any(|e| e.starts_with("PATH="))
+                && env.contains(&"HOSTNAME=abababababab".into())
+        );
+        let caps = spec["process"]["capabilities"]["bounding"]
+            .as_array()
+            .expect("caps");
+        assert!(caps.contains(&json!("CAP_SYS_ADMIN")) && !caps.contains(&json!("CAP_NET_RAW")));
+        assert_eq!(spec["root"]["readonly"], true);
+        assert_eq!(spec["linux"]["cgroupsPath"], format!("/berth/{}", r.id));
+        assert_eq!(spec["linux"]["resources"]["memory"]["limit"], 32 << 20);
+        assert_eq!(spec["linux"]["resources"]["cpu"]["quota"], 150_000);
+        assert_eq!(spec["linux"]["resources"]["pids"]["limit"], 100);
+        assert_eq!(spec["annotations"]["berth.name"], "web");
+        assert_eq!(spec["annotations"]["berth.image"], "busybox");
+        assert!(
+            spec["linux"]["seccomp"]["syscalls"].is_array(),
+            "default seccomp profile"
+        );
+        let net = spec["linux"]["namespaces"]
+            .as_array()
+            .expect("ns")
+            .iter()
+            .find(|n| n["type"] == "network")
+            .cloned();
+        assert_eq!(
+            net,
+            Some(json!({"type": "network", "path": "/run/berth/netns/x"}))
+        );
+        assert!(
+            spec["mounts"]
+                .as_array()
+                .expect("mounts")
+                .iter()
+                .any(|m| m["destination"] == "/data")
+        );
+        assert!(
+            spec["linux"]["maskedPaths"]
+                .as_array()
+                .expect("masked")
+                .len()
+                > 5
+        );
+    }
+
+    #[test]
+    fn no_command_is_a_clear_error_and_host_network_has_no_namespace() {
+        let mut r = record();
+        r.process.entrypoint.clear();
+        r.process.cmd.clear();
+        let e = build(&SpecInputs {
+            record: &r,
+            user: ResolvedUser::default(),
+            network: NetworkNamespace::Host,
+            mounts: vec![],
+        })
+        .expect_err("no command");
+        assert!(e.to_string().contains("no command specified"), "{e}");
+        r.process.cmd = vec!["true".into()];
+        r.host.seccomp = SeccompChoice::Unconfined;
+        let spec = build(&SpecInputs {
+            record: &r,
+            user: ResolvedUser::default(),
+            network: NetworkNamespace::Host,
+            mounts: vec![],
+        })
+        .expect("spec");
+        assert!(
+            !spec["linux"]["namespaces"]
+                .as_array()
+                .expect("ns")
+                .iter()
+                .any(|n| n["type"] == "network")
+        );
+        assert!(spec["linux"].get("seccomp").is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! The container verbs as library functions, one file per verb: the `berth` CLI
+//! (`src/cli/`) and `berth serve` call these, never two implementations.
+//!
+//! - [`create`]: a record from an image and flags ([`create::CreateOptions`]);
+//! - [`start`]: spawn the monitor ([`start::start`], [`start::start_attached`]);
+//! - [`list`]: `ps`; [`display`]: docker's wording of times and states;
+//! - [`logs`]: the json-file log read back, `--follow` across rotation;
+//! - [`stop`], [`kill`], [`wait`], [`remove`], [`inspect`].
+
+pub mod create;
+pub mod display;
+pub mod inspect;
+pub mod kill;
+pub mod list;
+pub mod logs;
+pub mod remove;
+pub mod start;
+pub mod stop;
+pub mod wait;

@@ -1,0 +1,521 @@
+//! `berth`'s container verbs end to end, as root, on berth-runtime with a temp store:
+//! the course workflow (run, run -d, ps, logs, stop, kill, rm), exit codes, OOM, a
+//! killed monitor or CLI, and many commands at once. Containers use `--network none`
+//! unless a test is about networking.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_testkit::wait::wait_for;
+use berth_tests::engine::Engine;
+use berth_tests::require_root;
+use serde_json::Value;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// `berth inspect` of one container.
+fn inspect(e: &Engine, c: &str) -> Value {
+    let v: Value = serde_json::from_str(&e.ok(&["inspect", c])).expect("inspect JSON");
+    v[0].clone()
+}
+
+fn full_id(e: &Engine, c: &str) -> String {
+    inspect(e, c)["Id"].as_str().expect("Id").to_string()
+}
+
+#[test]
+fn run_prints_hello_world_and_leaves_an_exited_container() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let out = e.ok(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "hello",
+        "busybox",
+        "echo",
+        "hello",
+        "world",
+    ]);
+    assert_eq!(out, "hello world\n");
+    let c = inspect(&e, "hello");
+    assert_eq!(c["State"]["Status"], "exited");
+    assert_eq!(c["State"]["ExitCode"], 0);
+    assert_eq!(c["Config"]["Image"], "busybox");
+    let ps = e.ok(&["ps", "-a"]);
+    assert!(
+        ps.lines()
+            .next()
+            .is_some_and(|h| h.starts_with("CONTAINER ID") && h.contains("NAMES")),
+        "{ps}"
+    );
+    assert!(
+        ps.contains("Exited (0)") && ps.contains("\"echo hello world\"") && ps.contains("hello"),
+        "{ps}"
+    );
+    let id = full_id(&e, "hello");
+    e.ok(&["rm", "hello"]);
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+}
+
+#[test]
+fn run_exits_with_the_containers_code_and_stderr_stays_apart() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let out = e.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert!(e.all_ids().is_empty(), "--rm left a container");
+    let missing = e.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "/no/such/binary",
+    ]);
+    assert_eq!(
+        missing.status.code(),
+        Some(127),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+#[test]
+fn a_file_created_in_one_run_is_absent_in_the_next() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /created && cat /created",
+    ]);
+    let out = e.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/created",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the file is still there: {out:?}"
+    );
+}
+
+#[test]
+fn a_detached_clock_is_listed_logged_and_stopped() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let id = e
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            "clock",
+            "busybox",
+            "sh",
+            "-c",
+            "while true; do date; sleep 1; done",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "run -d prints the full id: {id}");
+    let ps = e.ok(&["ps"]);
+    let row = ps
+        .lines()
+        .find(|l| l.contains("clock"))
+        .unwrap_or_else(|| panic!("clock not listed: {ps}"));
+    assert!(
+        row.starts_with(&id[..12])
+            && row.contains("Up ")
+            && row.contains("\"sh -c while true; d…\""),
+        "{row}"
+    );
+    assert_eq!(e.ok(&["ps", "-q"]).trim(), &id[..12]);
+    assert!(e.ok(&["ps", "-l"]).contains("clock"));
+    let json: Value =
+        serde_json::from_str(e.ok(&["ps", "--format", "json"]).trim()).expect("ps json");
+    assert_eq!(
+        (json["Names"].as_str(), json["State"].as_str()),
+        (Some("clock"), Some("running"))
+    );
+    assert_eq!(
+        e.ok(&["ps", "--format", "{{.Names}} {{.Image}}"]).trim(),
+        "clock busybox"
+    );
+
+    wait_for("4 lines of log", LIMIT, || {
+        (e.ok(&["logs", &id[..5]]).lines().count() >= 4).then_some(())
+    });
+    let all = e.ok(&["logs", &id[..5]]);
+    let tail = e.ok(&["logs", "--tail", "3", "clock"]);
+    assert_eq!(tail.lines().count(), 3, "{tail}");
+    assert!(
+        all.ends_with(&tail) || all.lines().count() > 3,
+        "tail is the log's end: {all} / {tail}"
+    );
+    let stamped = e.ok(&["logs", "-t", "--tail", "1", "clock"]);
+    assert!(
+        stamped
+            .split(' ')
+            .next()
+            .is_some_and(|t| t.ends_with('Z') && t.contains('T')),
+        "{stamped}"
+    );
+
+    // --tail 1 --follow: the last line at once, new lines as they come, the end at stop.
+    let mut follow = e
+        .cmd()
+        .args(["logs", "--tail", "1", "--follow", "clock"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs -f");
+    let mut lines = BufReader::new(follow.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a first line").expect("read");
+    let second = lines.next().expect("a new line").expect("read");
+    assert_ne!(first, second);
+    let stopped = Instant::now();
+    e.ok(&["stop", "-t", "1", "clock"]);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = follow.wait().expect("logs -f ends");
+    assert!(status.success(), "logs -f: {status}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "logs -f ended {:?} after stop",
+        stopped.elapsed()
+    );
+    assert!(rest.len() < 10, "{rest:?}");
+    assert!(e.ok(&["ps", "-a"]).contains("Exited (137)"));
+}
+
+#[test]
+fn stop_of_a_term_ignoring_shell_takes_the_grace_period() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // A shell as PID 1 without a TERM trap ignores SIGTERM: only SIGKILL after 10 s ends it.
+    e.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do sleep 1; done",
+    ]);
+    let t = Instant::now();
+    e.ok(&["stop", "stubborn"]);
+    let took = t.elapsed();
+    assert!(
+        took > Duration::from_secs(9) && took < Duration::from_secs(15),
+        "stop took {took:?}"
+    );
+    let ps = e.ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    assert_eq!(inspect(&e, "stubborn")["State"]["ExitCode"], 137);
+}
+
+#[test]
+fn stop_of_a_term_handler_returns_at_once_and_kill_is_immediate() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "polite",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+    ]);
+    let t = Instant::now();
+    e.ok(&["stop", "polite"]);
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(inspect(&e, "polite")["State"]["ExitCode"], 0);
+
+    e.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "victim",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let t = Instant::now();
+    e.ok(&["kill", "victim"]);
+    wait_for("the kill to land", LIMIT, || {
+        (inspect(&e, "victim")["State"]["Status"] == "exited").then_some(())
+    });
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "kill took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(inspect(&e, "victim")["State"]["ExitCode"], 137);
+    let again = e.run(&["kill", "victim"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not running"));
+}
+
+#[test]
+fn rm_f_of_a_running_container_leaves_nothing() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let id = e
+        .ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let refused = e.run(&["rm", &id[..8]]);
+    assert!(
+        !refused.status.success(),
+        "rm of a running container must fail"
+    );
+    e.ok(&["rm", "-f", &id[..8]]);
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+    let gone = e.run(&["logs", &id[..8]]);
+    assert!(!gone.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&gone.stderr).trim(),
+        format!("berth: no such container: {}", &id[..8])
+    );
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // dd's 64 MiB block is one allocation the 32 MiB limit cannot hold.
+    let out = e.run(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "hog",
+        "--memory",
+        "32m",
+        "busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=64M",
+        "count=1",
+    ]);
+    assert_eq!(out.status.code(), Some(137), "{out:?}");
+    let c = inspect(&e, "hog");
+    assert_eq!(c["State"]["OOMKilled"], true, "{c}");
+    assert_eq!(c["HostConfig"]["Memory"], 32 << 20);
+    e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--memory",
+        "32m",
+        "busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=1M",
+        "count=1",
+    ]);
+}
+
+#[test]
+fn a_killed_monitor_leaves_a_container_that_ps_and_rm_handle() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let id = e
+        .ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let monitor: Value = serde_json::from_slice(
+        &std::fs::read(
+            e.runroot
+                .path()
+                .join("containers")
+                .join(&id)
+                .join("monitor.json"),
+        )
+        .expect("monitor.json"),
+    )
+    .expect("monitor json");
+    let pid = monitor["pid"].as_i64().expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill monitor");
+    wait_for("the monitor to die", LIMIT, || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    let ps = e.ok(&["ps"]);
+    assert!(
+        ps.contains(&id[..12]) && ps.contains("Up "),
+        "still running without its monitor: {ps}"
+    );
+    e.ok(&["rm", "-f", &id]);
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+}
+
+#[test]
+fn a_cli_killed_mid_run_leaves_nothing_after_rm_f() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut cli = e
+        .cmd()
+        .args([
+            "run",
+            "--network",
+            "none",
+            "--name",
+            "orphan",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("berth run");
+    wait_for("the container to run", LIMIT, || {
+        e.ok(&["ps"]).contains("orphan").then_some(())
+    });
+    cli.kill().expect("kill -9 the CLI");
+    let _ = cli.wait();
+    let id = full_id(&e, "orphan");
+    assert_eq!(
+        inspect(&e, "orphan")["State"]["Status"],
+        "running",
+        "the container outlives its CLI"
+    );
+    e.ok(&["rm", "-f", "orphan"]);
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+}
+
+#[test]
+fn twenty_runs_and_twenty_removals_at_once() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let spawn = |args: Vec<String>| {
+        let mut c: Command = e.cmd();
+        c.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().expect("berth")
+    };
+    let runs: Vec<_> = (0..20)
+        .map(|i| {
+            spawn(
+                [
+                    "run",
+                    "-d",
+                    "--network",
+                    "none",
+                    "--name",
+                    &format!("many{i}"),
+                    "busybox",
+                    "sleep",
+                    "1000",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            )
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for r in runs {
+        let out = r.wait_with_output().expect("run -d");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    assert_eq!(e.ok(&["ps", "-q"]).lines().count(), 20);
+    let rms: Vec<_> = ids
+        .iter()
+        .map(|id| spawn(vec!["rm".into(), "-f".into(), id.clone()]))
+        .collect();
+    for r in rms {
+        let out = r.wait_with_output().expect("rm -f");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(e.all_ids().is_empty());
+    for id in &ids {
+        assert!(e.leaks(id).is_empty(), "{:?}", e.leaks(id));
+    }
+    assert!(
+        std::fs::read_dir(e.root().join("names"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0,
+        "names left"
+    );
+}
