@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use berth_engine::StorePaths;
 use berth_engine::network::{
     self, AttachRequest, Attachment, CreateOptions, NetworkError, NetworkMode, NetworkStore,
@@ -25,13 +27,7 @@ struct Store {
 
 impl Store {
     fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let paths = StorePaths::new(
-            Some(dir.path().join("root")),
-            Some(dir.path().join("run")),
-            None,
-            None,
-        );
+        let (dir, paths) = common::temp_store();
         Self { _dir: dir, paths }
     }
 

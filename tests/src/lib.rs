@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod containerd;
+pub mod engine_network;
 pub mod engine;
 
 /// The root check and unique ids are berth-testkit's (shared with every crate's tests),

@@ -31,6 +31,9 @@ pub struct Endpoint {
     pub name: String,
     pub hostname: String,
     pub ip: Ipv4Addr,
+    /// The MAC of the container's eth0.
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
 /// The endpoints of `net`, by id; files that do not parse are skipped (and logged).
@@ -93,6 +96,7 @@ pub(crate) fn register(
         name: att.container_name.clone(),
         hostname: att.hostname.clone(),
         ip,
+        mac: att.mac.clone(),
     };
     let path = dir.join(format!("{id}.json"));
     let tmp = dir.join(format!(".{id}.json.tmp"));

@@ -221,6 +221,7 @@ mod tests {
             name: "db".into(),
             hostname: "0123456789ab".into(),
             ip: Ipv4Addr::new(10, 1, 0, 3),
+            mac: None,
         }];
         let names = vec!["web1".to_string(), "web".to_string()];
         let h = hosts_content(Some((Ipv4Addr::new(10, 1, 0, 2), &names)), &peers);

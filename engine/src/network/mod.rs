@@ -8,12 +8,13 @@
 //! - [`attach`]: a container's namespace and CNI ADD/DEL ([`attach()`], [`detach()`]).
 //! - [`netns`]: network namespaces bind-mounted under `<runroot>/netns`.
 //! - [`endpoints`]: who is on a network, for hosts-file name resolution.
-//! - [`etc`]: the /etc files ([`write_etc_files`]).
+//! - [`etc`]: the /etc files ([`write_etc_files`]); [`inspect`]: docker's inspect document.
 
 pub mod attach;
 pub mod endpoints;
 pub mod error;
 pub mod etc;
+pub mod inspect;
 pub mod mode;
 pub mod netns;
 pub mod ports;

@@ -65,7 +65,8 @@ pub fn validate_name(name: &str) -> Result<(), NetworkError> {
     } else {
         Err(NetworkError::InvalidNetwork {
             name: name.to_string(),
-            reason: "names are letters, digits, '_', '.' and '-', starting with a letter or digit".into(),
+            reason: "names are letters, digits, '_', '.' and '-', starting with a letter or digit"
+                .into(),
         })
     }
 }

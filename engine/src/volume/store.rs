@@ -49,7 +49,7 @@ impl Volume {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
     pub removed: Vec<String>,
-    /// Bytes of the removed volumes' files.
+    /// Bytes of the files in the removed volumes' `_data`.
     pub reclaimed: u64,
 }
 
@@ -241,7 +241,7 @@ impl VolumeStore {
             if !(all || v.is_anonymous()) || !self.users(&v.name, None)?.is_empty() {
                 continue;
             }
-            let size = disk_usage(&self.volume_dir(&v.name));
+            let size = disk_usage(&self.data_dir(&v.name));
             match self.remove(&v.name, None) {
                 Ok(()) => {
                     report.reclaimed += size;
