@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 use berth_engine::StorePaths;
 
 mod serve;
+// Network and volume verbs (the work is berth_engine::network and ::volume).
+mod network;
+mod volume;
 // Container verbs (engine-core): one file each; the work is berth_engine::ops.
 mod create;
 mod inspect;
@@ -21,6 +24,8 @@ mod run;
 mod start;
 mod stop;
 mod wait;
+// Output shared by the listing verbs.
+mod table;
 
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
@@ -88,6 +93,10 @@ pub enum Command {
     Wait(wait::WaitArgs),
     /// Show a container's record and state as JSON.
     Inspect(inspect::InspectArgs),
+    /// Manage networks.
+    Network(network::NetworkArgs),
+    /// Manage volumes.
+    Volume(volume::VolumeArgs),
     /// Run a container's monitor (started by berth itself).
     #[command(name = "__monitor", hide = true)]
     Monitor(monitor::MonitorArgs),
@@ -95,7 +104,13 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+    // netlink-packet-route warns on every link dump that this kernel sends newer
+    // attributes than it knows (IFLA_INET6_CONF): noise for a user, kept for debugging.
+    let directives = match cli.log_level.as_str() {
+        "debug" | "trace" => cli.log_level.clone(),
+        level => format!("{level},netlink_packet_route=error"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -118,6 +133,8 @@ pub fn main() -> ExitCode {
         Command::Rm(args) => rm::run(&paths, &args),
         Command::Wait(args) => wait::run(&paths, &args),
         Command::Inspect(args) => inspect::run(&paths, &args),
+        Command::Network(args) => network::run(&paths, &args),
+        Command::Volume(args) => volume::run(&paths, &args),
         Command::Monitor(args) => Ok(monitor::run(&paths, &args)),
     };
     match result {
@@ -134,11 +151,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs `verb` on each container, printing each name as given on success (docker's
-/// output for stop, kill, rm) and `berth: <error>` otherwise; exit 1 if any failed.
-fn each(
+/// Runs `verb` on each object (container, network, volume), printing each name as given
+/// on success (docker's output for stop, kill, rm) and `berth: <error>` otherwise; exit 1
+/// if any failed.
+fn each<E: std::fmt::Display>(
     containers: &[String],
-    mut verb: impl FnMut(&str) -> Result<(), berth_engine::EngineError>,
+    mut verb: impl FnMut(&str) -> Result<(), E>,
 ) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for c in containers {
