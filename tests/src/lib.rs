@@ -10,6 +10,7 @@ use serde_json::Value;
 pub mod containerd;
 pub mod engine_network;
 pub mod engine;
+pub mod registry;
 
 /// The root check and unique ids are berth-testkit's (shared with every crate's tests),
 /// re-exported for the end-to-end tests, which import them from here.

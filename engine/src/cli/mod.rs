@@ -24,6 +24,11 @@ mod run;
 mod start;
 mod stop;
 mod wait;
+// Registry verbs (the work is berth_images::registry).
+mod login;
+mod logout;
+mod pull;
+mod push;
 // Output shared by the listing verbs.
 mod table;
 
@@ -100,6 +105,14 @@ pub enum Command {
     /// Run a container's monitor (started by berth itself).
     #[command(name = "__monitor", hide = true)]
     Monitor(monitor::MonitorArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
+    /// Log in to a registry (credentials checked, then stored 0600).
+    Login(login::LoginArgs),
+    /// Log out from a registry.
+    Logout(logout::LogoutArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -136,6 +149,10 @@ pub fn main() -> ExitCode {
         Command::Network(args) => network::run(&paths, &args),
         Command::Volume(args) => volume::run(&paths, &args),
         Command::Monitor(args) => Ok(monitor::run(&paths, &args)),
+        Command::Pull(args) => pull::run(&paths, &args),
+        Command::Push(args) => push::run(&paths, &args),
+        Command::Login(args) => login::run(&args),
+        Command::Logout(args) => logout::run(&args),
     };
     match result {
         Ok(code) => code,
