@@ -463,3 +463,240 @@ pub fn http_put(port: u16, path: &str, content_type: &str, body: &[u8]) -> u16 {
     let _ = s.read_to_string(&mut resp);
     resp.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
+
+/// A token service for a registry with `auth: token`: an RSA key and self-signed
+/// certificate made with openssl for the test, and an HTTP server on 127.0.0.1 that
+/// hands out JWTs (RS256, signed by `openssl dgst`, the certificate in `x5c`) granting the
+/// scope asked for to one user with the right password, and 401 to anyone else. Stops
+/// on drop.
+pub struct TokenServer {
+    pub port: u16,
+    pub cert: PathBuf,
+    pub issuer: String,
+    pub service: String,
+    /// Token requests seen, with whether they were granted.
+    pub requests: Arc<Mutex<Vec<(String, bool)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    pub fn start(user: &str, password: &str) -> Self {
+        require_tool("openssl", "openssl");
+        let dir = tempfile::tempdir().expect("token tempdir");
+        let key = dir.path().join("key.pem");
+        let cert = dir.path().join("cert.pem");
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=berth-test-token",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl req");
+        assert!(
+            out.status.success(),
+            "openssl req: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert)
+            .output()
+            .expect("openssl x509");
+        assert!(der.status.success(), "openssl x509 -outform DER");
+        let x5c = base64(&der.stdout, false);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("token server bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let issuer = "berth-test-issuer".to_string();
+        let service = "berth-test-registry".to_string();
+        let want_auth = format!(
+            "Basic {}",
+            base64(format!("{user}:{password}").as_bytes(), false)
+        );
+        let (stop2, requests2, issuer2, service2) = (
+            stop.clone(),
+            requests.clone(),
+            issuer.clone(),
+            service.clone(),
+        );
+        let user = user.to_string();
+        let thread = std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).into_owned();
+                let line = text.lines().next().unwrap_or_default().to_string();
+                let granted = text.lines().any(|l| {
+                    l.to_ascii_lowercase().starts_with("authorization:")
+                        && l[14..].trim() == want_auth
+                });
+                if let Ok(mut r) = requests2.lock() {
+                    r.push((line.clone(), granted));
+                }
+                let (status, body) = if granted {
+                    let token =
+                        sign_token(&key, &x5c, &issuer2, &service2, &user, &scopes_of(&line));
+                    (
+                        "200 OK",
+                        format!(
+                            r#"{{"token":"{token}","access_token":"{token}","expires_in":300}}"#
+                        ),
+                    )
+                } else {
+                    (
+                        "401 Unauthorized",
+                        r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#
+                            .to_string(),
+                    )
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenServer {
+            port,
+            cert,
+            issuer,
+            service,
+            requests,
+            stop,
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// The registry's auth config for this token service.
+    pub fn registry_auth(&self) -> RegistryAuth {
+        RegistryAuth::Token {
+            realm: format!("http://127.0.0.1:{}/token", self.port),
+            service: self.service.clone(),
+            issuer: self.issuer.clone(),
+            cert: self.cert.clone(),
+        }
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `scope=repository:NAME:ACTIONS` query parameters of a token request line, as the
+/// token's `access` claim.
+fn scopes_of(request_line: &str) -> Vec<serde_json::Value> {
+    let query = request_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.split_once('?'))
+        .map(|(_, q)| q)
+        .unwrap_or("");
+    query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("scope="))
+        .map(|v| v.replace("%3A", ":").replace("%3a", ":").replace("%2C", ",").replace("%2c", ",").replace("%2F", "/").replace("%2f", "/"))
+        .filter_map(|scope| {
+            let mut parts = scope.splitn(3, ':');
+            let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+        })
+        .collect()
+}
+
+fn sign_token(
+    key: &Path,
+    x5c: &str,
+    issuer: &str,
+    service: &str,
+    user: &str,
+    access: &[serde_json::Value],
+) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": user, "aud": service, "exp": now + 300, "nbf": now - 10,
+        "iat": now, "jti": format!("{now}-{}", std::process::id()), "access": access,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        base64(header.to_string().as_bytes(), true),
+        base64(claims.to_string().as_bytes(), true)
+    );
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl dgst");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(signing_input.as_bytes())
+        .expect("writing to openssl");
+    let out = child.wait_with_output().expect("openssl dgst output");
+    format!("{signing_input}.{}", base64(&out.stdout, true))
+}
+
+/// Base64 (standard, or URL-safe without padding as JWTs use).
+pub fn base64(bytes: &[u8], url: bool) -> String {
+    let table: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut s = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(char::from(table[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else if !url {
+                s.push('=');
+            }
+        }
+    }
+    s
+}

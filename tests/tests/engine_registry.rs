@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use berth_tests::registry::{
-    CutProxy, FakeRegistry, Registry, RegistryAuth, busybox_oci_archive, http_put, skopeo_copy,
-    skopeo_inspect,
+    CutProxy, FakeRegistry, Registry, RegistryAuth, TokenServer, base64, busybox_oci_archive,
+    http_put, skopeo_copy, skopeo_inspect,
 };
 use berth_tests::{bin, require_root};
 
@@ -364,7 +364,7 @@ fn login_checks_htpasswd_credentials_and_stores_them_0600() {
     // docker's config.json is read when berth has nothing.
     let docker = stranger.dir.path().join("docker");
     std::fs::create_dir_all(&docker).expect("docker config dir");
-    let auth = base64_encode(b"alice:s3cret");
+    let auth = base64(b"alice:s3cret", false);
     std::fs::write(
         docker.join("config.json"),
         format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
@@ -376,27 +376,6 @@ fn login_checks_htpasswd_credentials_and_stores_them_0600() {
     assert!(out.contains("Removing login credentials"), "{out}");
     let after = std::fs::read_to_string(berth.auth_file()).expect("auth file");
     assert!(!after.contains(&host), "credentials still stored: {after}");
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
 }
 
 #[test]
@@ -645,5 +624,59 @@ fn bad_input_fails_clearly_and_stores_nothing() {
         berth.blob_files().is_empty(),
         "blobs stored: {:?}",
         berth.blob_files()
+    );
+}
+
+#[test]
+fn a_token_auth_registry_works_with_login() {
+    if !require_root() {
+        return;
+    }
+    let tokens = TokenServer::start("bob", "hunter2");
+    let reg = Registry::start(tokens.registry_auth());
+    let host = reg.host();
+    skopeo_copy(
+        &oci_archive(),
+        &format!("{host}/secured:1"),
+        "oci",
+        &["--dest-creds", "bob:hunter2"],
+    );
+    let berth = Berth::new();
+    // Anonymous: the token service refuses, and berth says unauthorized.
+    berth.fails(&["pull", &format!("{host}/secured:1")], "unauthorized");
+    berth.fails(
+        &["login", "-u", "bob", "-p", "nope", &host],
+        "incorrect username or password",
+    );
+    let mut login = berth
+        .cmd(&["login", "-u", "bob", "--password-stdin", &host])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("berth login");
+    {
+        use std::io::Write;
+        let mut stdin = login.stdin.take().expect("stdin");
+        stdin.write_all(b"hunter2\n").expect("password to stdin");
+    }
+    let out = login.wait_with_output().expect("berth login output");
+    assert!(
+        out.status.success(),
+        "login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Login Succeeded"));
+    let out = berth.ok(&["pull", &format!("{host}/secured:1")]);
+    assert!(last_line(&out).starts_with("Digest: sha256:"), "{out}");
+    let granted = tokens
+        .requests
+        .lock()
+        .map(|r| r.iter().filter(|(_, ok)| *ok).count())
+        .unwrap_or(0);
+    assert!(
+        granted >= 2,
+        "the pull did not go through the token service: {:?}",
+        tokens.requests
     );
 }
