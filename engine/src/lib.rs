@@ -13,6 +13,7 @@
 //!   the container's /etc/hosts, hostname and resolv.conf.
 //! - [`random`]: docker-shaped random ids; [`docker_name`]: docker's rule for names.
 //! - [`volume`]: `-v` binds, named and anonymous volumes, `berth volume`.
+//! - [`image_users`]: which containers use an image (`rmi`'s check).
 //! - [`paths`]: the store's directories (`--root`, `--runroot`, `--runtime-root`) and the
 //!   OCI runtime binary the engine drives.
 //!
@@ -30,6 +31,7 @@ pub mod oci_runtime;
 pub mod ocispec;
 pub mod ops;
 pub mod rootfs;
+pub mod image_users;
 pub mod paths;
 pub mod random;
 pub mod serve;

@@ -9,6 +9,14 @@ use clap::{Parser, Subcommand};
 use berth_engine::StorePaths;
 
 mod serve;
+// Image verbs (the work is berth_images' ImageStore); table: output shared with ps.
+mod image;
+mod images;
+mod import;
+mod load;
+mod rmi;
+mod table;
+mod tag;
 // Network and volume verbs (the work is berth_engine::network and ::volume).
 mod network;
 mod volume;
@@ -77,6 +85,18 @@ pub enum Command {
     Paths,
     /// Serve the Docker Engine API (v1.41) on a unix socket, for the docker CLI and SDKs.
     Serve(serve::ServeArgs),
+    /// Load images from a docker-archive or an OCI image layout.
+    Load(load::LoadArgs),
+    /// Import a root filesystem tarball as an image.
+    Import(import::ImportArgs),
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Remove images.
+    Rmi(rmi::RmiArgs),
+    /// Give an image another name.
+    Tag(tag::TagArgs),
+    /// Manage images (inspect, ls, rm, load, import, tag).
+    Image(image::ImageArgs),
     /// Create and start a container.
     Run(run::RunArgs),
     /// Create a container (start it with `berth start`).
@@ -136,6 +156,12 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(paths, &args),
+        Command::Load(args) => load::run(&paths, &args),
+        Command::Import(args) => import::run(&paths, &args),
+        Command::Images(args) => images::run(&paths, &args),
+        Command::Rmi(args) => rmi::run(&paths, &args),
+        Command::Tag(args) => tag::run(&paths, &args),
+        Command::Image(args) => image::run(&paths, &args),
         Command::Run(args) => run::run(&paths, &args),
         Command::Create(args) => create::run(&paths, &args),
         Command::Start(args) => start::run(&paths, &args),
@@ -157,7 +183,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("berth: {e:#}");
+            eprintln!("berth: {}", error_text(&e));
             // docker's codes: 125 for berth's own failure, 126/127 for a command that
             // cannot be run / is not found.
             let code = e
@@ -186,4 +212,22 @@ fn each<E: std::fmt::Display>(
         }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The error and its causes joined by `: `, each cause only when the text before does not
+/// already hold it (thiserror messages often include their source, which `{:#}` would
+/// print a second time).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -107,10 +107,41 @@ impl ImageStore {
         }
         self.blobs.put(config_bytes)?;
         let manifest_digest = self.blobs.put(manifest_bytes)?;
-        let chains = chain_ids(&diff_ids);
+        let result = self.record(
+            &id,
+            &manifest_digest,
+            &diff_ids,
+            &blobs,
+            tags,
+            repo_digests,
+            progress,
+        );
+        if result.is_err() {
+            // A refused layer or a failed unpack: keep no blob of this image that no
+            // other image needs.
+            self.discard_unreferenced(&[manifest_digest, config_digest])?;
+        }
+        result
+    }
+
+    /// Unpacks the layers and records the image in the index.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        id: &str,
+        manifest_digest: &Digest,
+        diff_ids: &[Digest],
+        blobs: &[Digest],
+        tags: &[String],
+        repo_digests: &[String],
+        progress: &dyn Progress,
+    ) -> Result<Image, ImageError> {
+        let id = id.to_string();
+        let manifest_digest = manifest_digest.clone();
+        let chains = chain_ids(diff_ids);
         for _ in 0..ADD_ATTEMPTS {
             let mut size = 0;
-            for ((chain, diff_id), blob) in chains.iter().zip(&diff_ids).zip(&blobs) {
+            for ((chain, diff_id), blob) in chains.iter().zip(diff_ids).zip(blobs) {
                 size += self.ensure_layer(chain, diff_id, blob, progress)?.size;
             }
             let kept_manifest = self.index.update(|index| {
