@@ -9,14 +9,6 @@ use clap::{Parser, Subcommand};
 use berth_engine::StorePaths;
 
 mod serve;
-// Image verbs (the work is berth_images' ImageStore); table: output shared with ps.
-mod image;
-mod images;
-mod import;
-mod load;
-mod rmi;
-mod table;
-mod tag;
 // Network and volume verbs (the work is berth_engine::network and ::volume).
 mod network;
 mod volume;
@@ -37,8 +29,14 @@ mod login;
 mod logout;
 mod pull;
 mod push;
-// Output shared by the listing verbs.
+// Image verbs (the work is berth_images' ImageStore); table: output shared with ps.
+mod image;
+mod images;
+mod import;
+mod load;
+mod rmi;
 mod table;
+mod tag;
 
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
@@ -85,18 +83,6 @@ pub enum Command {
     Paths,
     /// Serve the Docker Engine API (v1.41) on a unix socket, for the docker CLI and SDKs.
     Serve(serve::ServeArgs),
-    /// Load images from a docker-archive or an OCI image layout.
-    Load(load::LoadArgs),
-    /// Import a root filesystem tarball as an image.
-    Import(import::ImportArgs),
-    /// List images.
-    Images(images::ImagesArgs),
-    /// Remove images.
-    Rmi(rmi::RmiArgs),
-    /// Give an image another name.
-    Tag(tag::TagArgs),
-    /// Manage images (inspect, ls, rm, load, import, tag).
-    Image(image::ImageArgs),
     /// Create and start a container.
     Run(run::RunArgs),
     /// Create a container (start it with `berth start`).
@@ -118,6 +104,18 @@ pub enum Command {
     Wait(wait::WaitArgs),
     /// Show a container's record and state as JSON.
     Inspect(inspect::InspectArgs),
+    /// Load images from a docker-archive or an OCI image layout.
+    Load(load::LoadArgs),
+    /// Import a root filesystem tarball as an image.
+    Import(import::ImportArgs),
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Remove images.
+    Rmi(rmi::RmiArgs),
+    /// Give an image another name.
+    Tag(tag::TagArgs),
+    /// Manage images (inspect, ls, rm, load, import, tag).
+    Image(image::ImageArgs),
     /// Manage networks.
     Network(network::NetworkArgs),
     /// Manage volumes.
@@ -156,12 +154,6 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(paths, &args),
-        Command::Load(args) => load::run(&paths, &args),
-        Command::Import(args) => import::run(&paths, &args),
-        Command::Images(args) => images::run(&paths, &args),
-        Command::Rmi(args) => rmi::run(&paths, &args),
-        Command::Tag(args) => tag::run(&paths, &args),
-        Command::Image(args) => image::run(&paths, &args),
         Command::Run(args) => run::run(&paths, &args),
         Command::Create(args) => create::run(&paths, &args),
         Command::Start(args) => start::run(&paths, &args),
@@ -172,6 +164,12 @@ pub fn main() -> ExitCode {
         Command::Rm(args) => rm::run(&paths, &args),
         Command::Wait(args) => wait::run(&paths, &args),
         Command::Inspect(args) => inspect::run(&paths, &args),
+        Command::Load(args) => load::run(&paths, &args),
+        Command::Import(args) => import::run(&paths, &args),
+        Command::Images(args) => images::run(&paths, &args),
+        Command::Rmi(args) => rmi::run(&paths, &args),
+        Command::Tag(args) => tag::run(&paths, &args),
+        Command::Image(args) => image::run(&paths, &args),
         Command::Network(args) => network::run(&paths, &args),
         Command::Volume(args) => volume::run(&paths, &args),
         Command::Monitor(args) => Ok(monitor::run(&paths, &args)),
