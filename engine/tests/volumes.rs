@@ -13,7 +13,7 @@ mod common;
 
 use berth_engine::StorePaths;
 use berth_engine::volume::{
-    ANONYMOUS_LABEL, VolumeError, VolumeSpec, VolumeStore, mounts_for, with_image_volumes,
+    ANONYMOUS_LABEL, VolumeError, VolumeSpec, VolumeStore, container_mounts, mounts_for,
 };
 use berth_testkit::root::require_root;
 
@@ -223,8 +223,14 @@ fn volumes_in_use_stay_and_rm_v_takes_only_the_anonymous_ones() {
         return;
     }
     let s = Store::new();
-    let specs = with_image_volumes(&[spec("named:/data")], ["/cache"]).expect("specs");
-    let mounts = mounts_for(&s.paths, &specs, &[]).expect("mounts");
+    let mounts = container_mounts(
+        &s.paths,
+        &["named:/data".to_string()],
+        &["/cache".to_string(), "/data".to_string()],
+        &[],
+    )
+    .expect("mounts");
+    assert_eq!(mounts.len(), 2, "the image's /data is the user's volume");
     let vols = s.volumes().list().expect("list");
     assert_eq!(vols.len(), 2);
     let anon = vols
@@ -243,7 +249,7 @@ fn volumes_in_use_stay_and_rm_v_takes_only_the_anonymous_ones() {
         other => panic!("rm of a volume in use: {other:?}"),
     }
     // The container goes with -v: its anonymous volume goes, the named one stays.
-    let removed = s.volumes().remove_anonymous(&mounts, &id).expect("rm -v");
+    let removed = s.volumes().remove_anonymous_of(&id).expect("rm -v");
     assert_eq!(removed, std::slice::from_ref(&anon.name));
     fs::remove_dir_all(s.paths.container_dir(&id)).expect("rm container");
     let left: Vec<String> = s

@@ -10,7 +10,7 @@ use oci_spec::runtime::Mount;
 use crate::paths::StorePaths;
 use crate::volume::copyup;
 use crate::volume::error::VolumeError;
-use crate::volume::spec::{VolumeSource, VolumeSpec};
+use crate::volume::spec::{VolumeSource, VolumeSpec, with_image_volumes};
 use crate::volume::store::{ANONYMOUS_LABEL, VolumeStore};
 
 /// The spec mounts for `specs`, in order (a later mount over an earlier one's path wins
@@ -52,6 +52,27 @@ pub fn mounts_for(
         out.push(bind_mount(&spec.destination, &source, spec.read_only));
     }
     Ok(out)
+}
+
+/// A container's volume mounts from its `-v` flags and its image's `Volumes` (config
+/// `Volumes` keys, e.g. `/data`): [`VolumeSpec::parse`] of each flag, an anonymous
+/// volume for each image volume not mounted over ([`with_image_volumes`]), then
+/// [`mounts_for`] with the image's layers. What the engine calls when it prepares a
+/// container; validate the flags at create time with [`VolumeSpec::parse`].
+///
+/// Errors: a flag that does not parse, then [`mounts_for`]'s.
+pub fn container_mounts(
+    paths: &StorePaths,
+    flags: &[String],
+    image_volumes: &[String],
+    image_lower_dirs: &[PathBuf],
+) -> Result<Vec<Mount>, VolumeError> {
+    let specs = flags
+        .iter()
+        .map(|f| VolumeSpec::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let specs = with_image_volumes(&specs, image_volumes.iter().map(String::as_str))?;
+    mounts_for(paths, &specs, image_lower_dirs)
 }
 
 /// Creates the volume if needed and fills it from the image when it is empty, under the

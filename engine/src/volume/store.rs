@@ -283,6 +283,27 @@ impl VolumeStore {
         Ok(removed)
     }
 
+    /// `rm -v` (and `run --rm`, as docker does) of container `id`: its anonymous volumes,
+    /// read from the mounts of its `bundle/config.json`, removed unless another container
+    /// uses them. Call before the container's directory goes. Ok(empty) when the
+    /// container has no spec (never prepared).
+    pub fn remove_anonymous_of(&self, id: &str) -> Result<Vec<String>, VolumeError> {
+        let spec = self.containers.join(id).join("bundle").join("config.json");
+        let bytes = match fs::read(&spec) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(VolumeError::io("reading", &spec, e)),
+        };
+        #[derive(Deserialize)]
+        struct Mounts {
+            #[serde(default)]
+            mounts: Vec<oci_spec::runtime::Mount>,
+        }
+        let m: Mounts = serde_json::from_slice(&bytes)
+            .map_err(|source| VolumeError::Record { path: spec, source })?;
+        self.remove_anonymous(&m.mounts, id)
+    }
+
     /// The volume whose `_data` is `source`, if any.
     fn volume_of(&self, source: &Path) -> Option<String> {
         let rest = source.strip_prefix(&self.dir).ok()?;
