@@ -616,3 +616,70 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     buf.truncate(len);
     Some(buf)
 }
+
+#[test]
+fn rmi_refuses_an_image_a_container_uses_and_force_only_untags_it() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    e.ok(&["load", "-i", &fixture("docker-archive.tar")]);
+    let id = inspect(&e, "busybox")["Id"]
+        .as_str()
+        .expect("Id")
+        .to_string();
+    let container = e.ok(&["create", "--name", "uses-busybox", "busybox", "true"]);
+    let out = e.run(&["rmi", "busybox"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("must force") && err.contains(&container.trim()[..12]),
+        "{err}"
+    );
+    assert_eq!(names(&e), ["busybox:latest"]);
+    // -f takes the name off; the image and its layer stay for the container.
+    assert_eq!(
+        e.ok(&["rmi", "-f", "busybox"]),
+        "Untagged: busybox:latest\n"
+    );
+    assert_eq!(inspect(&e, &id)["Id"], id.as_str());
+    assert_eq!(layer_dirs(&e).len(), 1);
+    e.ok(&["rm", "uses-busybox"]);
+    assert!(e.ok(&["rmi", &id]).contains(&format!("Deleted: {id}")));
+    assert!(layer_dirs(&e).is_empty());
+}
+
+#[test]
+fn concurrent_loads_unpack_each_layer_once() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let archive = if i % 2 == 0 {
+                "docker-archive.tar"
+            } else {
+                "two-layer-archive.tar"
+            };
+            let mut cmd = e.cmd();
+            cmd.args(["load", "-q", "-i", &fixture(archive)])
+                .env("BERTH_LOG", "berth_images=debug")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().expect("berth load")
+        })
+        .collect();
+    let mut unpacks = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stderr(&out));
+        unpacks += stderr(&out).matches("unpacking layer").count();
+    }
+    // Two layers in all (the base is shared): each unpacked by one of the six.
+    assert_eq!(unpacks, 2);
+    assert_eq!(names(&e), ["berth-two-layer:latest", "busybox:latest"]);
+    let layers = layer_dirs(&e);
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert!(layers.iter().all(|l| !l.starts_with(".tmp-")), "{layers:?}");
+}
