@@ -10,20 +10,25 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use berth_tests::engine::Engine;
 use berth_tests::registry::{
     CutProxy, FakeRegistry, Registry, RegistryAuth, TokenServer, base64, busybox_oci_archive,
     http_put, skopeo_copy, skopeo_inspect,
 };
-use berth_tests::{bin, require_root};
+use berth_tests::{output_via_files, require_root};
 
-/// A berth store, auth file and docker config of the test's own.
+/// A berth store (berth-tests' [`Engine`]: temp root, runroot, runtime root, the
+/// workspace's berth-runtime, containers removed on drop) with an auth file, a registry
+/// settings path and a docker config dir of the test's own.
 struct Berth {
+    engine: Engine,
     dir: tempfile::TempDir,
 }
 
 impl Berth {
     fn new() -> Self {
         Berth {
+            engine: Engine::empty(),
             dir: tempfile::Builder::new()
                 .prefix("berth-registry-")
                 .tempdir()
@@ -32,7 +37,7 @@ impl Berth {
     }
 
     fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
+        self.engine.root().to_path_buf()
     }
 
     fn auth_file(&self) -> PathBuf {
@@ -40,26 +45,19 @@ impl Berth {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("berth"));
-        c.arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.dir.path().join("run"))
-            .arg("--runtime-root")
-            .arg(self.dir.path().join("runtime"))
-            .args(args)
+        let mut c = self.engine.cmd();
+        c.args(args)
             .env("BERTH_AUTH_FILE", self.auth_file())
             .env(
                 "BERTH_REGISTRIES_CONFIG",
                 self.dir.path().join("registries.json"),
             )
-            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
-            .env_remove("BERTH_ROOT");
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"));
         c
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("running berth")
+        output_via_files(self.cmd(args))
     }
 
     /// Runs berth, asserting success; its stdout.
@@ -229,7 +227,18 @@ fn pull_stores_oci_and_docker_schema2_images_verified() {
     }
     let berth = Berth::new();
     for tag in ["oci", "v2s2"] {
-        berth.ok(&["pull", &format!("{}/busybox:{tag}", reg.host())]);
+        let name = format!("{}/busybox:{tag}", reg.host());
+        berth.ok(&["pull", &name]);
+        let ran = berth.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &name,
+            "echo",
+            "pulled-and-ran",
+        ]);
+        assert_eq!(ran.trim(), "pulled-and-ran", "berth run {name}");
     }
     let images = berth.ok(&["images"]);
     assert!(
