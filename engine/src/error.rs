@@ -67,16 +67,17 @@ impl EngineError {
     /// 126 for a command that cannot be run, 127 for one that is not found.
     pub fn exit_code(&self) -> u8 {
         match self {
-            EngineError::Runtime { message, .. } | EngineError::Monitor(message)
-                if message.contains("No such file or directory")
-                    || message.contains("not found") =>
-            {
-                127
-            }
-            EngineError::Runtime { message, .. } | EngineError::Monitor(message)
-                if message.contains("Permission denied") =>
-            {
-                126
+            EngineError::Runtime { message, .. } | EngineError::Monitor(message) => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("no such file or directory")
+                    || m.contains("executable file not found")
+                {
+                    127
+                } else if m.contains("permission denied") {
+                    126
+                } else {
+                    125
+                }
             }
             _ => 125,
         }

@@ -96,6 +96,10 @@ fn run_exits_with_the_containers_code_and_stderr_stays_apart() {
         "{}",
         String::from_utf8_lossy(&missing.stderr)
     );
+    assert!(
+        e.all_ids().is_empty(),
+        "a --rm container that failed to start is removed"
+    );
 }
 
 #[test]
@@ -518,4 +522,130 @@ fn twenty_runs_and_twenty_removals_at_once() {
             == 0,
         "names left"
     );
+}
+
+#[test]
+fn user_workdir_env_hostname_and_read_only_reach_the_process() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "user",
+        "-w",
+        "/tmp",
+        "-e",
+        "A=1",
+        "--hostname",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $A; hostname; echo $HOME",
+    ]);
+    assert_eq!(out, "1000\n1000\n/tmp\n1\nbox\n/home/user\n");
+    let ro = e.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "busybox",
+        "touch",
+        "/x",
+    ]);
+    assert_ne!(ro.status.code(), Some(0), "a read-only rootfs took a write");
+    let unknown = e.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "nosuchuser",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(unknown.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unable to find user nosuchuser"));
+    let caps = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "KILL",
+        "busybox",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        caps.split_whitespace().nth(1),
+        Some("0000000000000020"),
+        "{caps}"
+    );
+}
+
+#[test]
+fn a_named_volume_keeps_data_across_containers() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let vol = format!("data{}", std::process::id());
+    let spec = format!("{vol}:/data");
+    e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &spec,
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &spec,
+        "busybox",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(out, "kept\n");
+    e.ok(&["volume", "rm", &vol]);
+}
+
+#[test]
+fn no_such_container_is_named_in_the_error() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    for verb in [
+        &["logs", "4f2a"][..],
+        &["stop", "4f2a"],
+        &["rm", "4f2a"],
+        &["inspect", "4f2a"],
+    ] {
+        let out = e.run(verb);
+        assert!(!out.status.success(), "{verb:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("berth: no such container: 4f2a"),
+            "{verb:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -63,7 +63,9 @@ pub fn foreground(paths: &StorePaths, id: &str, stdin: bool) -> anyhow::Result<E
     };
     let (mut conn, tty) = attach::connect(&socket, &request)
         .map_err(|e| anyhow::anyhow!("attaching to container {id} at {}: {e}", socket.display()))?;
-    handle.wait_started()?;
+    handle
+        .wait_started()
+        .map_err(|e| ops::start::remove_if_auto(paths, &id, e))?;
     forward_signals(paths, &id)?;
     if stdin {
         forward_stdin(&conn)?;

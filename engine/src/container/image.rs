@@ -18,6 +18,16 @@ pub struct ImageInfo {
     pub config: Option<oci_spec::image::Config>,
 }
 
+impl ImageInfo {
+    /// The config's `Volumes` (destinations that get an anonymous volume).
+    pub fn volumes(&self) -> Vec<String> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.volumes().clone())
+            .unwrap_or_default()
+    }
+}
+
 fn store(paths: &StorePaths) -> Result<ImageStore> {
     ImageStore::open(&paths.root).map_err(|e| EngineError::Image(e.to_string()))
 }

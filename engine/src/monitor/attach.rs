@@ -94,10 +94,40 @@ pub fn read_frame(r: &mut impl Read) -> std::io::Result<Option<(u8, Vec<u8>)>> {
     Ok(Some((header[0], payload)))
 }
 
+/// The longest socket path `sun_path` holds (108 bytes with its NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// Calls `f` with `path`, or, when `path` is too long for a unix socket address (a deep
+/// `--runroot` and a 64-digit id can pass 108 bytes), with `/proc/self/fd/N/<name>`
+/// through an fd of its directory.
+pub fn with_socket_path<T>(
+    path: &Path,
+    f: impl FnOnce(&Path) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    use std::os::unix::ffi::OsStrExt;
+    if path.as_os_str().as_bytes().len() <= SUN_PATH_MAX {
+        return f(path);
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return f(path);
+    };
+    let dir = std::fs::File::open(dir)?;
+    use std::os::fd::AsRawFd;
+    let short = Path::new("/proc/self/fd")
+        .join(dir.as_raw_fd().to_string())
+        .join(name);
+    f(&short)
+}
+
+/// Binds the monitor's listening socket at `path` (any length).
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    with_socket_path(path, |p| UnixListener::bind(p))
+}
+
 /// Connects to a monitor's socket and makes `request`; returns the stream, positioned
 /// at the start of the output, and whether the container has a tty.
 pub fn connect(socket: &Path, request: &AttachRequest) -> std::io::Result<(UnixStream, bool)> {
-    let mut stream = UnixStream::connect(socket)?;
+    let mut stream = with_socket_path(socket, |p| UnixStream::connect(p))?;
     let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
     line.push(b'\n');
     stream.write_all(&line)?;
@@ -330,6 +360,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_socket_path_past_sun_len_is_bound_and_reached() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let deep = dir.path().join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        let sock = deep.join("attach.sock");
+        assert!(sock.as_os_str().len() > 108);
+        let hub = AttachHub::new(None, false);
+        hub.serve(bind(&sock).expect("bind past SUN_LEN"));
+        assert!(sock.exists(), "bound at its real path");
+        let (_conn, tty) = connect(
+            &sock,
+            &AttachRequest {
+                stdout: true,
+                ..Default::default()
+            },
+        )
+        .expect("connect");
+        assert!(!tty);
+    }
+
+    #[test]
     fn frames_round_trip_in_dockers_layout() {
         assert_eq!(frame_header(STDERR, 258), [2, 0, 0, 0, 0, 0, 1, 2]);
         let mut bytes = frame_header(STDOUT, 3).to_vec();
@@ -351,7 +402,7 @@ mod tests {
             Some(std::fs::File::from(std::os::fd::OwnedFd::from(stdin_w))),
             false,
         );
-        hub.serve(UnixListener::bind(&sock).expect("bind"));
+        hub.serve(bind(&sock).expect("bind"));
         // An output-only client: its end does not close the container's stdin.
         let watch = AttachRequest {
             stdin: false,

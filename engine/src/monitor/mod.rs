@@ -31,7 +31,6 @@ pub mod teardown;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -430,7 +429,7 @@ fn run_created(
     let hub = AttachHub::new(created.stdin.map(File::from), false);
     let sock = files.attach_socket();
     let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
+    let listener = attach::bind(&sock)
         .map_err(io_err("listening on", &sock))
         .map_err(fail)?;
     hub.serve(listener);
@@ -508,7 +507,7 @@ fn run_created(
     atomic_file::write_json(&files.exit(), &exit)?;
     reporter.send(&format!("exited {exit_code}"));
     if record.host.auto_remove {
-        crate::ops::remove::remove_files(paths, record)?;
+        crate::ops::remove::remove_files(paths, record, true)?;
     }
     Ok(())
 }

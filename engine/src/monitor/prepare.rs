@@ -1,7 +1,8 @@
 //! What the monitor makes before the runtime's `create`, in order, each step recorded so
 //! that [`crate::monitor::teardown`] can undo it after a crash at any point: the overlay
 //! rootfs, the network attachment (stored in the record before it is made), the /etc
-//! files, and the bundle's config.json.
+//! files, the volumes (made and filled from the image on first use), and the bundle's
+//! config.json.
 
 use serde_json::json;
 
@@ -13,17 +14,19 @@ use crate::network::{self, AttachRequest, Attachment, NetworkMode};
 use crate::ocispec::{self, NetworkNamespace, SpecInputs};
 use crate::paths::StorePaths;
 use crate::rootfs::{self, Overlay};
+use crate::volume;
 
 /// Mounts the rootfs, attaches the network, writes /etc files and config.json.
 /// `record` is updated (and saved) with the network attachment.
 pub fn prepare(paths: &StorePaths, record: &mut ContainerRecord) -> Result<()> {
     let files = ContainerFiles::new(paths, &record.id);
+    let image_volumes = image::resolve(paths, &record.image_id)?.volumes();
     let lower = image::lower_dirs(paths, &record.image_id)?;
     let target = files.rootfs();
     rootfs::unmount(&target)?;
     rootfs::mount(
         &Overlay {
-            lower,
+            lower: lower.clone(),
             upper: files.upper(),
             work: files.work(),
         },
@@ -69,11 +72,21 @@ pub fn prepare(paths: &StorePaths, record: &mut ContainerRecord) -> Result<()> {
         }
         json!({"destination": dest, "type": "bind", "source": src, "options": options})
     };
-    let mounts = vec![
+    let mut mounts = vec![
         bind("/etc/hosts", &etc.hosts),
         bind("/etc/hostname", &etc.hostname),
         bind("/etc/resolv.conf", &etc.resolv_conf),
     ];
+    // Volumes after the /etc files: a `-v` onto one of them wins, as in docker.
+    let volumes = volume::container_mounts(paths, &record.host.volumes, &image_volumes, &lower)
+        .map_err(|e| {
+            EngineError::InvalidArgument(format!("the volumes of container {}: {e}", record.id))
+        })?;
+    for m in volumes {
+        mounts.push(serde_json::to_value(&m).map_err(|e| {
+            EngineError::InvalidArgument(format!("serializing a volume mount: {e}"))
+        })?);
+    }
     let network = match (&att.mode, &att.netns) {
         (NetworkMode::Host, _) => NetworkNamespace::Host,
         (_, Some(path)) => NetworkNamespace::Path(path.clone()),

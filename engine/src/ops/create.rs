@@ -239,6 +239,18 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
     }
     // Checked now, so that a bad flag fails `create`, not the later `start`.
     crate::ocispec::caps::effective_set(&opts.cap_add, &opts.cap_drop)?;
+    for v in &opts.volumes {
+        crate::volume::VolumeSpec::parse(v)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+    }
+    for p in &opts.publish {
+        crate::network::parse_publish(p)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+    }
+    if let Some(n) = &opts.network {
+        crate::network::NetworkMode::parse(n)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+    }
     let memory = opts.memory.as_deref().map(parse_bytes).transpose()?;
     if let Some(m) = memory
         && m < 6 << 20

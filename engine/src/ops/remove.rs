@@ -13,6 +13,7 @@ use crate::oci_runtime::OciRuntime;
 use crate::ops::wait::{until_monitor_gone, until_stopped};
 use crate::paths::StorePaths;
 use crate::rootfs;
+use crate::volume::VolumeStore;
 
 /// How long `rm -f` waits for a killed container's monitor to finish its teardown.
 const MONITOR_GRACE: Duration = Duration::from_secs(10);
@@ -71,14 +72,15 @@ pub fn remove(paths: &StorePaths, query: &str, opts: RemoveOptions) -> Result<St
         return Ok(id);
     }
     teardown(paths, &record)?;
-    remove_files(paths, &record)?;
+    remove_files(paths, &record, opts.volumes)?;
     Ok(id)
 }
 
-/// Removes the container's directories and name reservation. The rootfs must be
-/// unmounted (it is unmounted here first; a mount that stays is an error, so that
-/// nothing is removed through it). Removing what is already gone is Ok.
-pub fn remove_files(paths: &StorePaths, record: &ContainerRecord) -> Result<()> {
+/// Removes the container's directories and name reservation, and with `volumes` its
+/// anonymous volumes (`rm -v`, `run --rm`). The rootfs must be unmounted (it is
+/// unmounted here first; a mount that stays is an error, so that nothing is removed
+/// through it). Removing what is already gone is Ok.
+pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool) -> Result<()> {
     let files = ContainerFiles::new(paths, &record.id);
     rootfs::unmount(&files.rootfs())?;
     if rootfs::is_mounted(&files.rootfs()) {
@@ -87,6 +89,16 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord) -> Result<()> 
             record.id,
             files.rootfs().display()
         )));
+    }
+    if volumes {
+        VolumeStore::open(paths)
+            .remove_anonymous_of(&record.id)
+            .map_err(|e| {
+                EngineError::Conflict(format!(
+                    "removing the anonymous volumes of container {}: {e}",
+                    record.id
+                ))
+            })?;
     }
     names::release(&paths.root, &record.name, &record.id)?;
     for dir in [&files.run_dir, &files.dir] {

@@ -11,23 +11,42 @@ use crate::paths::StorePaths;
 /// container does nothing (as docker).
 pub fn start(paths: &StorePaths, query: &str) -> Result<String> {
     match begin(paths, query, false)? {
-        (id, Some((mut handle, _lock))) => {
-            handle.wait_started()?;
+        (id, Some((mut handle, lock))) => {
+            let started = handle.wait_started();
+            drop(lock);
+            started.map_err(|e| remove_if_auto(paths, &id, e))?;
             Ok(id)
         }
         (id, None) => Ok(id),
     }
 }
 
+/// A `--rm` container whose start failed is removed, as docker does; `e` is returned.
+pub fn remove_if_auto(paths: &StorePaths, id: &str, e: EngineError) -> EngineError {
+    if store::load(paths, id).is_ok_and(|r| r.host.auto_remove) {
+        let opts = crate::ops::remove::RemoveOptions {
+            force: true,
+            volumes: true,
+        };
+        if let Err(re) = crate::ops::remove::remove(paths, id, opts) {
+            tracing::warn!(%id, error = %re, "removing a --rm container that failed to start");
+        }
+    }
+    e
+}
+
 /// Starts a container for a caller that attaches: returns once the runtime created it
 /// and the monitor's attach socket is up; the monitor waits for the caller's attach
 /// connection before starting the process, so no output is missed. Then call
 /// [`MonitorHandle::wait_started`] and, after the output ended,
-/// [`MonitorHandle::wait_exited`]. A running container is a [`EngineError::Conflict`].
+/// [`MonitorHandle::wait_exited`] (a failure there: [`remove_if_auto`]). A running
+/// container is a [`EngineError::Conflict`].
 pub fn start_attached(paths: &StorePaths, query: &str) -> Result<(String, MonitorHandle)> {
     match begin(paths, query, true)? {
-        (id, Some((mut handle, _lock))) => {
-            handle.wait_created()?;
+        (id, Some((mut handle, lock))) => {
+            let created = handle.wait_created();
+            drop(lock);
+            created.map_err(|e| remove_if_auto(paths, &id, e))?;
             Ok((id, handle))
         }
         (id, None) => Err(EngineError::Conflict(format!(
