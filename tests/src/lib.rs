@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod containerd;
-pub mod engine_network;
 pub mod engine;
+pub mod engine_network;
+pub mod exporter;
 pub mod registry;
 
 /// The root check and unique ids are berth-testkit's (shared with every crate's tests),

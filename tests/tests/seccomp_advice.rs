@@ -9,9 +9,9 @@ use std::fs::File;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use berth_testkit::child::Spawned;
-use berth_testkit::scrape::{free_port, http_get, metrics_body};
+use berth_testkit::scrape::metrics_body;
 use berth_testkit::wait::wait_for;
+use berth_tests::exporter::Exporter;
 use berth_tests::{
     Runtime, TestBundle, bin, delete_and_check_clean, require_root, rootfs_copy, stderr, unique_id,
     wait_for_status,
@@ -25,57 +25,15 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// Opts a container in to syscall counting.
 const COUNT: (&str, &str) = ("berth.io/syscalls", "count");
 
-/// A running `berth-exporter` on 127.0.0.1:port, killed on drop.
-struct Exporter {
-    _child: Spawned,
-    port: u16,
-}
-
-impl Exporter {
-    fn start(rt: &Runtime) -> Self {
-        let port = free_port();
-        let child = Spawned(
-            Command::new(bin("berth-exporter"))
-                .args(["--listen", &format!("127.0.0.1:{port}")])
-                .arg("--berth-root")
-                .arg(rt.root.path())
-                .args(["--runc-root", "/nonexistent", "--crun-root", "/nonexistent"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawning berth-exporter"),
-        );
-        let exporter = Self {
-            _child: child,
-            port,
-        };
-        wait_for("the exporter to serve", LIMIT, || metrics_body(port));
-        exporter
-    }
-
-    /// Status and body of `GET path`.
-    fn get(&self, path: &str) -> (u16, String) {
-        let response = http_get(self.port, path, None).expect("GET from the exporter");
-        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("an HTTP status");
-        (status, body.to_string())
-    }
-
-    /// `berth-exporter advise-seccomp --container id [extra]` against this exporter.
-    fn advise(&self, id: &str, extra: &[&str]) -> Output {
-        Command::new(bin("berth-exporter"))
-            .args(["advise-seccomp", "--container", id, "--exporter"])
-            .arg(format!("http://127.0.0.1:{}", self.port))
-            .args(extra)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .expect("running berth-exporter advise-seccomp")
-    }
+/// `berth-exporter advise-seccomp --container id [extra]` against `exporter`.
+fn advise(exporter: &Exporter, id: &str, extra: &[&str]) -> Output {
+    Command::new(bin("berth-exporter"))
+        .args(["advise-seccomp", "--container", id, "--exporter"])
+        .arg(format!("http://127.0.0.1:{}", exporter.port))
+        .args(extra)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("running berth-exporter advise-seccomp")
 }
 
 /// A busybox bundle running `sh -c script`, opted in to syscall counting.
@@ -116,7 +74,7 @@ fn read(path: &std::path::Path) -> String {
 
 /// The advised profile of `id`, from the CLI.
 fn advised(exporter: &Exporter, id: &str, extra: &[&str]) -> Value {
-    let out = exporter.advise(id, extra);
+    let out = advise(exporter, id, extra);
     assert!(
         out.status.success(),
         "advise-seccomp {id}: {}",
@@ -218,7 +176,7 @@ fn advice_says_why_when_a_container_is_unknown_or_not_counted() {
     let (status, body) = exporter.get(&format!("/seccomp-profile?container={id}"));
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("berth.io/syscalls=count"), "{body}");
-    let out = exporter.advise(&id, &[]);
+    let out = advise(&exporter, &id, &[]);
     assert!(!out.status.success());
     let text = stderr(&out);
     assert!(

@@ -261,6 +261,18 @@ fn read_seccomp(
     }
 }
 
+/// The file `pid` executed as `filename`: a re-exec of itself (`/proc/self/exe`, as
+/// busybox's shell runs its applets) or of an fd (`fexecve`) resolved through
+/// `/proc/<pid>/exe` while the process lives.
+fn executed_file(pid: u32, filename: &str) -> String {
+    if (filename.starts_with("/proc/") || filename.starts_with("/dev/fd/"))
+        && let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe"))
+    {
+        return exe.display().to_string();
+    }
+    filename.to_string()
+}
+
 /// A record waiting for its cgroup to be discovered.
 struct Pending {
     since: Instant,
@@ -276,9 +288,9 @@ struct Dispatcher {
     refresh_wanted: Arc<AtomicBool>,
     cgroup2_root: PathBuf,
     clock: Clock,
-    /// The file each live pid last executed (for records other than exec).
+    /// The file each pid last executed (for records other than exec).
     binaries: HashMap<u32, String>,
-    /// The cgroup each live pid was last seen in by the kernel side.
+    /// The cgroup each pid was last seen in by the kernel side.
     pid_cgroups: HashMap<u32, u64>,
     pending: VecDeque<Pending>,
 }
@@ -373,7 +385,12 @@ impl Dispatcher {
             .updated;
         let mut waiting = VecDeque::new();
         let mut held: Vec<u64> = Vec::new();
-        while let Some(p) = self.pending.pop_front() {
+        while let Some(mut p) = self.pending.pop_front() {
+            if p.cgroup_id == 0 {
+                // A seccomp record whose process was gone: its exec record may have
+                // told its cgroup since.
+                p.cgroup_id = self.cgroup_of(&p.input);
+            }
             let known = self.container_of(p.cgroup_id, &p.input).is_some();
             // A discovery that ran after it arrived did not find it: no container owns
             // it (yet), so it goes out without one.
@@ -409,16 +426,16 @@ impl Dispatcher {
                         if self.binaries.len() >= PID_CACHE {
                             self.binaries.clear();
                         }
-                        self.binaries.insert(pid, filename.clone());
+                        let binary = executed_file(pid, filename);
+                        self.binaries.insert(pid, binary.clone());
                         let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
                             .ok()
                             .map(|p| p.display().to_string());
-                        (None, cwd)
+                        (Some(binary), cwd)
                     }
-                    EventDetail::Exit { .. } => {
-                        self.pid_cgroups.remove(&pid);
-                        (self.binaries.remove(&pid), None)
-                    }
+                    // The pid's cgroup and binary stay known after its exit: its seccomp
+                    // records come through kauditd, often after the exit record.
+                    EventDetail::Exit { .. } => (self.binaries.get(&pid).cloned(), None),
                     _ => (self.binaries.get(&pid).cloned(), None),
                 };
                 let mut record = record::from_kernel(&event, None, &self.clock, binary, cwd);

@@ -203,7 +203,8 @@ fn protocol_name(protocol: u32) -> String {
 
 /// The record of kernel record `event`, attributed to `container` when known;
 /// `binary` is the file this pid last executed, when known (for records other than
-/// exec); `cwd` the exec's working directory, when read.
+/// exec, where it is the resolved file when given, else the exec's filename); `cwd`
+/// the exec's working directory, when read.
 pub fn from_kernel(
     event: &AuditEvent,
     container: Option<&Container>,
@@ -237,7 +238,9 @@ pub fn from_kernel(
             argv,
             argv_truncated,
         } => {
-            record.process.binary = Some(filename.clone());
+            if record.process.binary.is_none() {
+                record.process.binary = Some(filename.clone());
+            }
             record.process.argv = Some(argv.clone());
             record.process.argv_truncated = *argv_truncated;
         }

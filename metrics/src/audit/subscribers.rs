@@ -168,8 +168,16 @@ mod tests {
         let f = Filter::parse("container=web&type=process_exec,network_connect").expect("valid");
         assert_eq!(f.container.as_deref(), Some("web"));
         assert_eq!(f.types, [EventType::ProcessExec, EventType::NetworkConnect]);
-        assert!(Filter::parse("type=nope").expect_err("unknown type").contains("nope"));
-        assert!(Filter::parse("colour=red").expect_err("unknown key").contains("colour"));
+        assert!(
+            Filter::parse("type=nope")
+                .expect_err("unknown type")
+                .contains("nope")
+        );
+        assert!(
+            Filter::parse("colour=red")
+                .expect_err("unknown key")
+                .contains("colour")
+        );
         assert_eq!(Filter::parse("").expect("empty"), Filter::default());
     }
 }
