@@ -176,8 +176,8 @@ fn last_line(s: &str) -> &str {
     s.lines().last().unwrap_or_default()
 }
 
-/// A registry holding busybox as an OCI image (`busybox:oci`) and as docker schema 2
-/// (`busybox:v2s2`).
+/// A registry holding busybox as an OCI image (`busybox:oci`, from the OCI archive) and
+/// as docker schema 2 (`busybox:v2s2`, from the docker archive).
 fn registry_with_busybox() -> Registry {
     let reg = Registry::start(RegistryAuth::None);
     skopeo_copy(
@@ -187,7 +187,7 @@ fn registry_with_busybox() -> Registry {
         &[],
     );
     skopeo_copy(
-        &oci_archive(),
+        &docker_archive("docker-archive.tar"),
         &format!("{}/busybox:v2s2", reg.host()),
         "v2s2",
         &[],
@@ -456,10 +456,11 @@ fn a_shared_base_layer_is_fetched_once() {
     if !require_root() {
         return;
     }
+    // Both from docker archives (uncompressed layers), compressed alike by skopeo.
     let reg = registry_with_busybox();
-    let two = two_layer_archive();
-    skopeo_copy(&two, &format!("{}/two:latest", reg.host()), "oci", &[]);
-    let (base, _) = registry_manifest(&format!("{}/busybox:oci", reg.host()));
+    let two = docker_archive("two-layer-archive.tar");
+    skopeo_copy(&two, &format!("{}/two:latest", reg.host()), "v2s2", &[]);
+    let (base, _) = registry_manifest(&format!("{}/busybox:v2s2", reg.host()));
     let (top, _) = registry_manifest(&format!("{}/two:latest", reg.host()));
     let base_layer = base["layers"][0]["digest"]
         .as_str()
@@ -474,7 +475,7 @@ fn a_shared_base_layer_is_fetched_once() {
 
     let proxy = CutProxy::start(reg.port, None);
     let berth = Berth::new();
-    berth.ok(&["pull", &format!("127.0.0.1:{}/busybox:oci", proxy.port)]);
+    berth.ok(&["pull", &format!("127.0.0.1:{}/busybox:v2s2", proxy.port)]);
     let out = berth.ok(&["pull", &format!("127.0.0.1:{}/two:latest", proxy.port)]);
     assert!(
         out.contains(&format!("{}: Already exists", &base_layer[7..19])),
@@ -489,45 +490,15 @@ fn a_shared_base_layer_is_fetched_once() {
     assert_eq!(proxy.blob_gets(top_layer), 1);
 }
 
-/// A two-layer image sharing busybox's layer: the images fixture when built, else made
-/// here with umoci (busybox + one file).
-fn two_layer_archive() -> String {
-    if let Some(p) = berth_tests::registry::fixture_if_present("busybox/two-layer-oci-image.tar") {
-        return format!("oci-archive:{}", p.display());
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let layout = dir.path().join("layout");
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("running a fixture tool");
-        assert!(
-            out.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(Command::new("skopeo")
-        .arg("copy")
-        .arg("--quiet")
-        .arg(oci_archive())
-        .arg(format!("oci:{}:two", layout.display())));
-    let bundle = dir.path().join("bundle");
-    run(Command::new("umoci")
-        .args(["unpack", "--image"])
-        .arg(format!("{}:two", layout.display()))
-        .arg(&bundle));
-    std::fs::write(bundle.join("rootfs/hello.txt"), "second layer\n").expect("adding a file");
-    run(Command::new("umoci")
-        .args(["repack", "--image"])
-        .arg(format!("{}:two", layout.display()))
-        .arg(&bundle));
-    let tar = std::env::temp_dir().join(format!("berth-two-layer-{}.tar", std::process::id()));
-    let _ = std::fs::remove_file(&tar);
-    run(Command::new("skopeo")
-        .arg("copy")
-        .arg("--quiet")
-        .arg(format!("oci:{}:two", layout.display()))
-        .arg(format!("oci-archive:{}", tar.display())));
-    format!("oci-archive:{}", tar.display())
+/// A docker-archive fixture (tests/fixtures.sh) in skopeo's transport syntax.
+fn docker_archive(name: &str) -> String {
+    let path = berth_tests::fixtures_dir().join("busybox").join(name);
+    assert!(
+        path.is_file(),
+        "fixture {} missing: run tests/fixtures.sh",
+        path.display()
+    );
+    format!("docker-archive:{}", path.display())
 }
 
 #[test]
