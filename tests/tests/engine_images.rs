@@ -683,3 +683,52 @@ fn concurrent_loads_unpack_each_layer_once() {
     assert_eq!(layers.len(), 2, "{layers:?}");
     assert!(layers.iter().all(|l| !l.starts_with(".tmp-")), "{layers:?}");
 }
+
+#[test]
+fn image_verb_errors_name_the_object_and_exit_1_as_docker() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    for (args, says) in [
+        (
+            vec!["load", "-i", "/nonexistent/berth.tar"],
+            "loading /nonexistent/berth.tar: reading /nonexistent/berth.tar: No such file",
+        ),
+        (
+            vec!["tag", "nope", "x"],
+            "tagging nope as x: no such image: nope",
+        ),
+        (
+            vec!["tag", "nope", "Bad:Name"],
+            "invalid image reference \"Bad:Name\"",
+        ),
+        (
+            vec!["import", "/nonexistent/rootfs.tar", "x"],
+            "importing /nonexistent/rootfs.tar: opening /nonexistent/rootfs.tar",
+        ),
+        (vec!["image", "inspect", "nope"], "no such image: nope"),
+        (vec!["images", "Bad"], "invalid image reference \"Bad\""),
+    ] {
+        let out = e.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("berth: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        // Each cause once (a thiserror message holds its source already).
+        assert!(err.matches("No such file").count() <= 1, "{err}");
+    }
+    // A file that is not an archive of a known format.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let junk = tmp.path().join("junk.tar");
+    python_tar(&junk, r#"f("hello.txt")"#);
+    let out = e.run(&["load", "-i", &junk.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("neither a docker-archive"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -90,6 +90,10 @@ fn wanted(name: Option<&str>, filter: Option<&(String, bool)>) -> bool {
 }
 
 pub fn run(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
+    super::image::exit_1_on_error(list_images(paths, args))
+}
+
+fn list_images(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let filter = args
         .repository

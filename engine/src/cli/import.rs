@@ -18,6 +18,10 @@ pub struct ImportArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    super::image::exit_1_on_error(import(paths, args))
+}
+
+fn import(paths: &StorePaths, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let progress = super::load::progress_for(false);
     let spooled;

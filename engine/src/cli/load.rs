@@ -23,6 +23,10 @@ pub struct LoadArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &LoadArgs) -> anyhow::Result<ExitCode> {
+    super::image::exit_1_on_error(load_images(paths, args))
+}
+
+fn load_images(paths: &StorePaths, args: &LoadArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let progress = progress_for(args.quiet);
     let spooled;

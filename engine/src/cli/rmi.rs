@@ -21,6 +21,10 @@ pub struct RmiArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {
+    super::image::exit_1_on_error(rmi(paths, args))
+}
+
+fn rmi(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let users = ContainersOf(paths);
     let mut failed = false;

@@ -17,6 +17,10 @@ pub struct TagArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &TagArgs) -> anyhow::Result<ExitCode> {
+    super::image::exit_1_on_error(tag(paths, args))
+}
+
+fn tag(paths: &StorePaths, args: &TagArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     store
         .tag(&args.source, &args.target)
