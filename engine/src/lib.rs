@@ -14,6 +14,7 @@
 //! - [`random`]: docker-shaped random ids; [`docker_name`]: docker's rule for names.
 //! - [`volume`]: `-v` binds, named and anonymous volumes, `berth volume`.
 //! - [`image_users`]: which containers use an image (`rmi`'s check).
+//! - [`terminal`]: ptys from the runtime's console socket, window sizes, raw mode.
 //! - [`paths`]: the store's directories (`--root`, `--runroot`, `--runtime-root`) and the
 //!   OCI runtime binary the engine drives.
 //!
@@ -35,6 +36,7 @@ pub mod rootfs;
 pub mod paths;
 pub mod random;
 pub mod serve;
+pub mod terminal;
 pub mod volume;
 
 pub use error::EngineError;

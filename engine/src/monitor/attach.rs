@@ -20,7 +20,13 @@
 //!      connection unchanged.
 //!    - client -> monitor: raw stdin bytes (only with `"stdin":true` and a container
 //!      created with `-i`; otherwise they are discarded). Shutting down the write half
-//!      (`shutdown(SHUT_WR)`) closes the container's stdin (docker's StdinOnce).
+//!      (`shutdown(SHUT_WR)`) closes the container's stdin (docker's StdinOnce); with a
+//!      tty it does not (the pty stays for the next client: type `exit` or ctrl-d).
+//!    - A resize request on its own connection (`{"resize":..}`) sets the pty's window
+//!      size (the kernel signals SIGWINCH to the container's foreground process group);
+//!      the answer is `{"tty":true}`, or an error for a container without a tty. Send
+//!      the first one before the attach request: a monitor told to wait for a client
+//!      starts the container when the attach arrives, with the size already set.
 //!    - When the container's output ends (it exited), the monitor closes the connection
 //!      after the last frame. The exit code is not sent here: read it with
 //!      [`crate::ops::wait`] (or, for the process that spawned the monitor, from
@@ -140,6 +146,16 @@ pub fn connect(socket: &Path, request: &AttachRequest) -> std::io::Result<(UnixS
     Ok((stream, reply.tty.unwrap_or(false)))
 }
 
+/// Asks the monitor at `socket` to set its container's tty to `size` (a control
+/// connection of its own). An error for a container without a tty.
+pub fn resize(socket: &Path, size: Resize) -> std::io::Result<()> {
+    let request = AttachRequest {
+        resize: Some(size),
+        ..Default::default()
+    };
+    connect(socket, &request).map(drop)
+}
+
 /// The client's side after [`connect`]: copies the container's output to `stdout` and
 /// `stderr` (demultiplexing the frames; with a tty everything goes to `stdout`) until
 /// the monitor closes the connection.
@@ -198,6 +214,8 @@ pub struct AttachHub {
     /// The write end of the container's stdin pipe, while open (`-i`).
     stdin: Mutex<Option<std::fs::File>>,
     tty: bool,
+    /// The pty master of a `-t` container (resize requests set its window size).
+    pty: Option<std::fs::File>,
     /// Set once a client attached (for a monitor told to wait for one before `start`).
     attached: (Mutex<bool>, Condvar),
 }
@@ -208,8 +226,22 @@ impl AttachHub {
             clients: Mutex::new(Vec::new()),
             stdin: Mutex::new(stdin),
             tty,
+            pty: None,
             attached: (Mutex::new(false), Condvar::new()),
         })
+    }
+
+    /// The hub of a `-t` container: `master` (the pty master from the runtime's console
+    /// socket) takes clients' stdin and resize requests. A client's end of input does not
+    /// close it (the terminal stays for the next `attach`, as docker's does).
+    pub fn with_pty(master: std::fs::File) -> std::io::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            clients: Mutex::new(Vec::new()),
+            stdin: Mutex::new(Some(master.try_clone()?)),
+            tty: true,
+            pty: Some(master),
+            attached: (Mutex::new(false), Condvar::new()),
+        }))
     }
 
     /// Sends `data` from `stream` (STDOUT or STDERR) to every client that asked for it,
@@ -289,15 +321,26 @@ impl AttachHub {
             }
         };
         let _ = conn.set_read_timeout(None);
-        if request.resize.is_some() {
-            // The pty belongs to the terminal work (-t); without one there is nothing to resize.
-            let _ = reply(
-                &mut conn,
-                &AttachReply {
+        if let Some(size) = request.resize {
+            let answer = match &self.pty {
+                Some(pty) => {
+                    match crate::terminal::set_window_size(std::os::fd::AsFd::as_fd(pty), size) {
+                        Ok(()) => AttachReply {
+                            tty: Some(true),
+                            error: None,
+                        },
+                        Err(e) => AttachReply {
+                            error: Some(format!("resizing the container's tty: {e}")),
+                            tty: None,
+                        },
+                    }
+                }
+                None => AttachReply {
                     error: Some("the container has no tty to resize".into()),
                     tty: None,
                 },
-            );
+            };
+            let _ = reply(&mut conn, &answer);
             return;
         }
         if reply(
@@ -348,6 +391,7 @@ impl AttachHub {
             }
         }
         if request.stdin
+            && !self.tty
             && let Ok(mut stdin) = self.stdin.lock()
         {
             *stdin = None;

@@ -308,6 +308,8 @@ struct Created {
     stdout: OwnedFd,
     stderr: OwnedFd,
     stdin: Option<OwnedFd>,
+    /// `-t`: the pty master from the runtime's console socket (`stdout` is a dup of it).
+    pty: Option<OwnedFd>,
 }
 
 fn create(
@@ -321,7 +323,16 @@ fn create(
     let _ = std::fs::remove_file(&pid_file);
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    let (stdin_child, stdin_keep): (Stdio, Option<OwnedFd>) = if record.process.open_stdin {
+    // `-t`: the runtime makes the pty in the container and sends us its master.
+    let console = if record.process.tty {
+        let path = files.run_dir.join("console.sock");
+        Some(crate::terminal::ConsoleSocket::bind(&path).map_err(io_err("listening on", &path))?)
+    } else {
+        None
+    };
+    let (stdin_child, stdin_keep): (Stdio, Option<OwnedFd>) = if console.is_some() {
+        (Stdio::null(), None)
+    } else if record.process.open_stdin {
         let (r, w) = pipe()?;
         (Stdio::from(r), Some(w))
     } else {
@@ -331,8 +342,11 @@ fn create(
         // The command (and with it our copies of the write ends) is dropped right after
         // it ran, so the pipes end when the container's processes are gone.
         let mut cmd = runtime.command();
-        cmd.arg("create")
-            .arg("--bundle")
+        cmd.arg("create");
+        if let Some(c) = &console {
+            cmd.arg("--console-socket").arg(c.path());
+        }
+        cmd.arg("--bundle")
             .arg(files.bundle())
             .arg("--pid-file")
             .arg(&pid_file)
@@ -360,11 +374,24 @@ fn create(
         .trim()
         .parse()
         .map_err(|e| runtime_err(format!("bad pid file {}: {e}", pid_file.display())))?;
+    let (stdout, pty) = match &console {
+        Some(c) => {
+            let master = c
+                .receive_master(Duration::from_secs(10))
+                .map_err(|e| runtime_err(format!("receiving the pty: {e}")))?;
+            let reader = master
+                .try_clone()
+                .map_err(io_err("duplicating", "the pty master"))?;
+            (reader, Some(master))
+        }
+        None => (out_r, None),
+    };
     Ok(Created {
         pid,
-        stdout: out_r,
+        stdout,
         stderr: err_r,
         stdin: stdin_keep,
+        pty,
     })
 }
 
@@ -426,7 +453,12 @@ fn run_created(
     .map_err(io_err("opening", files.log()))
     .map_err(fail)?;
     let log = Arc::new(Mutex::new(log));
-    let hub = AttachHub::new(created.stdin.map(File::from), false);
+    let hub = match created.pty {
+        Some(master) => AttachHub::with_pty(File::from(master))
+            .map_err(io_err("duplicating", "the pty master"))
+            .map_err(fail)?,
+        None => AttachHub::new(created.stdin.map(File::from), false),
+    };
     let sock = files.attach_socket();
     let _ = std::fs::remove_file(&sock);
     let listener = attach::bind(&sock)

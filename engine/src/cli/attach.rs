@@ -1,0 +1,197 @@
+//! `berth attach [--no-stdin] [--sig-proxy] CONTAINER`, and the attached session that
+//! `run` (in the foreground), `start -a` and `attach` share: the container's output on
+//! ours, our stdin to it, and with a tty our terminal raw (restored on every way out),
+//! its size sent on each SIGWINCH, and ctrl-p ctrl-q to detach (docker's keys).
+
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use berth_engine::StorePaths;
+use berth_engine::container::store::{self, ContainerFiles};
+use berth_engine::monitor::attach::{self, AttachRequest};
+use berth_engine::ops;
+use berth_engine::terminal::{self, DetachScanner, RawMode};
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach stdin.
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Forward the signals berth receives to the container (not with a tty: there
+    /// ctrl-c reaches it through the terminal).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    pub container: String,
+}
+
+/// How an attached session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The container's output ended (it exited).
+    Ended,
+    /// The user typed the detach keys; the container runs on.
+    Detached,
+}
+
+pub fn run(paths: &StorePaths, args: &AttachArgs) -> anyhow::Result<ExitCode> {
+    let id = store::resolve(paths, &args.container)?;
+    let record = store::load(paths, &id)?;
+    let state = berth_engine::container::status::derive(paths, &record)?;
+    if !state.is_running() {
+        anyhow::bail!("you cannot attach to a stopped container {id}: start it first");
+    }
+    let stdin = !args.no_stdin && record.process.open_stdin;
+    let socket = ContainerFiles::new(paths, &id).attach_socket();
+    let tty = record.process.tty;
+    if tty {
+        send_size(&socket);
+    }
+    let (conn, tty) = connect(&socket, &id, stdin)?;
+    if args.sig_proxy && !tty {
+        forward_signals(paths, &id)?;
+    }
+    if session(&socket, conn, tty, stdin)? == SessionEnd::Detached {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = ops::wait::wait(paths, &id)?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// Connects to container `id`'s monitor for output (and stdin): the stream and its tty flag.
+pub fn connect(socket: &Path, id: &str, stdin: bool) -> anyhow::Result<(UnixStream, bool)> {
+    let request = AttachRequest {
+        stdin,
+        stdout: true,
+        stderr: true,
+        resize: None,
+    };
+    attach::connect(socket, &request)
+        .map_err(|e| anyhow::anyhow!("attaching to container {id} at {}: {e}", socket.display()))
+}
+
+/// Sends our terminal's size (when stdin is one) to the container's tty.
+pub fn send_size(socket: &Path) {
+    if let Some(size) = terminal::window_size(std::io::stdin().as_fd())
+        && let Err(e) = attach::resize(socket, size)
+    {
+        tracing::debug!("resizing the container's tty: {e}");
+    }
+}
+
+/// Runs an attached session on `conn` until the container's output ends or the user
+/// detaches. With `tty` and a terminal on stdin, the terminal is raw for the session
+/// and restored before this returns (also on error or panic).
+pub fn session(
+    socket: &Path,
+    mut conn: UnixStream,
+    tty: bool,
+    stdin: bool,
+) -> anyhow::Result<SessionEnd> {
+    if tty {
+        // SIGWINCH is blocked here, before any thread of the session starts, so that
+        // only the resize thread takes it.
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGWINCH);
+        set.thread_block()?;
+        let socket = socket.to_path_buf();
+        std::thread::spawn(move || {
+            while let Ok(_sig) = set.wait() {
+                send_size(&socket);
+            }
+        });
+    }
+    let raw = if tty { RawMode::stdin()? } else { None };
+    let detached = Arc::new(AtomicBool::new(false));
+    if stdin {
+        let mut to = conn.try_clone()?;
+        let detached = Arc::clone(&detached);
+        // Detach keys only from a person at a terminal (docker reads them there too).
+        let scan = tty && raw.is_some();
+        std::thread::spawn(move || {
+            copy_input(&mut to, scan, &detached);
+            if detached.load(Ordering::SeqCst) {
+                // Ends the output copy below: the session is over for us.
+                let _ = to.shutdown(std::net::Shutdown::Both);
+            } else if !tty {
+                let _ = to.shutdown(std::net::Shutdown::Write);
+            }
+        });
+    }
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    if let Err(e) = attach::copy_output(&mut conn, tty, &mut out, &mut err)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !detached.load(Ordering::SeqCst)
+    {
+        tracing::warn!("streaming the container's output: {e}");
+    }
+    let _ = out.flush();
+    drop(raw);
+    if detached.load(Ordering::SeqCst) {
+        let _ = writeln!(err);
+        return Ok(SessionEnd::Detached);
+    }
+    Ok(SessionEnd::Ended)
+}
+
+/// Copies our stdin to `to` until its end, or until the detach keys when `scan`.
+fn copy_input(to: &mut UnixStream, scan: bool, detached: &AtomicBool) {
+    let mut input = std::io::stdin().lock();
+    let mut scanner = DetachScanner::default();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let (pass, detach) = if scan {
+            scanner.feed(&buf[..n])
+        } else {
+            (buf[..n].to_vec(), false)
+        };
+        if !pass.is_empty() && to.write_all(&pass).is_err() {
+            return;
+        }
+        if detach {
+            detached.store(true, Ordering::SeqCst);
+            return;
+        }
+    }
+}
+
+/// Signals berth forwards to a container attached without a tty (docker's sig-proxy).
+const FORWARDED: &[Signal] = &[
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Blocks [`FORWARDED`] in this thread (and so in threads spawned later) and sends each
+/// one that arrives to the container.
+pub fn forward_signals(paths: &StorePaths, id: &str) -> anyhow::Result<()> {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set.thread_block()?;
+    let (paths, id) = (paths.clone(), id.to_string());
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            if let Err(e) = ops::kill::kill(&paths, &id, sig.as_str()) {
+                tracing::debug!("forwarding {sig} to container {id}: {e}");
+            }
+        }
+    });
+    Ok(())
+}
