@@ -133,6 +133,40 @@ impl Progress {
     }
 }
 
+/// The store's unpacking reports ("Unpacking layer <12 hex>"), shown on the layer's line
+/// as docker shows extraction.
+impl crate::progress::Progress for Progress {
+    fn update(&self, what: &str, done: u64, total: Option<u64>) {
+        let Some(id) = what.strip_prefix("Unpacking layer ") else {
+            return;
+        };
+        let mut board = self.board();
+        let Some(r) = board.rows.iter_mut().find(|r| r.id == id) else {
+            return;
+        };
+        let first = r.status != "Extracting";
+        if first {
+            r.status = "Extracting".to_string();
+            r.started = Instant::now();
+        }
+        r.current = done;
+        r.total = total.unwrap_or(0);
+        if self.mode == Mode::Terminal {
+            board.redraw(&mut std::io::stdout().lock(), first);
+        }
+    }
+
+    fn finish(&self, what: &str) {
+        let Some(id) = what.strip_prefix("Unpacking layer ") else {
+            return;
+        };
+        let row = self.board().rows.iter().position(|r| r.id == id);
+        if let Some(row) = row {
+            self.status(RowId(row), "Pull complete");
+        }
+    }
+}
+
 impl Board {
     fn redraw(&mut self, out: &mut impl Write, force: bool) {
         let now = Instant::now();

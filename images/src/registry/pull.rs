@@ -146,7 +146,13 @@ async fn pull_async(
     let diff_ids = diff_ids(&source, &config, &resolved)?;
     fetch_layers(store, &registry, &source, &resolved, &diff_ids, &progress).await?;
 
-    let image = store_link::add_image(store, &resolved.bytes, &config, Some(&reference.whole()))?;
+    let image = store_link::add_image(
+        store,
+        &resolved.bytes,
+        &config,
+        Some(&reference.whole()),
+        &progress,
+    )?;
     let downloaded = before.is_none_or(|b| b.id != image.id);
     let shown = tagged.clone().unwrap_or_else(|| reference.whole());
     progress.line(&format!(
@@ -312,7 +318,7 @@ async fn fetch_layers(
             progress.status(row, "Downloading");
             let sink = store_link::blob_sink(store, &expect.descriptor.digest)?;
             download::fetch(registry, source, expect, sink, progress, row).await?;
-            progress.status(row, "Pull complete");
+            progress.status(row, "Download complete");
             Ok::<(), RegistryError>(())
         });
     }

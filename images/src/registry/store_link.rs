@@ -31,14 +31,16 @@ pub fn blob_sink(store: &ImageStore, text: &str) -> Result<Box<dyn BlobSink>, Re
     Ok(Box::new(store.blob_writer(Some(&digest(text)?))?))
 }
 
-/// Records the image (manifest and config stored as blobs, the tag pointed at it).
+/// Records the image (manifest and config stored as blobs, the tag pointed at it) and
+/// unpacks its layers, reporting each to `progress`.
 pub fn add_image(
     store: &ImageStore,
     manifest: &[u8],
     config: &[u8],
     reference: Option<&str>,
+    progress: &dyn crate::Progress,
 ) -> Result<Image, RegistryError> {
-    Ok(store.add_image(manifest, config, reference)?)
+    Ok(store.add_image_with(manifest, config, reference, progress)?)
 }
 
 /// The image `name` in the store, `None` when there is none.
