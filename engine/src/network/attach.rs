@@ -90,6 +90,12 @@ pub fn attach(
     req: &AttachRequest,
 ) -> Result<Attachment, NetworkError> {
     let mut att = Attachment::pending(paths, id, req);
+    if !matches!(req.mode, NetworkMode::Bridge(_)) && !att.ports.is_empty() {
+        // docker's behaviour: with the host's network a port is already the host's, and
+        // without a network there is nothing to forward to.
+        tracing::warn!(mode = %req.mode, "published ports are discarded in this network mode");
+        att.ports.clear();
+    }
     let name = match &req.mode {
         NetworkMode::Host => return Ok(att),
         NetworkMode::None => {

@@ -29,6 +29,19 @@ pub use store::{CreateOptions, DEFAULT_NETWORK, Network, NetworkStore};
 
 use crate::paths::StorePaths;
 
+/// Lets [`detach`] (and [`attach`]'s nftables commit) leave the kernel's slow tails to
+/// forked children: deleting a veth and closing a committed nftables socket each wait
+/// ~15 ms for an RCU grace period after the work is done and visible. With this on, CNI
+/// DEL returns once the kernel has announced the veth gone (~3 ms instead of ~40 ms) and
+/// a short-lived child sits through the wait (berth-netplug's `detach` module).
+///
+/// For short-lived processes only (the CLI, a container's monitor): the children are
+/// reaped if done when the call returns, else when the process exits (they are then
+/// reparented). A long-running process that never reaps (`berth serve`) keeps it off.
+pub fn set_kernel_waits_in_children(on: bool) {
+    berth_netplug::detach::set_detached(on);
+}
+
 /// Removes the kernel objects of a whole store's networking: every network's bridge and
 /// nftables table, and the `<runroot>/netns` mount. Containers must be gone first. For
 /// tests and for resetting a store; records stay.
