@@ -21,10 +21,7 @@ pub const MAX_PREFIXES: usize = 16;
 pub const MAX_PREFIX_LEN: usize = 64;
 
 /// Where syscall tracepoints are looked up (libbpf reads their ids there).
-const TRACEFS_SYSCALLS: &[&str] = &[
-    "/sys/kernel/tracing/events/syscalls",
-    "/sys/kernel/debug/tracing/events/syscalls",
-];
+const TRACEFS_SYSCALLS: &[&str] = &["/sys/kernel/tracing/events/syscalls"];
 
 /// Fails with [`Error::NoTracefs`] unless tracefs is mounted where libbpf looks.
 pub(crate) fn require_tracefs(what: &'static str) -> Result<(), Error> {

@@ -4,6 +4,7 @@
 //! Opt-in: each tracepoint puts every task of the host on the syscall tracing path.
 
 use std::os::fd::BorrowedFd;
+use std::path::Path;
 
 use libbpf_rs::{Link, MapCore, TracepointCategory};
 
@@ -12,6 +13,18 @@ use crate::audit::{EventType, EventTypes};
 use crate::files::require_tracefs;
 use crate::skeletons::load_skeleton;
 use crate::skeletons::privileged::{OpenPrivilegedSkel, PrivilegedSkel, PrivilegedSkelBuilder};
+
+/// Where the syscall tracepoints are listed (`require_tracefs` checked it is there).
+const TRACEFS_SYSCALLS: &str = "/sys/kernel/tracing/events/syscalls";
+
+/// The tracepoint of syscall `name`: named after the kernel's SYSCALL_DEFINE, which
+/// differs from the unistd name for a few (`umount2` is `sys_umount`).
+fn tracepoint_name(name: &str) -> &str {
+    match name {
+        "umount2" => "umount",
+        other => other,
+    }
+}
 
 pub(crate) struct PrivilegedProbe {
     skel: PrivilegedSkel<'static>,
@@ -33,10 +46,20 @@ impl PrivilegedProbe {
         )?;
         let mut links = Vec::new();
         for name in syscalls {
+            let event = tracepoint_name(name);
+            if !Path::new(TRACEFS_SYSCALLS)
+                .join(format!("sys_enter_{event}"))
+                .is_dir()
+            {
+                // Not built into this kernel (e.g. init_module without CONFIG_MODULES):
+                // the syscall only returns ENOSYS, there is nothing to report.
+                tracing::warn!(syscall = %name, "no tracepoint: this kernel lacks the syscall, not traced");
+                continue;
+            }
             let link = skel
                 .progs
                 .berth_privileged_syscall
-                .attach_tracepoint(TracepointCategory::Syscalls, format!("sys_enter_{name}"))
+                .attach_tracepoint(TracepointCategory::Syscalls, format!("sys_enter_{event}"))
                 .map_err(|source| Error::AttachSyscall {
                     syscall: name.clone(),
                     source,

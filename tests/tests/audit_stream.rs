@@ -434,3 +434,60 @@ fn an_exec_storm_delivers_every_record_or_counts_it_lost() {
         took.as_secs_f64()
     );
 }
+
+#[test]
+fn a_runc_container_reports_privileged_syscalls_through_the_opt_in_tracepoints() {
+    if !require_root() {
+        return;
+    }
+    let Some(runc) = Runtime::runc_if_installed() else {
+        eprintln!("runc is not installed: skipped");
+        return;
+    };
+    let _tracefs = Tracefs::ensure();
+    let policy = tempfile::NamedTempFile::new().expect("policy file");
+    std::fs::write(
+        policy.path(),
+        "[privileged_syscall]\nsyscalls = [\"unshare\", \"umount2\", \"init_module\"]\ntracepoints = true\n",
+    )
+    .expect("writing the policy");
+    let rt = Runtime::new();
+    let runc_root = runc.root.path().to_str().expect("utf-8").to_string();
+    let audited = Audited::start(
+        &rt,
+        &[
+            "--audit-policy",
+            policy.path().to_str().expect("utf-8"),
+            "--runc-root",
+            &runc_root,
+        ],
+    );
+    let id = unique_id("au-runc");
+    let mut b = TestBundle::busybox(&["sh", "-c", "unshare -U true; umount /nowhere; true"]);
+    let rootfs = rootfs_copy(b.path());
+    b.edit(|c| {
+        c["root"]["path"] = json!(rootfs);
+        c["linux"]["cgroupsPath"] = json!(format!("/{id}"));
+    });
+    runc.ok(&["create", "--bundle", b.path_str(), &id]);
+    // Watched once discovered: start after the exporter lists it.
+    wait_for("the exporter to list the runc container", LIMIT, || {
+        metrics_body(audited.exporter.port)?
+            .contains(&id)
+            .then_some(())
+    });
+    runc.ok(&["start", &id]);
+    let records = audited.records_of(&id, "privileged_syscall records", |r| {
+        let names: Vec<&Value> = of_type(r, "privileged_syscall")
+            .iter()
+            .map(|p| &p["syscall"]["name"])
+            .collect();
+        names.contains(&&json!("unshare")) && names.contains(&&json!("umount2"))
+    });
+    let _ = runc.run(&["delete", "--force", &id]);
+    for r in of_type(&records, "privileged_syscall") {
+        assert_eq!(r["container"]["runtime"], "runc", "{r}");
+        assert_eq!(r["syscall"]["source"], "tracepoint", "{r}");
+        assert_eq!(r["syscall"]["denied"], Value::Null, "{r}");
+    }
+}
