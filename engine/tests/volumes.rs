@@ -14,6 +14,7 @@ mod common;
 use berth_engine::StorePaths;
 use berth_engine::volume::{
     ANONYMOUS_LABEL, VolumeError, VolumeSpec, VolumeStore, container_mounts, mounts_for,
+    mounts_for_container,
 };
 use berth_testkit::root::require_root;
 
@@ -311,4 +312,29 @@ fn prune_takes_unused_anonymous_volumes_and_all_unused_with_all() {
         s.volumes().create(Some("../x"), BTreeMap::new()),
         Err(VolumeError::InvalidName(_))
     ));
+}
+
+#[test]
+fn a_container_started_again_gets_its_anonymous_volume_back() {
+    if !require_root() {
+        return;
+    }
+    let s = Store::new();
+    let id = "e".repeat(64);
+    let flags = ["/scratch".to_string(), "kept:/kept".to_string()];
+    let first = mounts_for_container(&s.paths, &id, &flags, &["/img".to_string()], &[])
+        .expect("first start");
+    s.container_with(&id, &first);
+    let again = mounts_for_container(&s.paths, &id, &flags, &["/img".to_string()], &[])
+        .expect("second start");
+    assert_eq!(first, again);
+    assert_eq!(s.volumes().list().expect("list").len(), 3);
+    // Another container gets volumes of its own.
+    let other = mounts_for_container(&s.paths, &"f".repeat(64), &flags, &[], &[]).expect("other");
+    assert_ne!(other[0].source(), first[0].source());
+    assert_eq!(
+        other[1].source(),
+        first[1].source(),
+        "the named volume is shared"
+    );
 }

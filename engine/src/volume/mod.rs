@@ -6,7 +6,7 @@
 //! - [`spec`]: `-v` values ([`VolumeSpec::parse`], [`with_image_volumes`]).
 //! - [`store`]: the volumes on disk ([`VolumeStore`]: create, list, inspect, remove,
 //!   prune, and `rm -v`'s [`VolumeStore::remove_anonymous_of`]).
-//! - [`mounts`]: a container's OCI mounts ([`container_mounts`], [`mounts_for`]).
+//! - [`mounts`]: a container's OCI mounts ([`mounts_for_container`], [`mounts_for`]).
 //! - [`copyup`]: filling a new volume from the image, safely.
 
 pub mod copyup;
@@ -16,6 +16,6 @@ pub mod spec;
 pub mod store;
 
 pub use error::VolumeError;
-pub use mounts::{container_mounts, mounts_for};
+pub use mounts::{container_mounts, mounts_for, mounts_for_container};
 pub use spec::{VolumeSource, VolumeSpec, with_image_volumes};
 pub use store::{ANONYMOUS_LABEL, PruneReport, Volume, VolumeStore};

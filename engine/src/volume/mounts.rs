@@ -57,8 +57,9 @@ pub fn mounts_for(
 /// A container's volume mounts from its `-v` flags and its image's `Volumes` (config
 /// `Volumes` keys, e.g. `/data`): [`VolumeSpec::parse`] of each flag, an anonymous
 /// volume for each image volume not mounted over ([`with_image_volumes`]), then
-/// [`mounts_for`] with the image's layers. What the engine calls when it prepares a
-/// container; validate the flags at create time with [`VolumeSpec::parse`].
+/// [`mounts_for`] with the image's layers. Every call makes new anonymous volumes: for a
+/// container that may be started again, use [`mounts_for_container`]. Validate the flags
+/// at create time with [`VolumeSpec::parse`].
 ///
 /// Errors: a flag that does not parse, then [`mounts_for`]'s.
 pub fn container_mounts(
@@ -67,11 +68,53 @@ pub fn container_mounts(
     image_volumes: &[String],
     image_lower_dirs: &[PathBuf],
 ) -> Result<Vec<Mount>, VolumeError> {
+    with_previous(paths, &[], flags, image_volumes, image_lower_dirs)
+}
+
+/// [`container_mounts`] for container `id`, each time it is prepared: an anonymous
+/// volume its previous spec (`bundle/config.json`, from an earlier start) mounted at a
+/// destination is mounted there again, as docker keeps a container's anonymous volumes
+/// across restarts; only a first start makes new ones.
+///
+/// Errors: reading the previous spec, then [`container_mounts`]'.
+pub fn mounts_for_container(
+    paths: &StorePaths,
+    id: &str,
+    flags: &[String],
+    image_volumes: &[String],
+    image_lower_dirs: &[PathBuf],
+) -> Result<Vec<Mount>, VolumeError> {
+    let previous = VolumeStore::open(paths).spec_mounts(id)?;
+    with_previous(paths, &previous, flags, image_volumes, image_lower_dirs)
+}
+
+fn with_previous(
+    paths: &StorePaths,
+    previous: &[Mount],
+    flags: &[String],
+    image_volumes: &[String],
+    image_lower_dirs: &[PathBuf],
+) -> Result<Vec<Mount>, VolumeError> {
+    let store = VolumeStore::open(paths);
     let specs = flags
         .iter()
         .map(|f| VolumeSpec::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let specs = with_image_volumes(&specs, image_volumes.iter().map(String::as_str))?;
+    let mut specs = with_image_volumes(&specs, image_volumes.iter().map(String::as_str))?;
+    for spec in specs
+        .iter_mut()
+        .filter(|s| s.source == VolumeSource::Anonymous)
+    {
+        let again = previous
+            .iter()
+            .filter(|m| m.destination() == &spec.destination)
+            .filter_map(|m| store.volume_of(m.source().as_deref()?))
+            .find(|name| store.inspect(name).is_ok_and(|v| v.is_anonymous()));
+        if let Some(name) = again {
+            // The volume exists: naming it keeps it (and its anonymous label).
+            spec.source = VolumeSource::Named(name);
+        }
+    }
     mounts_for(paths, &specs, image_lower_dirs)
 }
 

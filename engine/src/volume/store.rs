@@ -288,6 +288,12 @@ impl VolumeStore {
     /// uses them. Call before the container's directory goes. Ok(empty) when the
     /// container has no spec (never prepared).
     pub fn remove_anonymous_of(&self, id: &str) -> Result<Vec<String>, VolumeError> {
+        let mounts = self.spec_mounts(id)?;
+        self.remove_anonymous(&mounts, id)
+    }
+
+    /// The mounts of container `id`'s `bundle/config.json`; empty when it has none yet.
+    pub fn spec_mounts(&self, id: &str) -> Result<Vec<oci_spec::runtime::Mount>, VolumeError> {
         let spec = self.containers.join(id).join("bundle").join("config.json");
         let bytes = match fs::read(&spec) {
             Ok(b) => b,
@@ -301,11 +307,11 @@ impl VolumeStore {
         }
         let m: Mounts = serde_json::from_slice(&bytes)
             .map_err(|source| VolumeError::Record { path: spec, source })?;
-        self.remove_anonymous(&m.mounts, id)
+        Ok(m.mounts)
     }
 
     /// The volume whose `_data` is `source`, if any.
-    fn volume_of(&self, source: &Path) -> Option<String> {
+    pub(crate) fn volume_of(&self, source: &Path) -> Option<String> {
         let rest = source.strip_prefix(&self.dir).ok()?;
         let mut parts = rest.components();
         let name = parts.next()?.as_os_str().to_str()?.to_string();
