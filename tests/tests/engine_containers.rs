@@ -649,3 +649,171 @@ fn no_such_container_is_named_in_the_error() {
         );
     }
 }
+
+#[test]
+fn follow_survives_rotation_and_the_log_stays_capped() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); sleep 0.01; done",
+    ]);
+    let follow = e
+        .cmd()
+        .args(["logs", "-f", "chatty"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("logs -f");
+    let out = follow
+        .wait_with_output()
+        .expect("logs -f ends with the container");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let want: Vec<String> = (0..300).map(|i| format!("line{i}")).collect();
+    assert_eq!(got, want, "every line once, in order, across rotations");
+    let dir = e.container_dir(&full_id(&e, "chatty"));
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("container dir")
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().contains("-json.log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "max-file=2 keeps two files");
+    for f in &logs {
+        let len = f.metadata().expect("meta").len();
+        assert!(len <= 1024, "{:?} is {len} bytes", f.file_name());
+    }
+    let kept = e.ok(&["logs", "chatty"]);
+    assert!(
+        kept.ends_with("line299\n") && kept.lines().count() < 300,
+        "{kept}"
+    );
+}
+
+#[test]
+fn create_then_start_attached_and_signals_forwarded_in_the_foreground() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let id = e
+        .ok(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            "later",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ran; exit 4",
+        ])
+        .trim()
+        .to_string();
+    assert!(e.ok(&["ps", "-a"]).contains("Created"));
+    assert_eq!(inspect(&e, "later")["State"]["Status"], "created");
+    let out = e.run(&["start", "-a", &id[..6]]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    assert_eq!(e.ok(&["wait", "later"]).trim(), "4");
+
+    // Ctrl-C at the foreground CLI reaches the container as SIGINT.
+    let cli = e
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got INT; exit 5' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let pid = nix::unistd::Pid::from_raw(cli.id() as i32);
+    let mut cli = cli;
+    let mut lines = BufReader::new(cli.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().expect("ready").expect("read"), "ready");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    assert_eq!(lines.next().expect("trap output").expect("read"), "got INT");
+    assert_eq!(cli.wait().expect("run ends").code(), Some(5));
+}
+
+#[test]
+fn the_exporter_labels_engine_containers_by_name_and_image() {
+    if !require_root() {
+        return;
+    }
+    use berth_testkit::child::Spawned;
+    use berth_testkit::scrape::{free_port, metrics_body, sample};
+    let e = Engine::new();
+    let port = free_port();
+    let _exporter = Spawned(
+        Command::new(berth_tests::bin("berth-exporter"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--berth-root")
+            .arg(e.runtime_root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning berth-exporter"),
+    );
+    wait_for("the exporter to serve", LIMIT, || metrics_body(port));
+    let id = e
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            "web",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .trim()
+        .to_string();
+    let who = [("name", "web"), ("image", "busybox")];
+    let text = wait_for(
+        "the container's series under its name and image",
+        LIMIT,
+        || {
+            let text = metrics_body(port)?;
+            sample(&text, "container_memory_usage_bytes", &who).map(|_| text)
+        },
+    );
+    assert!(text.contains(&id), "the id is a label too: {text}");
+    e.ok(&["rm", "-f", "web"]);
+    wait_for("the series to go with the container", LIMIT, || {
+        let text = metrics_body(port)?;
+        sample(&text, "container_memory_usage_bytes", &who)
+            .is_none()
+            .then_some(())
+    });
+}

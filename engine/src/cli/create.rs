@@ -79,6 +79,9 @@ pub struct ContainerFlags {
     /// Set a label (KEY=VALUE).
     #[arg(short = 'l', long)]
     pub label: Vec<String>,
+    /// json-file log options: max-size=SIZE, max-file=N.
+    #[arg(long)]
+    pub log_opt: Vec<String>,
     /// The image.
     pub image: String,
     /// The command and its arguments (replace the image's Cmd).
@@ -116,6 +119,7 @@ impl ContainerFlags {
             labels: self.label.clone(),
             // The store's runtime (--runtime) is recorded so later verbs use the same.
             runtime: Some(paths.runtime.clone()),
+            log_opts: self.log_opt.clone(),
         }
     }
 }

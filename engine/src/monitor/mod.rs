@@ -160,7 +160,9 @@ impl MonitorHandle {
 /// between `create` and `start`, so that the client sees all output.
 pub fn spawn(paths: &StorePaths, id: &str, wait_attach: bool) -> Result<MonitorHandle> {
     let files = ContainerFiles::new(paths, id);
-    let exe = std::env::current_exe().map_err(io_err("finding", "/proc/self/exe"))?;
+    // The running binary itself, by its inode: a `berth` replaced on disk meanwhile (an
+    // upgrade, a rebuild) still starts the monitor this caller speaks with.
+    let exe = std::path::PathBuf::from("/proc/self/exe");
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(sys_err("making the report pipe for the monitor of", id))?;
     let log_path = files.monitor_log();
@@ -170,6 +172,7 @@ pub fn spawn(paths: &StorePaths, id: &str, wait_attach: bool) -> Result<MonitorH
         .open(&log_path)
         .map_err(io_err("opening", &log_path))?;
     let mut cmd = Command::new(exe);
+    cmd.arg0("berth");
     cmd.arg("--root")
         .arg(&paths.root)
         .arg("--runroot")
@@ -377,7 +380,7 @@ fn create(
     let (stdout, pty) = match &console {
         Some(c) => {
             let master = c
-                .receive_master(Duration::from_secs(10))
+                .receive_master(Duration::from_secs(10), || true)
                 .map_err(|e| runtime_err(format!("receiving the pty: {e}")))?;
             let reader = master
                 .try_clone()

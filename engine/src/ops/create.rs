@@ -53,6 +53,8 @@ pub struct CreateOptions {
     pub labels: Vec<String>,
     /// `--runtime`: an OCI runtime for this container.
     pub runtime: Option<PathBuf>,
+    /// `--log-opt` values of the json-file driver: `max-size=10m`, `max-file=3`.
+    pub log_opts: Vec<String>,
 }
 
 /// Parses docker's byte sizes: a number with an optional `b`, `k`, `m`, `g` (1024-based,
@@ -251,6 +253,24 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
         crate::network::NetworkMode::parse(n)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
     }
+    let (mut log_max_size, mut log_max_files) = (DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES);
+    for o in &opts.log_opts {
+        match o.split_once('=') {
+            Some(("max-size", v)) => log_max_size = parse_bytes(v)?.max(0) as u64,
+            Some(("max-file", v)) => {
+                log_max_files = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    EngineError::InvalidArgument(format!(
+                        "invalid --log-opt {o:?}: max-file takes a number from 1"
+                    ))
+                })?
+            }
+            _ => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "unsupported --log-opt {o:?}: the json-file log takes max-size and max-file"
+                )));
+            }
+        }
+    }
     let memory = opts.memory.as_deref().map(parse_bytes).transpose()?;
     if let Some(m) = memory
         && m < 6 << 20
@@ -272,8 +292,8 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
         publish: opts.publish.clone(),
         volumes: opts.volumes.clone(),
         runtime: opts.runtime.clone(),
-        log_max_size: DEFAULT_LOG_MAX_SIZE,
-        log_max_files: DEFAULT_LOG_MAX_FILES,
+        log_max_size,
+        log_max_files,
     })
 }
 
