@@ -10,6 +10,9 @@ pub enum EngineError {
     /// No container has this id, id prefix or name.
     #[error("no such container: {0}")]
     NoSuchContainer(String),
+    /// No exec has this id or id prefix (the Docker API's 404 for `/exec/{id}/...`).
+    #[error("no such exec instance: {0}")]
+    NoSuchExec(String),
     /// An id prefix matches more than one container.
     #[error("multiple containers match {0:?}: give more of the id")]
     Ambiguous(String),

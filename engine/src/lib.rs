@@ -14,6 +14,7 @@
 //! - [`random`]: docker-shaped random ids; [`docker_name`]: docker's rule for names.
 //! - [`volume`]: `-v` binds, named and anonymous volumes, `berth volume`.
 //! - [`image_users`]: which containers use an image (`rmi`'s check).
+//! - [`exec`]: `exec` in docker's steps (create, start, resize, inspect).
 //! - [`terminal`]: ptys from the runtime's console socket, window sizes, raw mode.
 //! - [`paths`]: the store's directories (`--root`, `--runroot`, `--runtime-root`) and the
 //!   OCI runtime binary the engine drives.
@@ -26,6 +27,7 @@ pub mod atomic_file;
 pub mod container;
 pub mod docker_name;
 pub mod error;
+pub mod exec;
 pub mod image_users;
 pub mod monitor;
 pub mod network;

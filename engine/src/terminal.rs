@@ -63,15 +63,22 @@ impl ConsoleSocket {
 
     /// Takes the pty master the runtime sent (it connects and sends during `create` or
     /// `exec`, before it reports the process ready: the connection waits in the backlog
-    /// if we were not accepting yet). Waits up to `timeout`.
-    pub fn receive_master(&self, timeout: Duration) -> std::io::Result<OwnedFd> {
+    /// if we were not accepting yet). Waits up to `timeout`, and only while `waiting()`
+    /// says the runtime may still send it (false once it exited).
+    pub fn receive_master(
+        &self,
+        timeout: Duration,
+        mut waiting: impl FnMut() -> bool,
+    ) -> std::io::Result<OwnedFd> {
         self.listener.set_nonblocking(true)?;
         let deadline = Instant::now() + timeout;
         let conn = loop {
+            // Asked before the accept: a runtime that sent and exited in between is seen.
+            let alive = waiting();
             match self.listener.accept() {
                 Ok((c, _)) => break c,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if Instant::now() > deadline {
+                    if Instant::now() > deadline || !alive {
                         return Err(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
                             "the runtime sent no pty master on the console socket",

@@ -26,6 +26,7 @@ mod stop;
 mod wait;
 // Terminal and exec verbs: attach sessions, exec, and the other container verbs.
 mod attach;
+mod exec;
 // Registry verbs (the work is berth_images::registry).
 mod login;
 mod logout;
@@ -106,6 +107,8 @@ pub enum Command {
     Wait(wait::WaitArgs),
     /// Show a container's record and state as JSON.
     Inspect(inspect::InspectArgs),
+    /// Run a command in a running container.
+    Exec(exec::ExecArgs),
     /// Attach to a running container's output (and input; ctrl-p ctrl-q detaches).
     Attach(attach::AttachArgs),
     /// Load images from a docker-archive or an OCI image layout.
@@ -175,6 +178,7 @@ pub fn main() -> ExitCode {
         Command::Wait(args) => wait::run(&paths, &args),
         Command::Inspect(args) => inspect::run(&paths, &args),
         Command::Attach(args) => attach::run(&paths, &args),
+        Command::Exec(args) => exec::run(&paths, &args),
         Command::Load(args) => load::run(&paths, &args),
         Command::Import(args) => import::run(&paths, &args),
         Command::Images(args) => images::run(&paths, &args),

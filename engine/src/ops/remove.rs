@@ -100,6 +100,8 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool)
                 ))
             })?;
     }
+    // Its execs' records (under <runroot>/exec, found by exec id alone).
+    crate::exec::forget_container(paths, &record.id);
     names::release(&paths.root, &record.name, &record.id)?;
     for dir in [&files.run_dir, &files.dir] {
         match std::fs::remove_dir_all(dir) {
