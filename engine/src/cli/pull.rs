@@ -30,6 +30,7 @@ pub fn run(paths: &StorePaths, args: &PullArgs) -> anyhow::Result<ExitCode> {
             &PullOptions {
                 platform,
                 quiet: args.quiet,
+                to_stderr: false,
             },
         )
     })();

@@ -1,4 +1,5 @@
-//! What a pull or push shows while it works, on stdout as docker does: on a terminal one
+//! What a pull or push shows while it works, on stdout as docker does (stderr for the
+//! implicit pull of `run`, whose stdout is the container's): on a terminal one
 //! line per layer redrawn in place (status, a bar, bytes and rate); otherwise plain lines,
 //! one per layer when its state changes, so logs and scripts read them; nothing with
 //! `-q`.
@@ -13,6 +14,7 @@ const REDRAW: Duration = Duration::from_millis(100);
 /// The progress display of one pull or push (shared by its layer tasks).
 pub struct Progress {
     mode: Mode,
+    stderr: bool,
     board: Mutex<Board>,
 }
 
@@ -44,19 +46,34 @@ struct Row {
 pub struct RowId(usize);
 
 impl Progress {
-    /// A display on stdout: nothing when `quiet`, redrawn lines on a terminal, plain lines
-    /// otherwise.
-    pub fn stdout(quiet: bool) -> Self {
+    /// A display on stdout (or stderr): nothing when `quiet`, redrawn lines on a
+    /// terminal, plain lines otherwise.
+    pub fn new(quiet: bool, stderr: bool) -> Self {
+        let terminal = if stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
         let mode = if quiet {
             Mode::Quiet
-        } else if std::io::stdout().is_terminal() {
+        } else if terminal {
             Mode::Terminal
         } else {
             Mode::Plain
         };
         Progress {
             mode,
+            stderr,
             board: Mutex::new(Board::default()),
+        }
+    }
+
+    /// The stream the display writes to, locked.
+    fn out(&self) -> Box<dyn Write + '_> {
+        if self.stderr {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
         }
     }
 
@@ -73,7 +90,7 @@ impl Progress {
             return;
         }
         let mut board = self.board();
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out();
         if self.mode == Mode::Terminal {
             board.redraw(&mut out, true);
             board.rows.clear();
@@ -99,9 +116,9 @@ impl Progress {
             Mode::Quiet => {}
             Mode::Plain => {
                 let r = &board.rows[row.0];
-                println!("{}: {}", r.id, r.status);
+                let _ = writeln!(self.out(), "{}: {}", r.id, r.status);
             }
-            Mode::Terminal => board.redraw(&mut std::io::stdout().lock(), true),
+            Mode::Terminal => board.redraw(&mut self.out(), true),
         }
         row
     }
@@ -115,8 +132,10 @@ impl Progress {
         r.status = status.to_string();
         match self.mode {
             Mode::Quiet => {}
-            Mode::Plain => println!("{}: {}", r.id, r.status),
-            Mode::Terminal => board.redraw(&mut std::io::stdout().lock(), true),
+            Mode::Plain => {
+                let _ = writeln!(self.out(), "{}: {}", r.id, r.status);
+            }
+            Mode::Terminal => board.redraw(&mut self.out(), true),
         }
     }
 
@@ -129,7 +148,7 @@ impl Progress {
         if let Some(r) = board.rows.get_mut(row.0) {
             r.current = current;
         }
-        board.redraw(&mut std::io::stdout().lock(), false);
+        board.redraw(&mut self.out(), false);
     }
 }
 
@@ -152,7 +171,7 @@ impl crate::progress::Progress for Progress {
         r.current = done;
         r.total = total.unwrap_or(0);
         if self.mode == Mode::Terminal {
-            board.redraw(&mut std::io::stdout().lock(), first);
+            board.redraw(&mut self.out(), first);
         }
     }
 

@@ -56,6 +56,9 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// No progress output (`-q`); the caller prints what it wants.
     pub quiet: bool,
+    /// Progress on stderr instead of stdout (the implicit pull of `run`, whose stdout
+    /// is the container's).
+    pub to_stderr: bool,
 }
 
 /// What a pull did.
@@ -86,6 +89,9 @@ pub fn ensure_image(
         if policy == PullPolicy::Never {
             return Err(RegistryError::NotPresent(name.to_string()));
         }
+        if !options.quiet {
+            eprintln!("Unable to find image '{name}' locally");
+        }
     }
     pull(store, name, options).map(|p| p.image)
 }
@@ -115,7 +121,7 @@ async fn pull_async(
     options: &PullOptions,
 ) -> Result<Pulled, RegistryError> {
     let platform = options.platform.clone().unwrap_or_else(Platform::host);
-    let progress = Progress::stdout(options.quiet);
+    let progress = Progress::new(options.quiet, options.to_stderr);
     let registry_host = reference.resolve_registry().to_string();
     let mirrors = settings.mirrors_for(reference.registry()).to_vec();
     let hosts: Vec<&str> = mirrors

@@ -68,7 +68,7 @@ pub fn push(store: &ImageStore, name: &str, quiet: bool) -> Result<Pushed, Regis
     let host = reference.resolve_registry().to_string();
     let registry = Registry::new(settings, &[host.as_str()]);
     let auth = session::auth_for(&registry.settings, reference.registry())?;
-    let progress = Progress::stdout(quiet);
+    let progress = Progress::new(quiet, false);
     let runtime = super::runtime()?;
     runtime.block_on(async {
         registry
