@@ -136,3 +136,98 @@ pub fn derive(paths: &StorePaths, record: &ContainerRecord) -> Result<ContainerS
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::record::{HostConfig, ProcessConfig};
+
+    fn setup() -> (tempfile::TempDir, StorePaths, ContainerRecord) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StorePaths::new(
+            Some(dir.path().join("root")),
+            Some(dir.path().join("run")),
+            None,
+            Some("/bin/false".into()),
+        );
+        let record = ContainerRecord {
+            id: "c".repeat(64),
+            name: "x".into(),
+            created: Timestamp::now(),
+            image: "busybox".into(),
+            image_id: "sha256:00".into(),
+            process: ProcessConfig::default(),
+            host: HostConfig::default(),
+            network_attachment: None,
+        };
+        crate::container::store::create(&paths, &record).expect("create");
+        (dir, paths, record)
+    }
+
+    #[test]
+    fn created_until_started_and_exited_from_the_exit_file() {
+        let (_dir, paths, record) = setup();
+        assert_eq!(
+            derive(&paths, &record).expect("state").status,
+            Status::Created
+        );
+        let files = ContainerFiles::new(&paths, &record.id);
+        let exit = ExitRecord {
+            exit_code: 137,
+            oom_killed: true,
+            started_at: Some(Timestamp::now()),
+            finished_at: Timestamp::now(),
+            error: String::new(),
+        };
+        crate::atomic_file::write_json(&files.exit(), &exit).expect("exit.json");
+        let s = derive(&paths, &record).expect("state");
+        assert_eq!(
+            (s.status, s.exit_code, s.oom_killed),
+            (Status::Exited, 137, true)
+        );
+    }
+
+    /// A start recorded under another boot id is a container the reboot ended: exited,
+    /// whatever the (stale) monitor record says.
+    #[test]
+    fn a_container_started_before_a_reboot_is_exited() {
+        let (_dir, paths, record) = setup();
+        let files = ContainerFiles::new(&paths, &record.id);
+        std::fs::create_dir_all(&files.run_dir).expect("run dir");
+        let mut monitor = MonitorRecord::current().expect("monitor");
+        monitor.boot_id = "an-earlier-boot".into();
+        crate::atomic_file::write_json(&files.monitor(), &monitor).expect("monitor.json");
+        let start = StartRecord {
+            started_at: Timestamp::now(),
+            pid: std::process::id(),
+            boot_id: "an-earlier-boot".into(),
+        };
+        crate::atomic_file::write_json(&files.start(), &start).expect("start.json");
+        let s = derive(&paths, &record).expect("state");
+        assert_eq!((s.status, s.exit_code), (Status::Exited, LOST_EXIT_CODE));
+        assert!(s.error.contains("rebooted"), "{}", s.error);
+    }
+
+    /// A live monitor of this boot with a start record: running, with the recorded pid.
+    #[test]
+    fn a_living_monitor_with_a_start_is_running() {
+        let (_dir, paths, record) = setup();
+        let files = ContainerFiles::new(&paths, &record.id);
+        std::fs::create_dir_all(&files.run_dir).expect("run dir");
+        crate::atomic_file::write_json(&files.monitor(), &MonitorRecord::current().expect("me"))
+            .expect("monitor.json");
+        assert_eq!(
+            derive(&paths, &record).expect("state").status,
+            Status::Created,
+            "starting"
+        );
+        let start = StartRecord {
+            started_at: Timestamp::now(),
+            pid: 4242,
+            boot_id: boot_id().expect("boot"),
+        };
+        crate::atomic_file::write_json(&files.start(), &start).expect("start.json");
+        let s = derive(&paths, &record).expect("state");
+        assert_eq!((s.status, s.pid), (Status::Running, Some(4242)));
+    }
+}
