@@ -113,11 +113,11 @@ fn containers_on_a_user_network_reach_each_other_by_name() {
     assert_eq!(id.trim().len(), 64, "{id}");
     let ls = e.ok(&["network", "ls"]);
     assert!(
-        ls.starts_with("NETWORK ID     NAME     DRIVER   SCOPE\n"),
+        ls.starts_with("NETWORK ID     NAME      DRIVER    SCOPE\n"),
         "{ls}"
     );
     assert!(
-        ls.contains(&format!("{}   app      bridge   local", &id[..12])),
+        ls.contains(&format!("{}   app       bridge    local", &id[..12])),
         "{ls}"
     );
     e.ok(&[

@@ -109,6 +109,11 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The API makes the default network (its bridge and nftables table) on first use.
+        berth_tests::engine_network::teardown(
+            &self.dir.path().join("root"),
+            &self.dir.path().join("run"),
+        );
     }
 }
 

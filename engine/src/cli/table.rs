@@ -12,7 +12,9 @@ pub fn render(template: &str, fields: &[(&'static str, String)]) -> String {
     out
 }
 
-/// Columns padded to the widest cell plus 3 spaces (docker's tabwriter), the last unpadded.
+/// Columns as docker's tabwriter lays them out (`tabwriter.NewWriter(out, 10, 1, 3, ' ',
+/// 0)` in docker/cli's formatter): each the widest cell plus 3 spaces, at least 10 wide
+/// (`CONTAINER ID   IMAGE     COMMAND`), the last unpadded.
 pub fn print_table(header: &[String], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
@@ -27,7 +29,8 @@ pub fn print_table(header: &[String], rows: &[Vec<String>]) {
                 s.push_str(c);
             } else {
                 s.push_str(c);
-                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 3));
+                let width = (widths[i] + 3).max(10);
+                s.push_str(&" ".repeat(width - c.chars().count()));
             }
         }
         s.trim_end().to_string()
