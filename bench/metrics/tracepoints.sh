@@ -6,7 +6,8 @@
 #   bench/metrics/tracepoints.sh [ROUNDS=5] [COUNT=500000]
 #
 # The loop is `dd if=/dev/zero of=/dev/null bs=1 count=COUNT` (1 M read/write syscalls,
-# none of them traced) in a cgroup outside berth/, timed by hyperfine (5 runs per round),
+# none of them traced; SCHED_FIFO 10 as in syscalls.sh) in a cgroup outside berth/,
+# timed by hyperfine (5 runs per round),
 # while: nothing runs (base); berth-exporter runs its default policy (default: nothing
 # per-syscall attached); with sensitive_open on (open); with the privileged tracepoints
 # on (privileged). Rounds alternate the order; medians of hyperfine's medians. Needs
@@ -56,7 +57,7 @@ run_variant() {
         curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null || { cat "$WORK/exporter.log" >&2; exit 1; }
     fi
     hyperfine -N -w 1 -r 5 --export-json "$WORK/h.json" \
-        "bash -c 'echo \$\$ > $HOSTCG/cgroup.procs; exec dd if=/dev/zero of=/dev/null bs=1 count=$COUNT status=none'" >/dev/null
+        "chrt -f 10 bash -c 'echo \$\$ > $HOSTCG/cgroup.procs; exec dd if=/dev/zero of=/dev/null bs=1 count=$COUNT status=none'" >/dev/null
     ms=$(awk -F: '/"median"/ { gsub(/[ ,]/, "", $2); print $2 * 1000; exit }' "$WORK/h.json")
     echo "$v $ms" >> "$WORK/results"
     if [ -n "$EXPORTER_PID" ]; then
