@@ -261,6 +261,19 @@ fn volumes_in_use_stay_and_rm_v_takes_only_the_anonymous_ones() {
         .map(|v| v.name)
         .collect();
     assert_eq!(left, ["named"]);
+    // A container created but not started yet has no spec: its record's -v counts.
+    let created = s.paths.container_dir(&"9".repeat(64));
+    fs::create_dir_all(&created).expect("dir");
+    fs::write(
+        created.join("container.json"),
+        r#"{"host": {"volumes": ["named:/data:ro"]}}"#,
+    )
+    .expect("record");
+    assert!(matches!(
+        s.volumes().remove("named", None),
+        Err(VolumeError::InUse { .. })
+    ));
+    fs::remove_dir_all(&created).expect("rm");
     s.volumes().remove("named", None).expect("rm once unused");
     assert!(matches!(
         s.volumes().inspect("named"),

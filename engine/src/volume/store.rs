@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::paths::StorePaths;
 use crate::volume::error::VolumeError;
-use crate::volume::spec::validate_name;
+use crate::volume::spec::{VolumeSource, VolumeSpec, validate_name};
 
 /// The label docker puts on anonymous volumes (`rm -v` and `volume prune` remove them).
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
@@ -169,7 +169,9 @@ impl VolumeStore {
         Ok(out)
     }
 
-    /// The ids of the containers whose spec mounts volume `name`, but `except`.
+    /// The ids of the containers that use volume `name`, but `except`: those whose spec
+    /// (`bundle/config.json`) mounts its `_data`, and those not prepared yet (no spec)
+    /// whose record (`container.json`, `host.volumes`) names it in a `-v`.
     pub fn users(&self, name: &str, except: Option<&str>) -> Result<Vec<String>, VolumeError> {
         let data = self.data_dir(name);
         let rd = match fs::read_dir(&self.containers) {
@@ -183,19 +185,22 @@ impl VolumeStore {
             if Some(id.as_str()) == except {
                 continue;
             }
-            let spec = entry.path().join("bundle").join("config.json");
-            let Ok(bytes) = fs::read(&spec) else {
-                continue;
+            let uses = match read_json(&entry.path().join("bundle").join("config.json")) {
+                Some(spec) => spec["mounts"].as_array().is_some_and(|mounts| {
+                    mounts
+                        .iter()
+                        .any(|m| m["source"].as_str().map(Path::new) == Some(data.as_path()))
+                }),
+                None => read_json(&entry.path().join("container.json")).is_some_and(|rec| {
+                    rec["host"]["volumes"].as_array().is_some_and(|flags| {
+                        flags.iter().filter_map(|f| f.as_str()).any(|f| {
+                            VolumeSpec::parse(f)
+                                .is_ok_and(|s| s.source == VolumeSource::Named(name.to_string()))
+                        })
+                    })
+                }),
             };
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-                tracing::warn!(path = %spec.display(), "skipping a spec that does not parse");
-                continue;
-            };
-            let mounts = v["mounts"].as_array().cloned().unwrap_or_default();
-            if mounts
-                .iter()
-                .any(|m| m["source"].as_str().map(Path::new) == Some(data.as_path()))
-            {
+            if uses {
                 out.push(id);
             }
         }
@@ -330,6 +335,14 @@ fn lock_dir(dir: &Path) -> Result<Flock<fs::File>, VolumeError> {
     debug_assert!(f.as_raw_fd() >= 0);
     Flock::lock(f, FlockArg::LockExclusive)
         .map_err(|(_, e)| VolumeError::io("locking", dir, std::io::Error::from(e)))
+}
+
+/// A JSON file's content; None when it is missing or does not parse (logged).
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    let bytes = fs::read(path).ok()?;
+    serde_json::from_slice(&bytes)
+        .inspect_err(|e| tracing::warn!(path = %path.display(), error = %e, "skipping"))
+        .ok()
 }
 
 /// Bytes of the regular files under `dir` (symlinks not followed).
