@@ -29,6 +29,7 @@ pub fn prepare(paths: &StorePaths, record: &mut ContainerRecord) -> Result<()> {
             lower: lower.clone(),
             upper: files.upper(),
             work: files.work(),
+            volatile: record.host.auto_remove,
         },
         &target,
     )?;
@@ -92,11 +93,13 @@ pub fn prepare(paths: &StorePaths, record: &mut ContainerRecord) -> Result<()> {
         (_, Some(path)) => NetworkNamespace::Path(path.clone()),
         (_, None) => NetworkNamespace::New,
     };
+    let runtime = crate::oci_runtime::OciRuntime::for_container(paths, record);
     let spec = ocispec::build(&SpecInputs {
         record,
         user,
         network,
         mounts,
+        peer_runtime: ocispec::is_peer_runtime(&runtime.bin),
     })?;
     let data = serde_json::to_vec_pretty(&spec)
         .map_err(|e| EngineError::InvalidArgument(format!("serializing the spec: {e}")))?;

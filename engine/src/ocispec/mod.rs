@@ -46,6 +46,18 @@ pub struct SpecInputs<'a> {
     /// Extra OCI mounts (volumes, `/etc/hosts` & co.), as `{destination, type, source,
     /// options}` objects, appended after the default ones.
     pub mounts: Vec<Value>,
+    /// The OCI runtime is a peer (runc, crun), not berth-runtime: the spec is written as
+    /// their releases here take it ([`PEER_OCI_VERSION`], no seccomp `flags`).
+    pub peer_runtime: bool,
+}
+
+/// The `ociVersion` written for peer runtimes: runc 1.1 and crun 1.8 refuse 1.2.0
+/// ("unknown version specified"); docker and podman write this one.
+pub const PEER_OCI_VERSION: &str = "1.0.2-dev";
+
+/// True when `runtime` (a path or name) is not berth-runtime.
+pub fn is_peer_runtime(runtime: &std::path::Path) -> bool {
+    runtime.file_name().and_then(|n| n.to_str()) != Some("berth-runtime")
 }
 
 /// The cgroupsPath of a container: `/berth/<id>` (absolute, so that runc and crun put it
@@ -168,6 +180,14 @@ pub fn build(inputs: &SpecInputs<'_>) -> Result<Value> {
     annotations.insert(ANNOTATION_IMAGE_ID.into(), json!(record.image_id));
     spec["annotations"] = Value::Object(annotations);
 
+    if inputs.peer_runtime {
+        spec["ociVersion"] = json!(PEER_OCI_VERSION);
+        // runc 1.1: "seccomp flags are not yet supported"; the flag (LOG, for the
+        // exporter's audit records) is berth-runtime's to honour.
+        if let Some(Value::Object(seccomp)) = spec["linux"].get_mut("seccomp") {
+            seccomp.remove("flags");
+        }
+    }
     serde_json::from_value::<oci_spec::runtime::Spec>(spec.clone()).map_err(|e| {
         EngineError::InvalidArgument(format!("the generated spec does not parse: {e}"))
     })?;
@@ -215,6 +235,7 @@ mod tests {
             user: ResolvedUser { uid: 33, gid: 33, additional_gids: vec![50], home: Some("/var/www".into()) },
             network: NetworkNamespace::Path("/run/berth/netns/x".into()),
             mounts: vec![json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"]})],
+            peer_runtime: false,
         })
         .expect("spec");
         assert_eq!(spec["process"]["args"], json!(["/bin/sh", "-c", "echo hi"]));
@@ -280,6 +301,7 @@ mod tests {
             user: ResolvedUser::default(),
             network: NetworkNamespace::Host,
             mounts: vec![],
+            peer_runtime: true,
         })
         .expect_err("no command");
         assert!(e.to_string().contains("no command specified"), "{e}");
@@ -290,8 +312,10 @@ mod tests {
             user: ResolvedUser::default(),
             network: NetworkNamespace::Host,
             mounts: vec![],
+            peer_runtime: true,
         })
         .expect("spec");
+        assert_eq!(spec["ociVersion"], PEER_OCI_VERSION);
         assert!(
             !spec["linux"]["namespaces"]
                 .as_array()
