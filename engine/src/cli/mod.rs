@@ -27,6 +27,12 @@ mod wait;
 // Terminal and exec verbs: attach sessions, exec, and the other container verbs.
 mod attach;
 mod exec;
+mod container;
+mod port;
+mod rename;
+mod restart;
+mod stats;
+mod top;
 // Registry verbs (the work is berth_images::registry).
 mod login;
 mod logout;
@@ -109,6 +115,18 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
+    /// Restart containers (stop, then start; the id stays).
+    Restart(restart::RestartArgs),
+    /// Rename a container.
+    Rename(rename::RenameArgs),
+    /// Show a container's processes.
+    Top(top::TopArgs),
+    /// Show containers' resource usage.
+    Stats(stats::StatsArgs),
+    /// List a container's published ports.
+    Port(port::PortArgs),
+    /// Manage containers (prune).
+    Container(container::ContainerArgs),
     /// Attach to a running container's output (and input; ctrl-p ctrl-q detaches).
     Attach(attach::AttachArgs),
     /// Load images from a docker-archive or an OCI image layout.
@@ -179,6 +197,12 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&paths, &args),
         Command::Attach(args) => attach::run(&paths, &args),
         Command::Exec(args) => exec::run(&paths, &args),
+        Command::Restart(args) => restart::run(&paths, &args),
+        Command::Rename(args) => rename::run(&paths, &args),
+        Command::Top(args) => top::run(&paths, &args),
+        Command::Stats(args) => stats::run(&paths, &args),
+        Command::Port(args) => port::run(&paths, &args),
+        Command::Container(args) => container::run(&paths, &args),
         Command::Load(args) => load::run(&paths, &args),
         Command::Import(args) => import::run(&paths, &args),
         Command::Images(args) => images::run(&paths, &args),

@@ -6,6 +6,8 @@
 //! - [`list`]: `ps`; [`display`]: docker's wording of times and states;
 //! - [`logs`]: the json-file log read back, `--follow` across rotation;
 //! - [`stop`], [`kill`], [`wait`], [`remove`], [`inspect`].
+//! - [`restart`], [`rename`], [`top`] (ps columns), [`stats`] (cgroup figures),
+//!   [`port`], [`prune`] (`container prune`).
 
 pub mod create;
 pub mod display;
@@ -17,3 +19,10 @@ pub mod remove;
 pub mod start;
 pub mod stop;
 pub mod wait;
+// restart, rename, top, stats, port, container prune (terminal/exec helper).
+pub mod port;
+pub mod prune;
+pub mod rename;
+pub mod restart;
+pub mod stats;
+pub mod top;
