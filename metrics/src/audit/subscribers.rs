@@ -111,17 +111,26 @@ impl Subscribers {
     /// Answers `request` with the stream of records `filter` passes, from a thread of
     /// its own, until the client goes away or falls behind.
     pub fn serve(&self, request: tiny_http::Request, filter: Filter) {
-        let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
-        self.list
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Subscriber { filter, queue });
+        let lines = self.add(filter, QUEUE_LINES);
         let spawned = std::thread::Builder::new()
             .name("events-subscriber".into())
             .spawn(move || write_stream(request.into_writer(), &lines));
         if let Err(e) = spawned {
             tracing::warn!("starting an /events writer thread: {e}");
         }
+    }
+}
+
+impl Subscribers {
+    /// A new subscriber whose queue holds `capacity` lines: the lines `filter` passes
+    /// arrive on the receiver until it falls `capacity` behind.
+    fn add(&self, filter: Filter, capacity: usize) -> Receiver<Arc<str>> {
+        let (queue, lines) = mpsc::sync_channel(capacity);
+        self.list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Subscriber { filter, queue });
+        lines
     }
 }
 
@@ -162,6 +171,62 @@ fn write_stream(mut out: Box<dyn Write + Send>, lines: &Receiver<Arc<str>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record_of(container: &str) -> Record {
+        let event = berth_ebpf::AuditEvent {
+            event_type: EventType::ProcessExec,
+            task: berth_ebpf::EventTask {
+                timestamp_ns: 0,
+                cgroup_id: 1,
+                pid: 1,
+                ppid: 0,
+                uid: 0,
+                comm: "sh".into(),
+            },
+            detail: berth_ebpf::EventDetail::Exec {
+                filename: "/bin/sh".into(),
+                argv: vec!["sh".into()],
+                argv_truncated: false,
+            },
+        };
+        let mut record =
+            super::super::record::from_kernel(&event, None, &Default::default(), None, None);
+        record.container = Some(super::super::record::ContainerInfo {
+            id: container.into(),
+            name: format!("{container}-name"),
+            image: String::new(),
+            runtime: "berth",
+        });
+        record
+    }
+
+    #[test]
+    fn a_subscriber_that_falls_behind_is_dropped_without_blocking_the_others() {
+        let subscribers = Subscribers::default();
+        let slow = subscribers.add(Filter::default(), 2);
+        let web = subscribers.add(
+            Filter {
+                container: Some("web-name".into()),
+                types: Vec::new(),
+            },
+            100,
+        );
+        for container in ["web", "db", "web", "db"] {
+            let r = record_of(container);
+            subscribers.publish(&r, &Arc::from(format!("{container}\n")));
+        }
+        // The slow one got its 2 lines, then was dropped (not waited for).
+        assert_eq!(subscribers.len(), 1);
+        let got: Vec<Arc<str>> = slow.try_iter().collect();
+        assert_eq!(got.len(), 2);
+        assert!(matches!(
+            slow.try_recv(),
+            Err(mpsc::TryRecvError::Disconnected)
+        ));
+        // The filtered one saw only its container's lines, by name.
+        let got: Vec<String> = web.try_iter().map(|l| l.to_string()).collect();
+        assert_eq!(got, ["web\n", "web\n"]);
+    }
 
     #[test]
     fn query_strings_parse_or_name_the_fault() {
