@@ -13,6 +13,9 @@ pub struct Engine {
     pub root: tempfile::TempDir,
     pub runroot: tempfile::TempDir,
     pub runtime_root: tempfile::TempDir,
+    /// The OCI runtime binary (`--runtime`): the workspace's berth-runtime unless
+    /// [`Engine::with_runtime`] names a peer.
+    pub runtime: PathBuf,
 }
 
 impl Default for Engine {
@@ -34,6 +37,7 @@ impl Engine {
             root: temp("berth-root-", "/var/tmp"),
             runroot: temp("berth-run-", "/run"),
             runtime_root: temp("berth-rtroot-", "/run"),
+            runtime: bin("berth-runtime"),
         }
     }
 
@@ -47,7 +51,14 @@ impl Engine {
         e
     }
 
-    /// `berth` with this store's flags and the workspace's berth-runtime.
+    /// The same store driving another OCI runtime (runc, crun): the containers this
+    /// engine creates record it.
+    pub fn with_runtime(mut self, runtime: PathBuf) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// `berth` with this store's flags and its OCI runtime.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("berth"));
         c.arg("--root")
@@ -57,7 +68,7 @@ impl Engine {
             .arg("--runtime-root")
             .arg(self.runtime_root.path())
             .arg("--runtime")
-            .arg(bin("berth-runtime"));
+            .arg(&self.runtime);
         c
     }
 

@@ -817,3 +817,56 @@ fn the_exporter_labels_engine_containers_by_name_and_image() {
             .then_some(())
     });
 }
+
+/// The engine drives runc the way it drives berth-runtime (`--runtime`), as podman does.
+#[test]
+fn the_course_basics_under_runc() {
+    if !require_root() {
+        return;
+    }
+    let Some(runc) = berth_testkit::tools::find_in_path("runc") else {
+        eprintln!("runc not installed: skipping the comparison");
+        return;
+    };
+    let e = Engine::new().with_runtime(runc);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "echo",
+            "hello",
+            "world"
+        ]),
+        "hello world\n"
+    );
+    let out = e.run(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "hog",
+        "--memory",
+        "32m",
+        "busybox",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=64M",
+        "count=1",
+    ]);
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(inspect(&e, "hog")["State"]["OOMKilled"], true);
+    let id = e
+        .ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    e.ok(&["kill", &id]);
+    wait_for("runc's container to exit", LIMIT, || {
+        (inspect(&e, &id)["State"]["ExitCode"] == 137).then_some(())
+    });
+    e.ok(&["rm", "-f", &id]);
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+}
