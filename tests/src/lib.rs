@@ -11,6 +11,7 @@ pub mod containerd;
 pub mod engine;
 pub mod engine_network;
 pub mod exporter;
+pub mod pty;
 pub mod registry;
 
 /// The root check and unique ids are berth-testkit's (shared with every crate's tests),

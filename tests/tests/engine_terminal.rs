@@ -1,0 +1,143 @@
+//! `berth run -it`, `attach` and their terminal, end to end as root: each test runs
+//! `berth` on a real pty of its own (tests/src/pty.rs) and types into it as a person
+//! would; the container's shell is busybox's. Containers use `--network none`.
+
+use std::time::{Duration, Instant};
+
+use berth_testkit::wait::wait_for;
+use berth_tests::engine::Engine;
+use berth_tests::pty::PtySession;
+use berth_tests::require_root;
+use serde_json::Value;
+
+fn on_pty(e: &Engine, args: &[&str], rows: u16, cols: u16) -> PtySession {
+    let mut cmd = e.cmd();
+    cmd.args(args);
+    PtySession::spawn(cmd, rows, cols)
+}
+
+fn running(e: &Engine, c: &str) -> bool {
+    let v: Value = serde_json::from_str(&e.ok(&["inspect", c])).expect("inspect JSON");
+    v[0]["State"]["Running"] == Value::Bool(true)
+}
+
+#[test]
+fn run_it_types_into_the_shell_and_exits_with_its_code() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut s = on_pty(
+        &e,
+        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
+        24,
+        80,
+    );
+    let before = s.modes();
+    s.send(b"echo hi; exit 3\r");
+    // The echo of the typed line holds "hi;" ; the command's output is a line of its own.
+    s.expect("\r\nhi\r\n");
+    assert_eq!(s.exit_code(), 3, "terminal shows {:?}", s.text());
+    let after = s.modes();
+    assert_eq!(before.local_flags, after.local_flags, "raw mode left on");
+    assert_eq!(before.input_flags, after.input_flags, "raw mode left on");
+    assert_eq!(before.output_flags, after.output_flags, "raw mode left on");
+    assert!(e.all_ids().is_empty(), "--rm left a container");
+}
+
+#[test]
+fn the_window_size_reaches_the_container_and_follows_a_resize() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut s = on_pty(
+        &e,
+        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
+        31,
+        97,
+    );
+    // The first size is sent before the container starts.
+    s.shell_sees_size(31, 97);
+    // A terminal emulator's resize: SIGWINCH to berth, a resize message to the monitor.
+    s.resize(42, 123);
+    s.shell_sees_size(42, 123);
+    s.send(b"exit 0\r");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn ctrl_c_interrupts_the_containers_foreground_process() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut s = on_pty(
+        &e,
+        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
+        24,
+        80,
+    );
+    s.send(b"echo ready-$((40+2))\r");
+    s.expect("ready-42");
+    s.send(b"sleep 100; echo slept-$((1+1))\r");
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    // ctrl-c in raw mode is a byte; the container's pty makes it SIGINT for `sleep`.
+    s.send(&[0x03]);
+    s.send(b"echo after-$((2+3))\r");
+    s.expect("after-5");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "sleep was not interrupted"
+    );
+    assert!(!s.text().contains("slept-2"), "{:?}", s.text());
+    s.send(b"exit 7\r");
+    assert_eq!(s.exit_code(), 7);
+}
+
+#[test]
+fn attach_reaches_a_detached_terminal_and_ctrl_p_ctrl_q_leaves_it_running() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "-dit",
+        "--name",
+        "term",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+    ]);
+    let mut s = on_pty(&e, &["attach", "term"], 24, 80);
+    wait_for(
+        "the attached shell to answer",
+        Duration::from_secs(20),
+        || {
+            s.send(b"echo attached-$((3*3))\r");
+            s.pump(Duration::from_millis(300));
+            s.text().contains("attached-9").then_some(())
+        },
+    );
+    s.send(&[0x10, 0x11]);
+    assert_eq!(s.exit_code(), 0, "detach: {:?}", s.text());
+    assert!(running(&e, "term"), "the container stopped on detach");
+    // The terminal is still there for the next client.
+    let mut again = on_pty(&e, &["attach", "term"], 24, 80);
+    wait_for(
+        "the shell after a re-attach",
+        Duration::from_secs(20),
+        || {
+            again.send(b"echo back-$((5*5))\r");
+            again.pump(Duration::from_millis(300));
+            again.text().contains("back-25").then_some(())
+        },
+    );
+    again.send(b"exit 4\r");
+    assert_eq!(again.exit_code(), 4);
+    let code = e.ok(&["wait", "term"]);
+    assert_eq!(code.trim(), "4");
+}
