@@ -140,6 +140,16 @@ impl Berth {
             .filter(|f| f.starts_with('.'))
             .collect();
         assert!(tmp.is_empty(), "temporary blobs left behind: {tmp:?}");
+        // No layer unpacked (complete or half-made) from what failed.
+        let layers: Vec<String> = std::fs::read_dir(self.root().join("layers"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".locks")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(layers.is_empty(), "layers left in the store: {layers:?}");
     }
 }
 

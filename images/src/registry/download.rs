@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use super::RegistryError;
 use super::progress::{Progress, RowId};
 use super::session::{Doing, Registry, error_chain};
+use super::store_link;
 use super::verify::{DiffIdWriter, check_layer_media_type, hash_writer};
 
 /// Attempts without progress before a blob's download fails.
@@ -41,6 +42,8 @@ pub struct Expect {
     pub descriptor: OciDescriptor,
     /// For a layer, its uncompressed digest from the image config.
     pub diff_id: Option<String>,
+    /// For a layer the store has not unpacked: unpack it while it downloads.
+    pub unpack: Option<store_link::LayerTarget>,
 }
 
 enum Chunk {
@@ -70,8 +73,11 @@ pub async fn fetch(
     let (tx, rx) = mpsc::channel::<Chunk>(32);
     let digest = expect.descriptor.digest.clone();
     let diff_id = expect.diff_id.clone();
-    let writer =
-        tokio::task::spawn_blocking(move || write_verified(rx, sink, &digest, diff_id.as_deref()));
+    let unpack = expect.unpack.clone();
+    let writer = tokio::task::spawn_blocking(move || match (unpack, diff_id) {
+        (Some(target), Some(diff_id)) => write_unpacking(rx, sink, &digest, &diff_id, &target),
+        (_, diff_id) => write_verified(rx, sink, &digest, diff_id.as_deref()),
+    });
     let streamed = stream(
         registry,
         reference,
@@ -164,6 +170,138 @@ fn write_verified(
     }
     sink.flush().map_err(io)?;
     sink.commit()
+}
+
+/// The blocking half when the layer is unpacked as it arrives: the store's unpacker
+/// reads the bytes through a [`TeeReader`] that writes them to the blob writer and
+/// hashes them. The unpacker checks the diff_id, the reader the digest at the end (an
+/// error there fails the unpack, which then leaves nothing); the blob is committed last.
+/// One pass over the bytes: no second read of the blob, no second decompression.
+fn write_unpacking(
+    rx: mpsc::Receiver<Chunk>,
+    mut sink: Box<dyn BlobSink>,
+    digest: &str,
+    diff_id: &str,
+    target: &store_link::LayerTarget,
+) -> Result<(), RegistryError> {
+    let mut tee = TeeReader {
+        rx,
+        sink: &mut *sink,
+        hasher: Some(hash_writer()),
+        digest,
+        pending: bytes::Bytes::new(),
+        failure: None,
+        ended: false,
+    };
+    let unpacked = store_link::unpack_layer(target, diff_id, digest, &mut tee);
+    if let Err(e) = unpacked {
+        // A corrupt blob usually fails the unpacker first (a bad tar header): read the
+        // rest, so that the digest, the root cause, is what the error names.
+        if tee.failure.is_none() {
+            let _ = tee.drain();
+        }
+        // The reader's own word (digest mismatch, download broken) names the cause.
+        return match tee.failure.take() {
+            Some(TeeFailure::Digest(e)) => Err(e),
+            // The async side reports the download's error.
+            Some(TeeFailure::Cancelled) => Ok(()),
+            None => Err(e),
+        };
+    }
+    // The unpacker may stop before the end of the stream (padding after the tar's end
+    // blocks): the rest is still the blob's, and the digest covers it.
+    if let Err(e) = tee.drain() {
+        let failure = tee.failure.take();
+        store_link::remove_layer(target)?;
+        return match failure {
+            Some(TeeFailure::Digest(e)) => Err(e),
+            Some(TeeFailure::Cancelled) => Ok(()),
+            None => Err(RegistryError::Io {
+                action: "reading blob",
+                path: digest.into(),
+                source: e,
+            }),
+        };
+    }
+    drop(tee);
+    sink.flush().map_err(|source| RegistryError::Io {
+        action: "writing blob",
+        path: digest.into(),
+        source,
+    })?;
+    sink.commit()
+}
+
+enum TeeFailure {
+    Digest(RegistryError),
+    /// The download ended without its last byte (the async side has the error).
+    Cancelled,
+}
+
+/// The chunks of one download as a `Read`, each written to the blob writer and hashed
+/// on the way.
+struct TeeReader<'a> {
+    rx: mpsc::Receiver<Chunk>,
+    sink: &'a mut dyn BlobSink,
+    hasher: Option<super::verify::HashWriter>,
+    digest: &'a str,
+    pending: bytes::Bytes,
+    failure: Option<TeeFailure>,
+    ended: bool,
+}
+
+impl TeeReader<'_> {
+    /// Reads what is left, to the digest check.
+    fn drain(&mut self) -> std::io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        while std::io::Read::read(self, &mut buf)? > 0 {}
+        Ok(())
+    }
+}
+
+impl std::io::Read for TeeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pending.is_empty() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(Chunk::Data(bytes)) => {
+                    self.sink.write_all(&bytes)?;
+                    if let Some(h) = self.hasher.as_mut() {
+                        h.write_all(&bytes)?;
+                    }
+                    self.pending = bytes;
+                }
+                Some(Chunk::End) => {
+                    self.ended = true;
+                    let actual = self
+                        .hasher
+                        .take()
+                        .map(|h| h.finish().0.to_string())
+                        .unwrap_or_default();
+                    if actual != self.digest {
+                        self.failure = Some(TeeFailure::Digest(RegistryError::DigestMismatch {
+                            what: "blob",
+                            expected: self.digest.to_string(),
+                            actual,
+                        }));
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "blob digest mismatch",
+                        ));
+                    }
+                }
+                None => {
+                    self.failure = Some(TeeFailure::Cancelled);
+                    return Err(std::io::Error::other("download broken off"));
+                }
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending.split_to(n));
+        Ok(n)
+    }
 }
 
 /// The async half: request, stream, resume.

@@ -283,8 +283,8 @@ fn diff_ids(
     Ok(ids)
 }
 
-/// Every layer the store lacks, at most [`MAX_CONCURRENT_LAYERS`] at once; a layer
-/// listed twice is fetched once.
+/// Every layer the store lacks, at most [`MAX_CONCURRENT_LAYERS`] at once, each
+/// unpacked as it downloads; a layer listed twice is fetched once.
 async fn fetch_layers(
     store: &ImageStore,
     registry: &Registry,
@@ -296,7 +296,14 @@ async fn fetch_layers(
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_LAYERS));
     let mut seen = std::collections::HashSet::new();
     let mut jobs = Vec::new();
-    for (layer, diff_id) in resolved.manifest.layers.iter().zip(diff_ids) {
+    let chain_ids = store_link::chain_ids(diff_ids)?;
+    for ((layer, diff_id), chain_id) in resolved
+        .manifest
+        .layers
+        .iter()
+        .zip(diff_ids)
+        .zip(&chain_ids)
+    {
         if !seen.insert(layer.digest.clone()) {
             continue;
         }
@@ -307,9 +314,12 @@ async fn fetch_layers(
         }
         let row = progress.add(&layer.digest, "Pulling fs layer", size);
         let permits = Arc::clone(&permits);
+        let unpack = store_link::layer_target(store, chain_id)?;
+        let unpacks = unpack.is_some();
         let expect = Expect {
             descriptor: layer_descriptor(layer),
             diff_id: Some(diff_id.clone()),
+            unpack,
         };
         jobs.push(async move {
             let _permit = permits
@@ -324,7 +334,15 @@ async fn fetch_layers(
             progress.status(row, "Downloading");
             let sink = store_link::blob_sink(store, &expect.descriptor.digest)?;
             download::fetch(registry, source, expect, sink, progress, row).await?;
-            progress.status(row, "Download complete");
+            // Unpacked while it downloaded, or left for add_image (the layer was there).
+            progress.status(
+                row,
+                if unpacks {
+                    "Pull complete"
+                } else {
+                    "Download complete"
+                },
+            );
             Ok::<(), RegistryError>(())
         });
     }

@@ -62,6 +62,77 @@ pub fn open_blob(store: &ImageStore, text: &str) -> Result<VerifyingReader, Regi
     Ok(store.open_blob(&digest(text)?)?)
 }
 
+/// Where a layer goes when it is unpacked while it downloads.
+#[derive(Clone)]
+pub struct LayerTarget {
+    pub store: ImageStore,
+    /// The layer's chain id (from the config's diff_ids).
+    pub chain_id: Digest,
+}
+
+/// The target for a layer the store has not unpacked yet; `None` when it has.
+pub fn layer_target(
+    store: &ImageStore,
+    chain_id: &str,
+) -> Result<Option<LayerTarget>, RegistryError> {
+    let chain_id = digest(chain_id)?;
+    Ok(match store.layers().record(&chain_id)? {
+        Some(_) => None,
+        None => Some(LayerTarget {
+            store: store.clone(),
+            chain_id,
+        }),
+    })
+}
+
+/// Unpacks the layer from `blob` (read as it downloads), checking its diff_id; on any
+/// error the store keeps nothing of it.
+pub fn unpack_layer(
+    target: &LayerTarget,
+    diff_id: &str,
+    blob_digest: &str,
+    blob: &mut dyn std::io::Read,
+) -> Result<(), RegistryError> {
+    let diff_id = digest(diff_id)?;
+    let blob_digest = digest(blob_digest)?;
+    target
+        .store
+        .layers()
+        .ensure(&target.chain_id, &diff_id, &blob_digest, || {
+            Ok(Box::new(blob))
+        })
+        .map(|_| ())
+        .map_err(|e| match e {
+            ImageError::DiffIdMismatch {
+                layer: _,
+                expected,
+                actual,
+            } => RegistryError::DigestMismatch {
+                what: "layer diff_id",
+                expected,
+                actual,
+            },
+            e => RegistryError::Store(e),
+        })
+}
+
+/// Removes a layer unpacked from a blob that then failed its digest.
+pub fn remove_layer(target: &LayerTarget) -> Result<(), RegistryError> {
+    Ok(target.store.layers().remove(&target.chain_id)?)
+}
+
+/// The chain ids of `diff_ids` (`sha256:` text), bottom first.
+pub fn chain_ids(diff_ids: &[String]) -> Result<Vec<String>, RegistryError> {
+    let parsed = diff_ids
+        .iter()
+        .map(|d| digest(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::layers::chain_ids(&parsed)
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
 impl From<ImageError> for RegistryError {
     fn from(e: ImageError) -> Self {
         RegistryError::Store(e)
