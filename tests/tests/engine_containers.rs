@@ -412,6 +412,21 @@ fn a_killed_monitor_leaves_a_container_that_ps_and_rm_handle() {
         ps.contains(&id[..12]) && ps.contains("Up "),
         "still running without its monitor: {ps}"
     );
+    e.ok(&["stop", "-t", "1", &id]);
+    let c = inspect(&e, &id);
+    assert_eq!(c["State"]["Status"], "exited", "{c}");
+    assert!(
+        c["State"]["Error"]
+            .as_str()
+            .is_some_and(|m| m.contains("monitor")),
+        "{c}"
+    );
+    let rootfs = e.container_dir(&id).join("bundle/rootfs");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(
+        !mountinfo.contains(&rootfs.display().to_string()),
+        "stop tore the orphan down"
+    );
     e.ok(&["rm", "-f", &id]);
     assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
 }

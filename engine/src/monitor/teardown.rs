@@ -39,3 +39,41 @@ pub fn teardown(paths: &StorePaths, record: &ContainerRecord) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// Finishes a container whose monitor died while it ran (a SIGKILL, the OOM killer):
+/// once the runtime says it is no longer running, tears it down and records its end
+/// (exit code 255, unknown, with the reason), as the monitor would have. Does nothing
+/// while the container runs, while its monitor lives, or when its end is recorded.
+pub fn finish_orphan(paths: &StorePaths, record: &ContainerRecord) -> Result<()> {
+    use crate::atomic_file::{read_json, write_json};
+    use crate::container::exit::{ExitRecord, MonitorRecord, StartRecord, boot_id};
+    let files = ContainerFiles::new(paths, &record.id);
+    if files.exit().exists() {
+        return Ok(());
+    }
+    let Some(start) = read_json::<StartRecord>(&files.start())? else {
+        return Ok(());
+    };
+    let boot = boot_id()?;
+    if read_json::<MonitorRecord>(&files.monitor())?.is_some_and(|m| m.is_alive(&boot)) {
+        return Ok(());
+    }
+    let runtime = OciRuntime::for_container(paths, record);
+    if matches!(
+        runtime.status(&record.id).as_deref(),
+        Some("running" | "paused")
+    ) {
+        return Ok(());
+    }
+    teardown(paths, record)?;
+    write_json(
+        &files.exit(),
+        &ExitRecord {
+            exit_code: crate::container::status::LOST_EXIT_CODE,
+            oom_killed: false,
+            started_at: Some(start.started_at),
+            finished_at: berth_state::Timestamp::now(),
+            error: "the container's monitor died before recording its exit".into(),
+        },
+    )
+}

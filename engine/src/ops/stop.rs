@@ -42,5 +42,7 @@ pub fn stop(paths: &StorePaths, query: &str, timeout: Option<u32>) -> Result<Str
         }
         until_stopped(paths, &record, Some(AFTER_KILL))?;
     }
+    // Without its monitor nobody else tears the stopped container down.
+    crate::monitor::teardown::finish_orphan(paths, &record)?;
     Ok(id)
 }
