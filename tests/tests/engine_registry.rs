@@ -670,3 +670,39 @@ fn a_token_auth_registry_works_with_login() {
         tokens.requests
     );
 }
+
+#[test]
+fn mirrors_serve_pulls_and_a_dead_mirror_falls_back_to_the_registry() {
+    if !require_root() {
+        return;
+    }
+    let reg = registry_with_busybox();
+    let (_, digest) = registry_manifest(&format!("{}/busybox:oci", reg.host()));
+    let closed = format!("127.0.0.1:{}", berth_tests::registry::free_port());
+    let berth = Berth::new();
+    // A registry nobody serves, mirrored by the live one: the pull goes to the mirror.
+    std::fs::write(
+        berth.dir.path().join("registries.json"),
+        format!(
+            r#"{{"registry-mirrors": {{"{closed}": ["{live}"], "{live}": ["{closed}"]}}}}"#,
+            live = reg.host()
+        ),
+    )
+    .expect("registries.json");
+    let out = berth.ok(&["pull", &format!("{closed}/busybox:oci")]);
+    assert_eq!(last_line(&out), format!("Digest: {digest}"), "{out}");
+    let images = berth.ok(&["images"]);
+    assert!(
+        images.contains(&format!("{closed}/busybox")),
+        "recorded under its own name: {images}"
+    );
+    // The live registry's own mirror is dead: the registry itself serves.
+    let out = berth.ok(&["pull", &format!("{}/busybox:v2s2", reg.host())]);
+    assert!(last_line(&out).starts_with("Digest: sha256:"), "{out}");
+    // A settings file that does not parse is an error that names it.
+    std::fs::write(berth.dir.path().join("registries.json"), "{not json").expect("write");
+    berth.fails(
+        &["pull", &format!("{}/busybox:oci", reg.host())],
+        "registries.json",
+    );
+}
