@@ -23,7 +23,8 @@ struct Served {
 impl Served {
     fn start() -> Self {
         let dir = tempfile::Builder::new()
-            .prefix("berth-serve-")
+            // Short: <runroot>/containers/<64 hex>/attach.sock must fit a socket address.
+            .prefix("bs")
             .tempdir()
             .expect("temp dir");
         let mut served = Self {
@@ -122,7 +123,7 @@ fn spawn_server(dir: &Path) -> Child {
         .arg("--root")
         .arg(dir.join("root"))
         .arg("--runroot")
-        .arg(dir.join("run"))
+        .arg(dir.join("u"))
         .arg("--runtime-root")
         .arg(dir.join("runtime"))
         .arg("--runtime")
@@ -238,7 +239,7 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
             "/v1.41/containers/create?name=../../etc".into(),
             br#"{"Image": "busybox"}"#.to_vec(),
             400,
-            "Invalid container name",
+            "invalid container name",
         ),
         (
             "GET",
@@ -265,4 +266,259 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
         );
     }
     assert!(!s.dir.path().join("root/etc").exists());
+}
+
+/// Loads the fixture image (an OCI layout tarball built by tests/fixtures.sh) through
+/// `docker load` and tags it `busybox`, as the course's commands name it.
+fn load_busybox(s: &Served) {
+    let tar = berth_tests::fixtures_dir().join("busybox/oci-image.tar");
+    let out = s.docker_ok(&["load", "-i", &tar.to_string_lossy()]);
+    assert_eq!(out.trim(), "Loaded image: berth-busybox:test");
+    s.docker_ok(&["tag", "berth-busybox:test", "busybox"]);
+}
+
+#[test]
+fn docker_load_images_tag_inspect_rmi() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    let images = s.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let lines: Vec<&str> = images.lines().collect();
+    assert_eq!(lines.len(), 2, "{images}");
+    assert!(images.contains("busybox:latest "), "{images}");
+    assert!(images.contains("berth-busybox:test "), "{images}");
+    let id = s.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "busybox"]);
+    assert!(
+        id.trim().starts_with("sha256:") && id.trim().len() == 71,
+        "{id}"
+    );
+    let cmd = s.docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Config.Cmd}}",
+        "busybox:latest",
+    ]);
+    assert_eq!(cmd.trim(), "[sh]");
+    let out = s.docker_ok(&["rmi", "busybox"]);
+    assert_eq!(out.trim(), "Untagged: busybox:latest");
+    let missing = s.docker(&["image", "inspect", "busybox"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("No such image"));
+    let out = s.docker_ok(&["rmi", "berth-busybox:test"]);
+    assert!(out.contains("Untagged: berth-busybox:test"), "{out}");
+    assert!(out.contains(&format!("Deleted: {}", id.trim())), "{out}");
+    assert_eq!(s.docker_ok(&["images", "-q"]).trim(), "");
+}
+
+#[test]
+fn docker_run_rm_echo_prints_and_leaves_nothing() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    let out = s.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "echo",
+        "hello",
+        "world",
+    ]);
+    assert_eq!(out, "hello world\n");
+    let out = s.docker(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "three",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let code = s.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.ExitCode}} {{.State.Status}}",
+        "three",
+    ]);
+    assert_eq!(code.trim(), "3 exited");
+    s.docker_ok(&["rm", "three"]);
+    assert_eq!(s.docker_ok(&["ps", "-aq"]).trim(), "");
+    assert_eq!(
+        std::fs::read_dir(s.dir.path().join("root/containers"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+}
+
+const CLOCK: &str = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done";
+
+#[test]
+fn docker_run_d_ps_logs_stop_rm() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    let id = s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "clock",
+        "busybox",
+        "sh",
+        "-c",
+        CLOCK,
+    ]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    wait_for("three log lines", Duration::from_secs(10), || {
+        let out = s.docker_ok(&["logs", "clock"]);
+        (out.lines().count() >= 5).then_some(())
+    });
+    let ps = s.docker_ok(&["ps"]);
+    assert!(
+        ps.contains(&id[..12]) && ps.contains("Up ") && ps.contains("clock"),
+        "{ps}"
+    );
+    assert_eq!(s.docker_ok(&["ps", "-q"]).trim(), &id[..12]);
+    assert_eq!(
+        s.docker_ok(&["ps", "--format", "{{.Names}}"]).trim(),
+        "clock"
+    );
+    assert_eq!(s.docker_ok(&["ps", "-l", "-q"]).trim(), &id[..12]);
+    let tail = s.docker_ok(&["logs", "--tail", "3", &id[..8]]);
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 3, "{tail}");
+    assert!(lines.iter().all(|l| l.starts_with("line ")), "{tail}");
+    // Follow: streams, and ends when the container stops.
+    let mut follow = docker_cmd(s.dir.path(), &s.socket())
+        .args(["logs", "-f", "--tail", "1", "clock"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("docker logs -f");
+    std::thread::sleep(Duration::from_millis(600));
+    // A shell as PID 1 ignores TERM: -t 1 is the grace before SIGKILL.
+    let t0 = std::time::Instant::now();
+    s.docker_ok(&["stop", "-t", "1", "clock"]);
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let out = wait_for("logs -f to end", Duration::from_secs(10), || {
+        follow.try_wait().ok().flatten().map(|_| ())
+    });
+    let _ = out;
+    let mut followed = String::new();
+    if let Some(mut o) = follow.stdout.take() {
+        let _ = o.read_to_string(&mut followed);
+    }
+    assert!(
+        followed.lines().count() >= 3,
+        "follow streamed: {followed:?}"
+    );
+    let ps = s.docker_ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    assert_eq!(
+        s.docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", "clock"])
+            .trim(),
+        "137"
+    );
+    assert_eq!(s.docker_ok(&["ps", "-q"]).trim(), "");
+    s.docker_ok(&["rm", "clock"]);
+    assert_eq!(s.docker_ok(&["ps", "-aq"]).trim(), "");
+}
+
+#[test]
+fn docker_kill_sends_the_signal() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "trap",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got usr1' USR1; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_for("the trap set", Duration::from_secs(10), || {
+        s.docker_ok(&["logs", "trap"])
+            .contains("ready")
+            .then_some(())
+    });
+    s.docker_ok(&["kill", "-s", "USR1", "trap"]);
+    wait_for("USR1 handled", Duration::from_secs(10), || {
+        s.docker_ok(&["logs", "trap"])
+            .contains("got usr1")
+            .then_some(())
+    });
+    assert_eq!(
+        s.docker_ok(&["inspect", "-f", "{{.State.Running}}", "trap"])
+            .trim(),
+        "true"
+    );
+    s.docker_ok(&["kill", "trap"]);
+    wait_for("killed", Duration::from_secs(10), || {
+        let code = s.docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", "trap"]);
+        (code.trim() == "137").then_some(())
+    });
+    let not_running = s.docker(&["kill", "trap"]);
+    assert!(!not_running.status.success());
+    assert!(String::from_utf8_lossy(&not_running.stderr).contains("is not running"));
+    s.docker_ok(&["rm", "-f", "trap"]);
+}
+
+#[test]
+fn a_restarted_server_still_shows_the_running_container() {
+    if !require_root() {
+        return;
+    }
+    let mut s = Served::start();
+    load_busybox(&s);
+    let id = s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        CLOCK,
+    ]);
+    let id = id.trim().to_string();
+    wait_for("output", Duration::from_secs(10), || {
+        (s.docker_ok(&["logs", &id]).lines().count() >= 2).then_some(())
+    });
+    s.restart();
+    let ps = s.docker_ok(&["ps", "--no-trunc", "-q"]);
+    assert_eq!(ps.trim(), id);
+    let before = s.docker_ok(&["logs", &id]).lines().count();
+    wait_for(
+        "more output after the restart",
+        Duration::from_secs(10),
+        || (s.docker_ok(&["logs", &id]).lines().count() > before).then_some(()),
+    );
+    s.docker_ok(&["rm", "-f", &id]);
+    assert_eq!(s.docker_ok(&["ps", "-aq"]).trim(), "");
 }

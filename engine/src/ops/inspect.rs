@@ -6,7 +6,25 @@ use serde_json::{Value, json};
 use crate::container::store::ContainerFiles;
 use crate::container::{ContainerRecord, ContainerState, Status, status, store};
 use crate::error::Result;
+use crate::network::ports::{PortMapping, parse_publish};
 use crate::paths::StorePaths;
+
+/// Port mappings in docker's PortMap shape, `{"80/tcp": [{"HostIp": "", "HostPort":
+/// "8080"}]}`: the docker CLI decodes PortBindings and Ports only as this map.
+fn port_map(mappings: impl IntoIterator<Item = PortMapping>) -> Value {
+    let mut map = serde_json::Map::new();
+    for m in mappings {
+        let key = format!("{}/{}", m.container_port, m.protocol.as_str());
+        let binding = json!({
+            "HostIp": m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "HostPort": if m.host_port == 0 { String::new() } else { m.host_port.to_string() },
+        });
+        if let Value::Array(list) = map.entry(key).or_insert_with(|| json!([])) {
+            list.push(binding);
+        }
+    }
+    Value::Object(map)
+}
 
 /// docker's "never" time.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -79,7 +97,7 @@ pub fn document(paths: &StorePaths, record: &ContainerRecord, state: &ContainerS
             "CapAdd": h.cap_add,
             "CapDrop": h.cap_drop,
             "NetworkMode": network_mode,
-            "PortBindings": h.publish,
+            "PortBindings": port_map(h.publish.iter().filter_map(|p| parse_publish(p).ok())),
             "Binds": h.volumes,
             "LogConfig": {"Type": "json-file", "Config": {
                 "max-size": h.log_max_size.to_string(), "max-file": h.log_max_files.to_string()}},
@@ -104,7 +122,11 @@ pub fn document(paths: &StorePaths, record: &ContainerRecord, state: &ContainerS
             "IPAddress": ip,
             "Gateway": att.get("gateway").cloned().unwrap_or(json!("")),
             "MacAddress": att.get("mac").cloned().unwrap_or(json!("")),
-            "Ports": att.get("ports").cloned().unwrap_or(json!([])),
+            "Ports": port_map(
+                att.get("ports")
+                    .and_then(|p| serde_json::from_value::<Vec<PortMapping>>(p.clone()).ok())
+                    .unwrap_or_default(),
+            ),
             "SandboxKey": att.get("netns").cloned().unwrap_or(json!("")),
         },
     })

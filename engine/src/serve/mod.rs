@@ -13,17 +13,17 @@
 //! - [`http`]: bodies (size-limited), JSON in and out, query strings.
 //! - [`error`]: `{"message": ...}` with docker's status codes.
 //! - [`hijack`]: `Upgrade: tcp` -> 101 and splicing streams (attach, exec).
-//! - [`frame`]: docker's 8-byte multiplexed stream frames.
 //! - [`system`]: `_ping`, `version`, `info`.
+//! - [`images`]: `/images/...` over berth-images.
 //! - [`events`]: `/events`, container events as JSON lines.
-//! - [`containers`]: `/containers/...`.
+//! - [`containers`]: the `/containers/...` endpoints.
 
 pub mod containers;
 pub mod error;
 pub mod events;
-pub mod frame;
 pub mod hijack;
 pub mod http;
+pub mod images;
 pub mod listen;
 pub mod router;
 pub mod system;
@@ -43,6 +43,21 @@ use listen::{Host, ListenError, Listener};
 pub struct Ctx {
     pub paths: StorePaths,
     pub events: events::Events,
+    /// Attaches made before their container's start (the docker CLI's order).
+    pub attach: containers::attach::Pending,
+    /// Exit codes the monitors of containers started here reported.
+    pub exits: containers::wait::Exits,
+}
+
+/// Runs a blocking engine or store call on tokio's blocking pool.
+pub async fn blocking<T, F>(f: F) -> error::ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> error::ApiResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| error::ApiError::internal(format!("a request's worker failed: {e}")))?
 }
 
 /// `berth serve`'s options.
@@ -82,6 +97,8 @@ pub fn run(paths: StorePaths, opts: &ServeOptions) -> Result<(), ServeError> {
         Arc::new(Ctx {
             paths,
             events: events::Events::default(),
+            attach: Default::default(),
+            exits: Default::default(),
         }),
         hosts,
     ))

@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult};
 use super::http::{Body, error_response};
 use super::http::{MAX_JSON_BODY, Query, read_body};
 use super::version::split_version;
-use super::{containers, events, system};
+use super::{containers, events, images, system};
 
 /// Answers one request.
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
@@ -35,16 +35,24 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
 async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let raw_path = req.uri().path().to_string();
     let (_version, path) = split_version(&raw_path)?;
-    let path = percent_encoding::percent_decode_str(path)
-        .decode_utf8()
-        .map_err(|_| ApiError::bad_request("the request path is not UTF-8"))?
-        .into_owned();
-    if path.contains('\0') {
-        return Err(ApiError::bad_request(
-            "the request path contains a NUL byte",
-        ));
-    }
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Split, then decode each segment: an escaped `/` (`..%2F..%2Fetc`) stays inside its
+    // segment, a name to look up, never a path.
+    let owned: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|seg| {
+            let s = percent_encoding::percent_decode_str(seg)
+                .decode_utf8()
+                .map_err(|_| ApiError::bad_request("the request path is not UTF-8"))?;
+            if s.contains('\0') {
+                return Err(ApiError::bad_request(
+                    "the request path contains a NUL byte",
+                ));
+            }
+            Ok(s.into_owned())
+        })
+        .collect::<ApiResult<_>>()?;
+    let segs: Vec<&str> = owned.iter().map(String::as_str).collect();
     let method = req.method().clone();
     let q = Query::parse(req.uri().query());
     match (&method, segs.as_slice()) {
@@ -52,10 +60,53 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
         (&Method::GET, ["version"]) => Ok(system::version()),
         (&Method::GET, ["info"]) => Ok(system::info(&ctx, &system::Counts::default())),
         (&Method::GET, ["events"]) => events::stream(&ctx.events, &q),
+        (&Method::GET, ["images", "json"]) => images::list(&ctx, &q).await,
+        (&Method::POST, ["images", "load"]) => images::load(&ctx, req.into_body()).await,
+        (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
+            images::inspect(&ctx, name.join("/")).await
+        }
+        (&Method::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
+            images::tag(&ctx, name.join("/"), &q).await
+        }
+        (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
+            images::remove(&ctx, name.join("/"), &q).await
+        }
         (&Method::POST, ["containers", "create"]) => {
             let body = read_body(req.into_body(), MAX_JSON_BODY).await?;
-            let _create = containers::create_body::decode(&body)?;
-            Err(ApiError::not_implemented("containers/create"))
+            let body = containers::create_body::decode(&body)?;
+            containers::create::create(&ctx, &q, body).await
+        }
+        (&Method::GET, ["containers", "json"]) => containers::list::list(&ctx, &q).await,
+        (&Method::GET, ["containers", id, "json"]) => {
+            containers::lifecycle::inspect(&ctx, id.to_string()).await
+        }
+        (&Method::POST, ["containers", id, "start"]) => {
+            containers::lifecycle::start(ctx.clone(), id.to_string()).await
+        }
+        (&Method::POST, ["containers", id, "stop"]) => {
+            containers::lifecycle::stop(&ctx, id.to_string(), &q).await
+        }
+        (&Method::POST, ["containers", id, "kill"]) => {
+            containers::lifecycle::kill(&ctx, id.to_string(), &q).await
+        }
+        (&Method::POST, ["containers", id, "restart"]) => {
+            containers::lifecycle::restart(ctx.clone(), id.to_string(), &q).await
+        }
+        (&Method::DELETE, ["containers", id]) => {
+            containers::lifecycle::remove(&ctx, id.to_string(), &q).await
+        }
+        (&Method::POST, ["containers", id, "wait"]) => {
+            containers::wait::wait(ctx.clone(), id.to_string(), &q).await
+        }
+        (&Method::POST, ["containers", id, "attach"]) => {
+            let id = id.to_string();
+            containers::attach::attach(ctx.clone(), req, id, &q).await
+        }
+        (&Method::POST, ["containers", id, "resize"]) => {
+            containers::attach::resize(&ctx, id.to_string(), &q).await
+        }
+        (&Method::GET, ["containers", id, "logs"]) => {
+            containers::logs::logs(&ctx, id.to_string(), &q).await
         }
         _ => Err(ApiError::not_found("page not found")),
     }

@@ -1,0 +1,112 @@
+//! `GET /containers/json?all=&limit=&filters=`: `ops::list::list` in docker's summary
+//! shape, with the filters docker's CLI sends most (status, name, id, label, ancestor).
+
+use std::collections::HashMap;
+
+use bollard_stubs::models::{
+    ContainerSummaryInner, ContainerSummaryInnerHostConfig, ContainerSummaryInnerNetworkSettings,
+};
+use hyper::{Response, StatusCode};
+
+use crate::ops::display::status_text;
+use crate::ops::list::{ContainerSummary, ListOptions};
+use crate::serve::Ctx;
+use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::http::{Body, Query, json};
+
+pub async fn list(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
+    let filters = Filters::parse(q)?;
+    let limit = q.int("limit")?.filter(|n| *n > 0).map(|n| n as usize);
+    let opts = ListOptions {
+        all: q.flag("all"),
+        last: limit,
+        latest: false,
+    };
+    let paths = ctx.paths.clone();
+    let found = crate::serve::blocking(move || Ok(crate::ops::list::list(&paths, opts)?)).await?;
+    let out: Vec<ContainerSummaryInner> = found
+        .iter()
+        .filter(|c| filters.matches(c))
+        .map(summary)
+        .collect();
+    Ok(json(StatusCode::OK, &out))
+}
+
+fn summary(c: &ContainerSummary) -> ContainerSummaryInner {
+    let r = &c.record;
+    let network = if r.host.network.is_empty() {
+        "bridge".to_string()
+    } else {
+        r.host.network.clone()
+    };
+    ContainerSummaryInner {
+        id: Some(r.id.clone()),
+        names: Some(vec![format!("/{}", r.name)]),
+        image: Some(r.image.clone()),
+        image_id: Some(r.image_id.clone()),
+        command: Some(r.process.args().join(" ")),
+        created: Some(r.created.unix_seconds() as i64),
+        ports: Some(Vec::new()),
+        labels: Some(r.process.labels.clone().into_iter().collect()),
+        state: Some(c.state.status.as_str().to_string()),
+        status: Some(status_text(&c.state)),
+        host_config: Some(ContainerSummaryInnerHostConfig {
+            network_mode: Some(network),
+        }),
+        network_settings: Some(ContainerSummaryInnerNetworkSettings {
+            networks: Some(HashMap::new()),
+        }),
+        mounts: Some(Vec::new()),
+        size_rw: None,
+        size_root_fs: None,
+    }
+}
+
+/// `filters={"status":["running"],"name":["web"],...}`.
+#[derive(Debug, Default)]
+struct Filters(Vec<(String, Vec<String>)>);
+
+impl Filters {
+    fn parse(q: &Query) -> ApiResult<Self> {
+        let Some(text) = q.get("filters").filter(|t| !t.is_empty()) else {
+            return Ok(Self::default());
+        };
+        let map: HashMap<String, serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("invalid filters {text:?}: {e}")))?;
+        let mut out = Vec::new();
+        for (k, v) in map {
+            if !matches!(k.as_str(), "status" | "name" | "id" | "label" | "ancestor") {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter '{k}' (berth takes status, name, id, label, ancestor)"
+                )));
+            }
+            let vals = match v {
+                serde_json::Value::Array(a) => a
+                    .into_iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+                serde_json::Value::Object(o) => o.into_iter().map(|(k, _)| k).collect(),
+                _ => Vec::new(),
+            };
+            out.push((k, vals));
+        }
+        Ok(Self(out))
+    }
+
+    fn matches(&self, c: &ContainerSummary) -> bool {
+        let r = &c.record;
+        self.0.iter().all(|(k, vals)| {
+            vals.iter().any(|v| match k.as_str() {
+                "status" => c.state.status.as_str() == v,
+                "name" => r.name.contains(v.trim_start_matches('/')),
+                "id" => r.id.starts_with(v.as_str()),
+                "ancestor" => r.image == *v || r.image_id.starts_with(v.as_str()),
+                "label" => match v.split_once('=') {
+                    Some((lk, lv)) => r.process.labels.get(lk).is_some_and(|x| x == lv),
+                    None => r.process.labels.contains_key(v.as_str()),
+                },
+                _ => false,
+            })
+        })
+    }
+}
