@@ -63,11 +63,17 @@ impl EntryAt {
             }
         };
         let parent_path = rel.parent().unwrap_or(Path::new(""));
-        let parent = mkdir_all_in_root(
-            root,
-            parent_path,
-            Mode::from_bits_truncate(IMPLIED_DIR_MODE),
-        )?;
+        // The parent usually exists (archives list directories first): one lookup of the
+        // whole path, and the component-by-component `mkdir -p` only when it is missing.
+        let parent = match open_in_root(root, parent_path, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(e) if e.is_not_found() => mkdir_all_in_root(
+                root,
+                parent_path,
+                Mode::from_bits_truncate(IMPLIED_DIR_MODE),
+            )?,
+            Err(e) => return Err(e),
+        };
         Ok(Self {
             parent,
             name,
@@ -136,6 +142,22 @@ impl EntryAt {
         ) {
             Ok(()) | Err(Errno::ENOENT) => Ok(()),
             Err(e) => Err(self.err("removing")(e)),
+        }
+    }
+
+    /// Runs `create` (one of the creating methods below); when something is already at
+    /// the name (`EEXIST`), removes it (a directory with its content, a symlink itself)
+    /// and runs `create` once more: what a later archive entry of the same name does.
+    pub fn replace_with<T>(
+        &self,
+        create: impl Fn(&Self) -> Result<T, SafePathError>,
+    ) -> Result<T, SafePathError> {
+        match create(self) {
+            Err(e) if e.errno() == Some(Errno::EEXIST) => {
+                self.remove()?;
+                create(self)
+            }
+            other => other,
         }
     }
 
@@ -315,6 +337,23 @@ mod tests {
         e.remove().expect("remove link");
         e.create_file(0o600).expect("create");
         assert!(!outside.path().join("x").exists());
+    }
+
+    #[test]
+    fn replace_with_removes_what_is_there_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("d/sub")).expect("mkdir");
+        let root = open_root(dir.path()).expect("root");
+        let e = EntryAt::new(root.as_fd(), Path::new("d")).expect("entry");
+        e.replace_with(|e| e.create_file(0o644))
+            .expect("file over a directory");
+        assert!(dir.path().join("d").is_file());
+        e.replace_with(|e| e.symlink(Path::new("/elsewhere")))
+            .expect("symlink over a file");
+        assert_eq!(
+            std::fs::read_link(dir.path().join("d")).expect("link"),
+            Path::new("/elsewhere")
+        );
     }
 
     #[test]

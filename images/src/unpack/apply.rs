@@ -112,8 +112,7 @@ impl Unpacker<'_> {
             Whiteout::Opaque(dir) => return self.mark_opaque(&dir, &shown),
             Whiteout::File(hidden) => {
                 let at = EntryAt::new(self.root, &hidden).map_err(self.failed(&shown))?;
-                at.remove().map_err(self.failed(&shown))?;
-                at.mknod(NodeKind::Char { major: 0, minor: 0 }, 0)
+                at.replace_with(|at| at.mknod(NodeKind::Char { major: 0, minor: 0 }, 0))
                     .map_err(self.failed(&shown))?;
                 return at.chown(0, 0).map_err(self.failed(&shown));
             }
@@ -133,8 +132,7 @@ impl Unpacker<'_> {
                 at.mkdir(0o700).map_err(fail)?;
             }
             EntryType::Regular | EntryType::Continuous => {
-                at.remove().map_err(fail)?;
-                let mut file = at.create_file(0o600).map_err(fail)?;
+                let mut file = at.replace_with(|at| at.create_file(0o600)).map_err(fail)?;
                 let written = io::copy(entry, &mut file).map_err(|e| {
                     ImageError::malformed(
                         format!("layer {}", self.layer),
@@ -147,8 +145,7 @@ impl Unpacker<'_> {
                 let target = entry
                     .link_name_bytes()
                     .ok_or_else(|| self.hostile(&shown, "a symlink without a target"))?;
-                at.remove().map_err(fail)?;
-                at.symlink(Path::new(OsStr::from_bytes(&target)))
+                at.replace_with(|at| at.symlink(Path::new(OsStr::from_bytes(&target))))
                     .map_err(fail)?;
             }
             EntryType::Link => return self.hardlink(entry, &at, &shown),
@@ -160,12 +157,11 @@ impl Unpacker<'_> {
                 } else {
                     NodeKind::Block { major, minor }
                 };
-                at.remove().map_err(fail)?;
-                at.mknod(node, 0o600).map_err(fail)?;
+                at.replace_with(|at| at.mknod(node, 0o600)).map_err(fail)?;
             }
             EntryType::Fifo => {
-                at.remove().map_err(fail)?;
-                at.mknod(NodeKind::Fifo, 0o600).map_err(fail)?;
+                at.replace_with(|at| at.mknod(NodeKind::Fifo, 0o600))
+                    .map_err(fail)?;
             }
             other => {
                 return Err(self.hostile(&shown, format!("unsupported entry type {other:?}")));
@@ -198,8 +194,7 @@ impl Unpacker<'_> {
                 ));
             }
         };
-        at.remove().map_err(self.failed(shown))?;
-        match at.hardlink_to(self.root, &target) {
+        match at.replace_with(|at| at.hardlink_to(self.root, &target)) {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Err(self.hostile(
                 shown,
