@@ -369,23 +369,29 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// A fake registry on 127.0.0.1 answering `/v2/` with 200 and every manifest request with
-/// `content_type` and `body` (for the protocol's bad input: schema 1 manifests, garbage).
-/// Stops on drop.
-pub struct FakeRegistry {
+/// One HTTP answer of an [`HttpStub`].
+pub struct Reply {
+    pub status: &'static str,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// A small HTTP/1 server on 127.0.0.1: each connection sends one request, whose head
+/// (request line and headers, as text) `answer` turns into the reply; the connection
+/// closes after it. Stops on drop.
+pub struct HttpStub {
     pub port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl FakeRegistry {
-    pub fn start(content_type: &str, body: Vec<u8>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("fake registry bind");
+impl HttpStub {
+    pub fn start(answer: impl Fn(&str) -> Reply + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("http stub bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
-        let content_type = content_type.to_string();
         let thread = std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 let Ok((mut conn, _)) = listener.accept() else {
@@ -402,37 +408,21 @@ impl FakeRegistry {
                         Ok(n) => req.extend_from_slice(&buf[..n]),
                     }
                 }
-                let line = String::from_utf8_lossy(&req)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let (ctype, payload): (&str, &[u8]) = if line.contains("/manifests/") {
-                    (&content_type, &body)
-                } else if line.contains(" /v2/ ") {
-                    ("application/json", b"{}")
-                } else {
-                    (
-                        "application/json",
-                        b"{\"errors\":[{\"code\":\"NOT_FOUND\",\"message\":\"no\"}]}",
-                    )
-                };
-                let status = if line.contains("/manifests/") || line.contains(" /v2/ ") {
-                    "200 OK"
-                } else {
-                    "404 Not Found"
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    payload.len()
+                let head = String::from_utf8_lossy(&req).into_owned();
+                let reply = answer(&head);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    reply.status,
+                    reply.content_type,
+                    reply.body.len()
                 );
-                let _ = conn.write_all(head.as_bytes());
-                if !line.starts_with("HEAD ") {
-                    let _ = conn.write_all(payload);
+                if !head.starts_with("HEAD ") {
+                    let _ = conn.write_all(&reply.body);
                 }
             }
         });
-        FakeRegistry {
+        HttpStub {
             port,
             stop,
             thread: Some(thread),
@@ -440,13 +430,41 @@ impl FakeRegistry {
     }
 }
 
-impl Drop for FakeRegistry {
+impl Drop for HttpStub {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// A fake registry answering `/v2/` with 200 and every manifest request with
+/// `content_type` and `body` (for the protocol's bad input: schema 1 manifests, garbage).
+pub fn fake_registry(content_type: &str, body: Vec<u8>) -> HttpStub {
+    let content_type = content_type.to_string();
+    HttpStub::start(move |head| {
+        let line = head.lines().next().unwrap_or_default();
+        if line.contains("/manifests/") {
+            Reply {
+                status: "200 OK",
+                content_type: content_type.clone(),
+                body: body.clone(),
+            }
+        } else if line.contains(" /v2/ ") {
+            Reply {
+                status: "200 OK",
+                content_type: "application/json".into(),
+                body: b"{}".to_vec(),
+            }
+        } else {
+            Reply {
+                status: "404 Not Found",
+                content_type: "application/json".into(),
+                body: br#"{"errors":[{"code":"NOT_FOUND","message":"no"}]}"#.to_vec(),
+            }
+        }
+    })
 }
 
 /// `PUT path` of `body` with `content_type` to 127.0.0.1:port; the status code.
@@ -470,14 +488,12 @@ pub fn http_put(port: u16, path: &str, content_type: &str, body: &[u8]) -> u16 {
 /// scope asked for to one user with the right password, and 401 to anyone else. Stops
 /// on drop.
 pub struct TokenServer {
-    pub port: u16,
+    http: HttpStub,
     pub cert: PathBuf,
     pub issuer: String,
     pub service: String,
     /// Token requests seen, with whether they were granted.
     pub requests: Arc<Mutex<Vec<(String, bool)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -517,10 +533,6 @@ impl TokenServer {
             .expect("openssl x509");
         assert!(der.status.success(), "openssl x509 -outform DER");
         let x5c = base64(&der.stdout, false);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("token server bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("addr").port();
-        let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let issuer = "berth-test-issuer".to_string();
         let service = "berth-test-registry".to_string();
@@ -528,69 +540,41 @@ impl TokenServer {
             "Basic {}",
             base64(format!("{user}:{password}").as_bytes(), false)
         );
-        let (stop2, requests2, issuer2, service2) = (
-            stop.clone(),
-            requests.clone(),
-            issuer.clone(),
-            service.clone(),
-        );
+        let (requests2, issuer2, service2) = (requests.clone(), issuer.clone(), service.clone());
         let user = user.to_string();
-        let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
-                let Ok((mut conn, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                let _ = conn.set_nonblocking(false);
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut req = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&req).into_owned();
-                let line = text.lines().next().unwrap_or_default().to_string();
-                let granted = text.lines().any(|l| {
-                    l.to_ascii_lowercase().starts_with("authorization:")
-                        && l[14..].trim() == want_auth
-                });
-                if let Ok(mut r) = requests2.lock() {
-                    r.push((line.clone(), granted));
-                }
-                let (status, body) = if granted {
-                    let token =
-                        sign_token(&key, &x5c, &issuer2, &service2, &user, &scopes_of(&line));
-                    (
-                        "200 OK",
-                        format!(
-                            r#"{{"token":"{token}","access_token":"{token}","expires_in":300}}"#
-                        ),
-                    )
-                } else {
-                    (
-                        "401 Unauthorized",
-                        r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#
-                            .to_string(),
-                    )
-                };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+        let http = HttpStub::start(move |head| {
+            let line = head.lines().next().unwrap_or_default().to_string();
+            let granted = head.lines().any(|l| {
+                l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == want_auth
+            });
+            if let Ok(mut r) = requests2.lock() {
+                r.push((line.clone(), granted));
+            }
+            let (status, body) = if granted {
+                let token = sign_token(&key, &x5c, &issuer2, &service2, &user, &scopes_of(&line));
+                (
+                    "200 OK",
+                    format!(r#"{{"token":"{token}","access_token":"{token}","expires_in":300}}"#),
+                )
+            } else {
+                (
+                    "401 Unauthorized",
+                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#
+                        .to_string(),
+                )
+            };
+            Reply {
+                status,
+                content_type: "application/json".into(),
+                body: body.into_bytes(),
             }
         });
         TokenServer {
-            port,
+            http,
             cert,
             issuer,
             service,
             requests,
-            stop,
-            thread: Some(thread),
             _dir: dir,
         }
     }
@@ -598,19 +582,10 @@ impl TokenServer {
     /// The registry's auth config for this token service.
     pub fn registry_auth(&self) -> RegistryAuth {
         RegistryAuth::Token {
-            realm: format!("http://127.0.0.1:{}/token", self.port),
+            realm: format!("http://127.0.0.1:{}/token", self.http.port),
             service: self.service.clone(),
             issuer: self.issuer.clone(),
             cert: self.cert.clone(),
-        }
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

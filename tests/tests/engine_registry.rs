@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use berth_tests::engine::Engine;
 use berth_tests::registry::{
-    CutProxy, FakeRegistry, Registry, RegistryAuth, TokenServer, base64, busybox_oci_archive,
+    CutProxy, Registry, RegistryAuth, TokenServer, base64, busybox_oci_archive, fake_registry,
     http_put, skopeo_copy, skopeo_inspect,
 };
 use berth_tests::{output_via_files, require_root};
@@ -579,7 +579,7 @@ fn bad_input_fails_clearly_and_stores_nothing() {
     berth.fails(&["pull", "UPPER/case"], "invalid reference format");
     berth.fails(&["pull", "busybox@sha256:123"], "invalid reference format");
 
-    let schema1 = FakeRegistry::start(
+    let schema1 = fake_registry(
         "application/vnd.docker.distribution.manifest.v1+prettyjws",
         br#"{"schemaVersion":1,"name":"x","tag":"latest","fsLayers":[],"history":[]}"#.to_vec(),
     );
@@ -587,7 +587,7 @@ fn bad_input_fails_clearly_and_stores_nothing() {
         &["pull", &format!("127.0.0.1:{}/x:latest", schema1.port)],
         "unsupported manifest media type",
     );
-    let artifact = FakeRegistry::start(
+    let artifact = fake_registry(
         "application/vnd.oci.image.manifest.v1+json",
         br#"{"schemaVersion":2,"mediaType":"application/vnd.cncf.helm.chart.v1+json","config":{},"layers":[]}"#.to_vec(),
     );
@@ -595,7 +595,7 @@ fn bad_input_fails_clearly_and_stores_nothing() {
         &["pull", &format!("127.0.0.1:{}/x:latest", artifact.port)],
         "unsupported manifest media type",
     );
-    let garbage = FakeRegistry::start(
+    let garbage = fake_registry(
         "application/vnd.oci.image.manifest.v1+json",
         b"<html>hello</html>".to_vec(),
     );
