@@ -97,16 +97,28 @@ pub(super) fn spawn(
         message,
     };
     if detach {
-        let out = cmd
+        // The detached process inherits the runtime's stdio: its stderr is an unlinked
+        // file (not a pipe, which would keep us waiting for the process, or kill it with
+        // SIGPIPE once we closed it), read back for the runtime's error.
+        let mut errors = tempfile::tempfile_in(exec_dir(paths)).map_err(io_err(
+            "creating a file for the runtime's errors in",
+            exec_dir(paths),
+        ))?;
+        let theirs = errors
+            .try_clone()
+            .map_err(io_err("duplicating", "the runtime's error file"))?;
+        let status = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
+            .stderr(Stdio::from(theirs))
+            .status()
             .map_err(|e| runtime_err(format!("starting the runtime: {e}")))?;
-        if !out.status.success() {
-            return Err(runtime_err(
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
+        if !status.success() {
+            use std::io::Seek;
+            let mut text = String::new();
+            let _ = errors.seek(std::io::SeekFrom::Start(0));
+            let _ = errors.read_to_string(&mut text);
+            return Err(runtime_err(text.trim().to_string()));
         }
         record_start_time(&pid_path);
         return Ok(ExecProcess {
