@@ -16,6 +16,8 @@ packages=(
     build-essential pkg-config libseccomp-dev clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev
     # test fixtures and the tools tests drive
     busybox-static iproute2 nftables procps jq python3 python3-venv
+    # zstd: the engine's image tests load a zstd-compressed archive
+    zstd
     # protoc, for the CRI client the Kubernetes-node test builds (k8s-cri)
     protobuf-compiler
     # peers compared with and tested against
