@@ -90,40 +90,15 @@ impl Events {
     }
 }
 
-/// Docker's `filters` parameter: `{"type":["container"],"event":["start"]}` (older
-/// clients send `{"type":{"container":true}}`).
+/// The `filters` parameter (`{"type":["container"],"event":["start"]}`).
 #[derive(Debug, Default)]
 struct Filters(Vec<(String, Vec<String>)>);
 
 impl Filters {
     fn parse(q: &Query) -> ApiResult<Self> {
-        let Some(text) = q.get("filters").filter(|t| !t.is_empty()) else {
-            return Ok(Self::default());
-        };
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("invalid filters {text:?}: {e}")))?;
-        let Value::Object(map) = v else {
-            return Err(ApiError::bad_request(format!(
-                "invalid filters {text:?}: not an object"
-            )));
-        };
-        let mut out = Vec::new();
-        for (k, v) in map {
-            let vals = match v {
-                Value::Array(a) => a
-                    .into_iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect(),
-                Value::Object(o) => o
-                    .into_iter()
-                    .filter(|(_, b)| b == &Value::Bool(true))
-                    .map(|(k, _)| k)
-                    .collect(),
-                _ => return Err(ApiError::bad_request(format!("invalid filter {k:?}"))),
-            };
-            out.push((k, vals));
-        }
-        Ok(Self(out))
+        let f = super::filters::parse(q)?;
+        super::filters::only(&f, &["type", "event", "container"], "events")?;
+        Ok(Self(f))
     }
 
     fn matches(&self, e: &Event) -> bool {
@@ -134,7 +109,6 @@ impl Filters {
                 e.id.starts_with(v.as_str())
                     || e.json["Actor"]["Attributes"]["name"].as_str() == Some(v.as_str())
             }),
-            // Filters on objects berth does not report events for match nothing.
             _ => false,
         })
     }

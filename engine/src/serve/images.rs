@@ -98,29 +98,13 @@ struct ListFilters {
 
 impl ListFilters {
     fn parse(q: &Query) -> ApiResult<Self> {
+        let filters = super::filters::parse(q)?;
+        super::filters::only(&filters, &["reference", "dangling"], "images")?;
         let mut f = Self::default();
-        let Some(text) = q.get("filters").filter(|t| !t.is_empty()) else {
-            return Ok(f);
-        };
-        let v: HashMap<String, serde_json::Value> = serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("invalid filters {text:?}: {e}")))?;
-        for (k, vals) in v {
-            let vals: Vec<String> = match vals {
-                serde_json::Value::Array(a) => a
-                    .into_iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect(),
-                serde_json::Value::Object(o) => o.into_iter().map(|(k, _)| k).collect(),
-                _ => Vec::new(),
-            };
-            match k.as_str() {
-                "reference" => f.reference = vals,
-                "dangling" => f.dangling = vals.first().map(|v| v == "true" || v == "1"),
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid filter '{other}' for images"
-                    )));
-                }
+        for (name, values) in filters {
+            match name.as_str() {
+                "reference" => f.reference = values,
+                _ => f.dangling = values.first().map(|v| v == "true" || v == "1"),
             }
         }
         Ok(f)

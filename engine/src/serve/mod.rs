@@ -15,12 +15,14 @@
 //! - [`hijack`]: `Upgrade: tcp` -> 101 and splicing streams (attach, exec).
 //! - [`system`]: `_ping`, `version`, `info`.
 //! - [`images`]: `/images/...` over berth-images.
+//! - [`filters`]: docker's `filters` parameter.
 //! - [`events`]: `/events`, container events as JSON lines.
 //! - [`containers`]: the `/containers/...` endpoints.
 
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod filters;
 pub mod hijack;
 pub mod http;
 pub mod images;

@@ -11,7 +11,7 @@ use hyper::{Response, StatusCode};
 use crate::ops::display::status_text;
 use crate::ops::list::{ContainerSummary, ListOptions};
 use crate::serve::Ctx;
-use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::error::ApiResult;
 use crate::serve::http::{Body, Query, json};
 
 pub async fn list(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
@@ -68,29 +68,13 @@ struct Filters(Vec<(String, Vec<String>)>);
 
 impl Filters {
     fn parse(q: &Query) -> ApiResult<Self> {
-        let Some(text) = q.get("filters").filter(|t| !t.is_empty()) else {
-            return Ok(Self::default());
-        };
-        let map: HashMap<String, serde_json::Value> = serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("invalid filters {text:?}: {e}")))?;
-        let mut out = Vec::new();
-        for (k, v) in map {
-            if !matches!(k.as_str(), "status" | "name" | "id" | "label" | "ancestor") {
-                return Err(ApiError::bad_request(format!(
-                    "invalid filter '{k}' (berth takes status, name, id, label, ancestor)"
-                )));
-            }
-            let vals = match v {
-                serde_json::Value::Array(a) => a
-                    .into_iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect(),
-                serde_json::Value::Object(o) => o.into_iter().map(|(k, _)| k).collect(),
-                _ => Vec::new(),
-            };
-            out.push((k, vals));
-        }
-        Ok(Self(out))
+        let f = crate::serve::filters::parse(q)?;
+        crate::serve::filters::only(
+            &f,
+            &["status", "name", "id", "label", "ancestor"],
+            "containers",
+        )?;
+        Ok(Self(f))
     }
 
     fn matches(&self, c: &ContainerSummary) -> bool {
