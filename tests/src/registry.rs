@@ -306,15 +306,15 @@ fn relay(
                 if let Ok(mut r) = requests.lock() {
                     r.push(line.to_string());
                 }
-                if let Ok(mut c) = cut.lock() {
-                    if let Some((digest, after)) = c.as_ref() {
-                        if line.starts_with("GET ") && line.contains(&format!("/blobs/{digest}")) {
-                            if let Ok(mut a) = armed_up.lock() {
-                                *a = Some(*after);
-                            }
-                            *c = None;
-                        }
+                if let Ok(mut c) = cut.lock()
+                    && let Some((digest, after)) = c.as_ref()
+                    && line.starts_with("GET ")
+                    && line.contains(&format!("/blobs/{digest}"))
+                {
+                    if let Ok(mut a) = armed_up.lock() {
+                        *a = Some(*after);
                     }
+                    *c = None;
                 }
             }
             if s_write.write_all(&buf[..n]).is_err() {
