@@ -14,8 +14,9 @@
 #                            (RepoTags busybox:docker25) over an OCI layout's blobs/sha256
 #     busybox/two-layer-archive.tar  a docker-archive (skopeo) of berth-two-layer:latest: the
 #                            busybox layer plus a second one (umoci repack) adding
-#                            /etc/berth-second-layer, Cmd `cat /etc/berth-second-layer`;
-#                            its base layer is byte-identical to busybox's
+#                            /etc/berth-second-layer and deleting /home/user (a whiteout),
+#                            Cmd `cat /etc/berth-second-layer`; its base layer is
+#                            byte-identical to busybox's
 # The code under test never builds its own inputs: tests only read what this script made.
 set -euo pipefail
 
@@ -155,6 +156,8 @@ mkdir -p "$two"
 tar -C "$two" -xf "$tmp/busybox/oci-image.tar"
 umoci unpack --image "$two:test" "$tmp/two-bundle" >/dev/null
 echo "second layer" > "$tmp/two-bundle/rootfs/etc/berth-second-layer"
+# A deletion, so the second layer carries a whiteout (home/.wh.user).
+rm -rf "$tmp/two-bundle/rootfs/home/user"
 umoci repack --image "$two:two" "$tmp/two-bundle"
 umoci config --image "$two:two" --config.cmd cat --config.cmd /etc/berth-second-layer
 skopeo --insecure-policy copy -q "oci:$two:two" \

@@ -732,3 +732,30 @@ fn image_verb_errors_name_the_object_and_exit_1_as_docker() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_whiteout_in_the_upper_layer_hides_the_lower_directory_in_a_container() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    e.ok(&["load", "-i", &fixture("docker-archive.tar")]);
+    e.ok(&["load", "-i", &fixture("two-layer-archive.tar")]);
+    // The archive's home/.wh.user is a 0:0 character device in the unpacked layer.
+    let two = inspect(&e, "berth-two-layer");
+    let lower = two["GraphDriver"]["Data"]["LowerDir"]
+        .as_str()
+        .expect("LowerDir");
+    let top = PathBuf::from(lower.split(':').next().expect("top layer"));
+    let whiteout = std::fs::symlink_metadata(top.join("home/user")).expect("whiteout");
+    assert!(whiteout.file_type().is_char_device());
+    assert_eq!(whiteout.rdev(), 0);
+    // Through overlayfs: the base image has /home/user, the upper layer hides it.
+    let run = |image: &str| e.ok(&["run", "--rm", "--network", "none", image, "ls", "/home"]);
+    assert_eq!(run("busybox"), "user\n");
+    assert_eq!(run("berth-two-layer"), "");
+    assert_eq!(
+        e.ok(&["run", "--rm", "--network", "none", "berth-two-layer"]),
+        "second layer\n"
+    );
+}
