@@ -288,3 +288,77 @@ fn find_id(index: &Index, name_or_id: &str) -> Result<String, ImageError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_state::time::Timestamp;
+
+    fn record(manifest: &Digest, repo_digests: &[&str]) -> ImageRecord {
+        ImageRecord {
+            manifest_digest: manifest.clone(),
+            repo_digests: repo_digests.iter().map(|s| s.to_string()).collect(),
+            chain_ids: Vec::new(),
+            size: 0,
+            added: Timestamp::now(),
+        }
+    }
+
+    /// Two images whose IDs share the prefix `ab`; `busybox` names the first.
+    fn index() -> (Index, String, String, Digest) {
+        let a = format!("sha256:ab1{}", "0".repeat(61));
+        let b = format!("sha256:ab2{}", "0".repeat(61));
+        let manifest = Digest::of(b"manifest of a");
+        let mut index = Index::default();
+        let pulled = format!("docker.io/library/busybox@{manifest}");
+        index
+            .images
+            .insert(a.clone(), record(&manifest, &[pulled.as_str()]));
+        index
+            .images
+            .insert(b.clone(), record(&Digest::of(b"manifest of b"), &[]));
+        index
+            .tags
+            .insert("docker.io/library/busybox:latest".into(), a.clone());
+        index
+            .tags
+            .insert("localhost:5000/ab2:latest".into(), b.clone());
+        (index, a, b, manifest)
+    }
+
+    #[test]
+    fn names_ids_and_prefixes_resolve_as_docker_does() {
+        let (index, a, b, manifest) = index();
+        for name in [
+            "busybox",
+            "busybox:latest",
+            "docker.io/library/busybox",
+            &a,
+            &a[7..],
+            "ab1",
+            "sha256:ab1",
+            &format!("busybox@{manifest}"),
+        ] {
+            assert_eq!(find_id(&index, name).expect(name), a, "{name}");
+        }
+        assert_eq!(find_id(&index, "localhost:5000/ab2").expect("tag"), b);
+        assert_eq!(find_id(&index, "ab2").expect("prefix"), b);
+    }
+
+    #[test]
+    fn unknown_and_ambiguous_names_are_errors() {
+        let (index, ..) = index();
+        for name in ["alpine", "busybox:1", "ffff", "sha256:", "", "Bad"] {
+            assert!(
+                find_id(&index, name).is_err_and(|e| e.is_not_found()),
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            find_id(&index, "ab"),
+            Err(ImageError::Ambiguous { count: 2, .. })
+        ));
+        let other = format!("busybox@{}", Digest::of(b"other"));
+        assert!(find_id(&index, &other).is_err_and(|e| e.is_not_found()));
+    }
+}
