@@ -7,7 +7,6 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
-use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
@@ -60,8 +59,13 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     r
 }
 
-/// The whole request body, refused with 413 past `limit` bytes.
-pub async fn read_body(body: Incoming, limit: usize) -> ApiResult<Bytes> {
+/// The whole request body, refused with 413 past `limit` bytes. Takes the body or a
+/// `&mut` to it (a hijacked request's body is read before the upgrade).
+pub async fn read_body<B>(body: B, limit: usize) -> ApiResult<Bytes>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(

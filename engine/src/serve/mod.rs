@@ -16,12 +16,14 @@
 //! - [`system`]: `_ping`, `version`, `info`.
 //! - [`images`]: `/images/...` over berth-images.
 //! - [`filters`]: docker's `filters` parameter.
+//! - [`exec`]: `/containers/{id}/exec`, `/exec/...` over the engine's exec.
 //! - [`events`]: `/events`, container events as JSON lines.
 //! - [`containers`]: the `/containers/...` endpoints.
 
 pub mod containers;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod filters;
 pub mod hijack;
 pub mod http;

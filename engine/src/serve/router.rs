@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult};
 use super::http::{Body, error_response};
 use super::http::{MAX_JSON_BODY, Query, read_body};
 use super::version::split_version;
-use super::{containers, events, images, system};
+use super::{containers, events, exec, images, system};
 
 /// Answers one request.
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
@@ -105,6 +105,16 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
         (&Method::POST, ["containers", id, "resize"]) => {
             containers::attach::resize(&ctx, id.to_string(), &q).await
         }
+        (&Method::POST, ["containers", id, "exec"]) => {
+            let id = id.to_string();
+            exec::create(&ctx, id, req.into_body()).await
+        }
+        (&Method::POST, ["exec", id, "start"]) => {
+            let id = id.to_string();
+            exec::start(ctx.clone(), req, id).await
+        }
+        (&Method::POST, ["exec", id, "resize"]) => exec::resize(id.to_string(), &q).await,
+        (&Method::GET, ["exec", id, "json"]) => exec::inspect(&ctx, id.to_string()).await,
         (&Method::GET, ["containers", id, "logs"]) => {
             containers::logs::logs(&ctx, id.to_string(), &q).await
         }

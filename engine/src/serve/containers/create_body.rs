@@ -149,7 +149,8 @@ pub fn decode(bytes: &[u8]) -> ApiResult<CreateBody> {
         .map_err(|e| ApiError::bad_request(format!("invalid JSON in the container config: {e}")))
 }
 
-fn unknown_field<'a>(
+/// Refuses (400) the first key of `keys` not in `known`, naming it and `what`.
+pub fn unknown_field<'a>(
     keys: impl Iterator<Item = &'a String>,
     known: &[&str],
     what: &str,
