@@ -27,6 +27,7 @@ mod wait;
 // Terminal and exec verbs: attach sessions, exec, and the other container verbs.
 mod attach;
 mod exec;
+mod completion;
 mod container;
 mod port;
 mod rename;
@@ -127,6 +128,11 @@ pub enum Command {
     Port(port::PortArgs),
     /// Manage containers (prune).
     Container(container::ContainerArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completion(completion::CompletionArgs),
+    /// Write man pages (berth.1, berth-<verb>.1) into a directory.
+    #[command(name = "__man", hide = true)]
+    Man(completion::ManArgs),
     /// Attach to a running container's output (and input; ctrl-p ctrl-q detaches).
     Attach(attach::AttachArgs),
     /// Load images from a docker-archive or an OCI image layout.
@@ -172,6 +178,21 @@ pub fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // Verbs that only print end quietly when their reader goes away (`berth ps | head`)
+    // as Unix tools do, instead of panicking in println!; the verbs that talk to
+    // containers over sockets and pipes keep SIGPIPE ignored and handle EPIPE themselves.
+    if !matches!(
+        cli.command,
+        Command::Serve(_)
+            | Command::Monitor(_)
+            | Command::Run(_)
+            | Command::Start(_)
+            | Command::Attach(_)
+            | Command::Exec(_)
+    ) {
+        // SAFETY: single-threaded here; restoring the default disposition of one signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let paths = cli.paths();
     // Short-lived commands and monitors do not wait out the kernel's RCU tails of veth
     // and nftables teardown (network detach ~40 ms -> ~3 ms); the long-running API server
@@ -203,6 +224,8 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => stats::run(&paths, &args),
         Command::Port(args) => port::run(&paths, &args),
         Command::Container(args) => container::run(&paths, &args),
+        Command::Completion(args) => completion::completion(&args),
+        Command::Man(args) => completion::man(&args),
         Command::Load(args) => load::run(&paths, &args),
         Command::Import(args) => import::run(&paths, &args),
         Command::Images(args) => images::run(&paths, &args),
