@@ -180,7 +180,8 @@ pub fn main() -> ExitCode {
         .init();
     // Verbs that only print end quietly when their reader goes away (`berth ps | head`)
     // as Unix tools do, instead of panicking in println!; the verbs that talk to
-    // containers over sockets and pipes keep SIGPIPE ignored and handle EPIPE themselves.
+    // containers or registries over sockets and pipes keep SIGPIPE ignored and handle
+    // EPIPE themselves.
     if !matches!(
         cli.command,
         Command::Serve(_)
@@ -189,6 +190,10 @@ pub fn main() -> ExitCode {
             | Command::Start(_)
             | Command::Attach(_)
             | Command::Exec(_)
+            | Command::Pull(_)
+            | Command::Push(_)
+            | Command::Login(_)
+            | Command::Logout(_)
     ) {
         // SAFETY: single-threaded here; restoring the default disposition of one signal.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
