@@ -615,3 +615,63 @@ fn attach_and_detach_take_milliseconds() {
     assert!(attach < Duration::from_millis(60), "attach took {attach:?}");
     assert!(detach < Duration::from_millis(80), "detach took {detach:?}");
 }
+
+#[test]
+fn a_port_published_on_localhost_serves_the_host_and_the_bridge_cannot_reach_localhost() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let port = 21000 + (std::process::id() % 20000) as u16;
+    let server = container_id("lh");
+    let att = store.attach(
+        &server,
+        NetworkMode::default(),
+        &[&format!("127.0.0.1:{port}:8080")],
+        "lh",
+    );
+    let _nc = listen(ns_of(&att), 8080, "hello-localhost");
+    // `curl localhost:PORT` from the host (this test runs in the host's namespace).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = String::new();
+    while Instant::now() < deadline && !got.contains("hello") {
+        got = stdout(&sh(&[
+            "busybox",
+            "nc",
+            "-w",
+            "2",
+            "127.0.0.1",
+            &port.to_string(),
+        ]));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        got.contains("hello-localhost"),
+        "127.0.0.1:{port} gave {got:?}"
+    );
+
+    // The guard: a container that routes 127.0.0.1 to the host over the bridge (it owns
+    // its namespace, so it can) does not reach a service the host keeps on localhost.
+    let secret = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let secret_port = secret.local_addr().expect("addr").port();
+    secret.set_nonblocking(true).expect("nonblocking");
+    let attacker = container_id("evil");
+    let att_e = store.attach(&attacker, NetworkMode::default(), &[], "evil");
+    let gw = att_e.gateway.expect("gateway").to_string();
+    let script = format!(
+        "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet; \
+         echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet; \
+         ip addr flush dev lo; ip link set lo down; ip route add 127.0.0.1/32 via {gw} dev eth0 && \
+         timeout 3 busybox nc 127.0.0.1 {secret_port} </dev/null; true"
+    );
+    let out = in_ns(ns_of(&att_e), &["sh", "-c", &script]);
+    assert!(out.status.success(), "{out:?}");
+    // A connection that got through waits in the listener's queue.
+    assert!(
+        secret.accept().is_err(),
+        "a container reached the host's 127.0.0.1:{secret_port} over the bridge"
+    );
+    for (id, a) in [(&server, &att), (&attacker, &att_e)] {
+        network::detach(&store.paths, id, a).expect("detach");
+    }
+}

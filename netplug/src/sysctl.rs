@@ -26,3 +26,11 @@ pub fn enable_forwarding(v4: bool, v6: bool) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// Lets packets from a loopback address leave through `bridge` (its
+/// `route_localnet`), for port mappings the host reaches at 127.0.0.1; the
+/// network's nftables table masquerades them and drops anything arriving
+/// from the bridge for 127.0.0.0/8 (see `nft::Table`).
+pub fn enable_route_localnet(bridge: &str) -> Result<(), Error> {
+    ensure_one(&format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"))
+}

@@ -85,7 +85,12 @@ impl<'a> Table<'a> {
             b,
             "add chain inet {t} postrouting {{ type nat hook postrouting priority srcnat; }}"
         );
-        for chain in ["prerouting", "output", "postrouting"] {
+        // Before conntrack and nat (raw priority), for the localhost guard below.
+        let _ = writeln!(
+            b,
+            "add chain inet {t} localnet {{ type filter hook prerouting priority raw; }}"
+        );
+        for chain in ["prerouting", "output", "postrouting", "localnet"] {
             let _ = writeln!(b, "flush chain inet {t} {chain}");
         }
         for chain in ["prerouting", "output"] {
@@ -123,6 +128,25 @@ impl<'a> Table<'a> {
                 b,
                 "add rule inet {t} postrouting ct status dnat {ip} saddr {{ {nets} }} oifname \"{br}\" masquerade"
             );
+            if fam {
+                // The host reaching a mapped port at 127.0.0.1 (`-p 127.0.0.1:8080:80`,
+                // then `curl localhost:8080`): the output chain's DNAT sends a packet
+                // from 127.0.0.1 to the bridge, which route_localnet on the bridge lets
+                // through (sysctl::enable_route_localnet) and this gives the bridge's
+                // own address, so the container's answer comes back.
+                let _ = writeln!(
+                    b,
+                    "add rule inet {t} postrouting oifname \"{br}\" ip saddr 127.0.0.0/8 masquerade"
+                );
+                // route_localnet would also let a container reach the host's
+                // localhost-only services by sending to 127.0.0.1 over the bridge
+                // (CVE-2020-8558, kube-proxy's): nothing from the bridge may be for
+                // 127.0.0.0/8.
+                let _ = writeln!(
+                    b,
+                    "add rule inet {t} localnet iifname \"{br}\" ip daddr 127.0.0.0/8 drop"
+                );
+            }
         }
     }
 

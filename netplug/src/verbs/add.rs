@@ -156,6 +156,9 @@ fn plumb(
 
     let ips: Vec<IpAddr> = leases.iter().map(|l| l.address.addr()).collect();
     let ports = &conf.runtime_config.port_mappings;
+    if !ports.is_empty() && ips.iter().any(IpAddr::is_ipv4) {
+        sysctl::enable_route_localnet(&br.name)?;
+    }
     if conf.ip_masq || !ports.is_empty() {
         let nets = subnets(ipam);
         // The batch is atomic: on error nothing was added, nothing to undo.
