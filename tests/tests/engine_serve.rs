@@ -419,10 +419,9 @@ fn docker_run_d_ps_logs_stop_rm() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(5),
         "{took:?}"
     );
-    let out = wait_for("logs -f to end", Duration::from_secs(10), || {
+    wait_for("logs -f to end", Duration::from_secs(10), || {
         follow.try_wait().ok().flatten().map(|_| ())
     });
-    let _ = out;
     let mut followed = String::new();
     if let Some(mut o) = follow.stdout.take() {
         let _ = o.read_to_string(&mut followed);
@@ -521,4 +520,129 @@ fn a_restarted_server_still_shows_the_running_container() {
     );
     s.docker_ok(&["rm", "-f", &id]);
     assert_eq!(s.docker_ok(&["ps", "-aq"]).trim(), "");
+}
+
+#[test]
+fn docker_exec_exit_codes_and_stdin() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "box",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(s.docker_ok(&["exec", "box", "echo", "hi"]), "hi\n");
+    assert_eq!(
+        s.docker(&["exec", "box", "sh", "-c", "exit 3"])
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        s.docker(&["exec", "box", "no-such-command"]).status.code(),
+        Some(127)
+    );
+    let mut cat = docker_cmd(s.dir.path(), &s.socket())
+        .args(["exec", "-i", "box", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("docker exec -i");
+    if let Some(mut stdin) = cat.stdin.take() {
+        stdin.write_all(b"typed\n").expect("stdin");
+    }
+    let out = cat.wait_with_output().expect("exec -i ends at stdin's EOF");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "typed\n");
+    s.docker_ok(&["rm", "-f", "box"]);
+    let stopped = s.docker(&["exec", "box", "true"]);
+    assert!(!stopped.status.success());
+}
+
+#[test]
+fn docker_network_and_volume() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    let net = format!("bsn{}", std::process::id() % 100_000);
+    s.docker_ok(&["network", "create", &net]);
+    assert!(
+        s.docker_ok(&["network", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|n| n == net)
+    );
+    s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        &net,
+        "--name",
+        "peer-a",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    let ping = s.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "peer-a",
+    ]);
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    let in_use = s.docker(&["network", "rm", &net]);
+    assert!(!in_use.status.success());
+    s.docker_ok(&["rm", "-f", "peer-a"]);
+    s.docker_ok(&["network", "rm", &net]);
+
+    s.docker_ok(&["volume", "create", "vol1"]);
+    s.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "vol1:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    let out = s.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "vol1:/data",
+        "busybox",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(out, "kept\n");
+    let mp = s.docker_ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "vol1"]);
+    assert_eq!(
+        Path::new(mp.trim()),
+        s.dir.path().join("root/volumes/vol1/_data")
+    );
+    s.docker_ok(&["volume", "rm", "vol1"]);
+    assert_eq!(s.docker_ok(&["volume", "ls", "-q"]).trim(), "");
 }

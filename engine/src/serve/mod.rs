@@ -17,6 +17,7 @@
 //! - [`images`]: `/images/...` over berth-images.
 //! - [`filters`]: docker's `filters` parameter.
 //! - [`exec`]: `/containers/{id}/exec`, `/exec/...` over the engine's exec.
+//! - [`networks`]: `/networks/...` and `/volumes/...` over the engine's stores.
 //! - [`events`]: `/events`, container events as JSON lines.
 //! - [`containers`]: the `/containers/...` endpoints.
 
@@ -29,6 +30,7 @@ pub mod hijack;
 pub mod http;
 pub mod images;
 pub mod listen;
+pub mod networks;
 pub mod router;
 pub mod system;
 pub mod version;

@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult};
 use super::http::{Body, error_response};
 use super::http::{MAX_JSON_BODY, Query, read_body};
 use super::version::split_version;
-use super::{containers, events, exec, images, system};
+use super::{containers, events, exec, images, networks, system};
 
 /// Answers one request.
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Response<Body> {
@@ -60,6 +60,19 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
         (&Method::GET, ["version"]) => Ok(system::version()),
         (&Method::GET, ["info"]) => Ok(system::info(&ctx, &system::Counts::default())),
         (&Method::GET, ["events"]) => events::stream(&ctx.events, &q),
+        (&Method::GET, ["networks"]) => networks::list(&ctx, &q).await,
+        (&Method::POST, ["networks", "create"]) => networks::create(&ctx, req.into_body()).await,
+        (&Method::GET, ["networks", id]) => networks::inspect(&ctx, id.to_string()).await,
+        (&Method::DELETE, ["networks", id]) => networks::remove(&ctx, id.to_string()).await,
+        (&Method::GET, ["volumes"]) => networks::volume_list(&ctx, &q).await,
+        (&Method::POST, ["volumes", "create"]) => {
+            networks::volume_create(&ctx, req.into_body()).await
+        }
+        (&Method::POST, ["volumes", "prune"]) => networks::volume_prune(&ctx, &q).await,
+        (&Method::GET, ["volumes", name]) => networks::volume_inspect(&ctx, name.to_string()).await,
+        (&Method::DELETE, ["volumes", name]) => {
+            networks::volume_remove(&ctx, name.to_string()).await
+        }
         (&Method::GET, ["images", "json"]) => images::list(&ctx, &q).await,
         (&Method::POST, ["images", "load"]) => images::load(&ctx, req.into_body()).await,
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
