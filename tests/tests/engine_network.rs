@@ -286,6 +286,19 @@ fn a_published_port_is_reachable_from_another_network_namespace() {
     let client = ClientNs::new();
     let got = client.fetch(&client.host_ip(), port, "hello");
     assert!(got.contains("hello-through-berth"), "got {got:?}");
+    // And from the host itself at localhost, as `curl localhost:PORT` after docker run -p.
+    let local = text(&sh(&[
+        "busybox",
+        "nc",
+        "-w",
+        "2",
+        "127.0.0.1",
+        &port.to_string(),
+    ]));
+    assert!(
+        local.contains("hello-through-berth"),
+        "127.0.0.1:{port} gave {local:?}"
+    );
     let ps = e.ok(&["ps"]);
     assert!(ps.contains(&format!("0.0.0.0:{port}->8080/tcp")), "{ps}");
     let net = network(&e, "berth0");
