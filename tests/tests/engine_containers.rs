@@ -885,3 +885,64 @@ fn the_course_basics_under_runc() {
     e.ok(&["rm", "-f", &id]);
     assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
 }
+
+/// `run -d` killed with SIGKILL at points spread over its whole run (before the record,
+/// before the monitor, while it waits for the start): whatever each left, `ps -a` lists
+/// and `rm -f` removes, leaving no container directory, mount, runtime state or cgroup.
+#[test]
+fn run_killed_at_any_point_leaves_what_rm_f_removes() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 150, 300, 600] {
+        let mut cli = e
+            .cmd()
+            .args(["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run -d");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = cli.kill();
+        let _ = cli.wait();
+    }
+    // Monitors spawned before the kill finish starting their containers.
+    std::thread::sleep(Duration::from_secs(2));
+    let ids = e.all_ids();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.iter().map(String::as_str));
+        e.ok(&args);
+    }
+    for id in &ids {
+        assert!(e.leaks(id).is_empty(), "{:?}", e.leaks(id));
+    }
+    let left: Vec<String> = std::fs::read_dir(e.root().join("containers"))
+        .map(|d| {
+            d.flatten()
+                .map(|f| f.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with(".creating-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "container directories left: {left:?}");
+    let rt: Vec<_> = std::fs::read_dir(e.runtime_root.path())
+        .map(|d| d.flatten().map(|f| f.file_name()).collect())
+        .unwrap_or_default();
+    assert!(rt.is_empty(), "runtime state left: {rt:?}");
+    // The store's own `<runroot>/netns` directory mount stays (a namespace per
+    // container is bind-mounted below it); nothing else may.
+    let netns_dir = e.runroot.path().join("netns").display().to_string();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    for root in [e.root(), e.runroot.path()] {
+        let r = root.display().to_string();
+        let left: Vec<&str> = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|mp| mp.starts_with(&r) && *mp != netns_dir)
+            .collect();
+        assert!(left.is_empty(), "mounts left: {left:?}");
+    }
+}

@@ -9,6 +9,7 @@ use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
+use crate::container::store::STAGING_PREFIX;
 use crate::error::{EngineError, Result, io_err};
 
 /// The directory of reservations under the store root.
@@ -41,9 +42,14 @@ pub fn reserve(root: &Path, name: &str, id: &str) -> Result<()> {
         Ok(mut f) => f.write_all(id.as_bytes()).map_err(io_err("writing", &path)),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             let holder = lookup(root, name)?.unwrap_or_default();
-            // The holder's directory is made before its name is reserved: a holder
-            // without one is a `create` killed half way, and its name is free again.
-            if !holder.is_empty() && !root.join("containers").join(&holder).exists() {
+            // The holder's (staging) directory is made before its name is reserved: a
+            // holder without either is a `create` killed half way, its name free again.
+            let containers = root.join("containers");
+            let holder_exists = containers.join(&holder).exists()
+                || containers
+                    .join(format!("{STAGING_PREFIX}{holder}"))
+                    .exists();
+            if !holder.is_empty() && !holder_exists {
                 release(root, name, &holder)?;
                 return reserve_once(root, name, id);
             }

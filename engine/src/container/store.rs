@@ -112,10 +112,29 @@ pub fn lock(files: &ContainerFiles) -> Result<ContainerLock> {
     }
 }
 
-/// Creates the container's directories (not yet its record: a directory without one is
-/// skipped by [`list`] and [`resolve`]). Fails if the id exists.
-pub fn create_dirs(paths: &StorePaths, id: &str) -> Result<ContainerFiles> {
-    let files = ContainerFiles::new(paths, id);
+/// Prefix of a container directory being created (`containers/.creating-<id>`): a
+/// container appears under its id whole (directories and record) or not at all, and a
+/// `create` killed half way leaves only a staging directory that [`ids`] never lists
+/// and [`sweep_staging`] removes later.
+pub const STAGING_PREFIX: &str = ".creating-";
+
+/// How old a staging directory must be before [`sweep_staging`] takes it for the
+/// leftover of a killed `create` (one in progress takes milliseconds).
+pub const STAGING_STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `containers/.creating-<id>`.
+pub fn staging_dir(paths: &StorePaths, id: &str) -> PathBuf {
+    paths
+        .root
+        .join("containers")
+        .join(format!("{STAGING_PREFIX}{id}"))
+}
+
+/// Makes the staging directory of container `id` with its subdirectories; the files
+/// returned point into it (for [`save`]); [`publish`] moves it under the id.
+pub fn stage(paths: &StorePaths, id: &str) -> Result<ContainerFiles> {
+    let mut files = ContainerFiles::new(paths, id);
+    files.dir = staging_dir(paths, id);
     let parent = paths.root.join("containers");
     std::fs::create_dir_all(&parent).map_err(io_err("creating", &parent))?;
     std::fs::create_dir(&files.dir).map_err(io_err("creating", &files.dir))?;
@@ -125,11 +144,44 @@ pub fn create_dirs(paths: &StorePaths, id: &str) -> Result<ContainerFiles> {
     Ok(files)
 }
 
-/// Creates the container's directories and writes its record. Fails if the id exists.
-pub fn create(paths: &StorePaths, record: &ContainerRecord) -> Result<ContainerFiles> {
-    let files = create_dirs(paths, &record.id)?;
-    save(&files, record)?;
+/// Writes `record` into its staging directory and renames that to
+/// `containers/<id>`: from here on the container exists.
+pub fn publish(paths: &StorePaths, record: &ContainerRecord) -> Result<ContainerFiles> {
+    let mut staged = ContainerFiles::new(paths, &record.id);
+    staged.dir = staging_dir(paths, &record.id);
+    save(&staged, record)?;
+    let files = ContainerFiles::new(paths, &record.id);
+    std::fs::rename(&staged.dir, &files.dir).map_err(io_err("publishing", &files.dir))?;
     Ok(files)
+}
+
+/// Removes staging directories older than [`STAGING_STALE`]: what killed `create`s left.
+pub fn sweep_staging(paths: &StorePaths) {
+    let dir = paths.root.join("containers");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let stale = e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(STAGING_PREFIX))
+            && e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STAGING_STALE);
+        if stale && let Err(err) = std::fs::remove_dir_all(e.path()) {
+            tracing::warn!("removing {}: {err}", e.path().display());
+        }
+    }
+}
+
+/// Creates the container's directories and writes its record ([`stage`] then
+/// [`publish`]). Fails if the id exists.
+pub fn create(paths: &StorePaths, record: &ContainerRecord) -> Result<ContainerFiles> {
+    stage(paths, &record.id)?;
+    publish(paths, record)
 }
 
 /// Writes the record by rename.
@@ -226,6 +278,45 @@ mod tests {
             host: HostConfig::default(),
             network_attachment: None,
         }
+    }
+
+    /// A `create` killed before publishing leaves a staging directory: not a container,
+    /// its name held while it is fresh, swept once stale.
+    #[test]
+    fn a_staged_container_is_invisible_and_swept_when_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StorePaths::new(
+            Some(dir.path().join("root")),
+            Some(dir.path().join("run")),
+            None,
+            None,
+        );
+        let id = "5".repeat(63) + "a";
+        let staged = stage(&paths, &id).expect("stage");
+        names::reserve(&paths.root, "half", &id).expect("name");
+        assert!(ids(&paths).expect("ids").is_empty());
+        assert!(matches!(
+            resolve(&paths, "half"),
+            Err(EngineError::NoSuchContainer(_))
+        ));
+        let other = "6".repeat(64);
+        std::fs::create_dir_all(paths.container_dir(&other)).expect("dir");
+        assert!(
+            matches!(
+                names::reserve(&paths.root, "half", &other),
+                Err(EngineError::NameInUse { .. })
+            ),
+            "a fresh staging directory holds its name"
+        );
+        sweep_staging(&paths);
+        assert!(staged.dir.exists(), "a fresh one is kept");
+        let old = std::time::SystemTime::now() - STAGING_STALE * 2;
+        std::fs::File::open(&staged.dir)
+            .and_then(|f| f.set_modified(old))
+            .expect("age it");
+        sweep_staging(&paths);
+        assert!(!staged.dir.exists(), "a stale one is swept");
+        names::reserve(&paths.root, "half", &other).expect("the name is free again");
     }
 
     #[test]

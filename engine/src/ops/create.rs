@@ -297,8 +297,10 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
     })
 }
 
-/// Creates a container: checks the flags, resolves the image, reserves the name and
-/// writes the record. Errors: a bad flag, an unknown image, a name in use.
+/// Creates a container: checks the flags, resolves the image, stages its directory,
+/// reserves the name, and publishes the directory with its record under the id (so a
+/// `create` killed at any point leaves no half container). Errors: a bad flag, an
+/// unknown image, a name in use.
 pub fn create(paths: &StorePaths, opts: &CreateOptions) -> Result<ContainerRecord> {
     let host = host_config(opts)?;
     let image = image::resolve(paths, &opts.image)?;
@@ -310,7 +312,8 @@ pub fn create(paths: &StorePaths, opts: &CreateOptions) -> Result<ContainerRecor
         .map(names::validate)
         .transpose()?
         .map(str::to_string);
-    let files = store::create_dirs(paths, &id)?;
+    store::sweep_staging(paths);
+    let staged = store::stage(paths, &id)?;
     let reserved = match &wanted {
         Some(n) => names::reserve(&paths.root, n, &id).map(|()| n.clone()),
         None => names::reserve_generated(&paths.root, &id),
@@ -318,7 +321,7 @@ pub fn create(paths: &StorePaths, opts: &CreateOptions) -> Result<ContainerRecor
     let name = match reserved {
         Ok(n) => n,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&files.dir);
+            let _ = std::fs::remove_dir_all(&staged.dir);
             return Err(e);
         }
     };
@@ -332,9 +335,9 @@ pub fn create(paths: &StorePaths, opts: &CreateOptions) -> Result<ContainerRecor
         host,
         network_attachment: None,
     };
-    if let Err(e) = store::save(&files, &record) {
+    if let Err(e) = store::publish(paths, &record) {
         let _ = names::release(&paths.root, &record.name, &record.id);
-        let _ = std::fs::remove_dir_all(&files.dir);
+        let _ = std::fs::remove_dir_all(&staged.dir);
         return Err(e);
     }
     Ok(record)
