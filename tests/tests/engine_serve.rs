@@ -646,3 +646,44 @@ fn docker_network_and_volume() {
     s.docker_ok(&["volume", "rm", "vol1"]);
     assert_eq!(s.docker_ok(&["volume", "ls", "-q"]).trim(), "");
 }
+
+#[test]
+fn docker_pull_from_a_local_registry_then_run() {
+    if !require_root() {
+        return;
+    }
+    use berth_tests::registry::{Registry, RegistryAuth, busybox_oci_archive, skopeo_copy};
+    let reg = Registry::start(RegistryAuth::None);
+    let image = format!("{}/busybox:pulled", reg.host());
+    skopeo_copy(
+        &format!("oci-archive:{}", busybox_oci_archive().display()),
+        &image,
+        "v2s2",
+        &[],
+    );
+    let s = Served::start();
+    let out = s.docker_ok(&["pull", &image]);
+    assert!(out.contains("Pulling from"), "{out}");
+    assert!(out.contains("Digest: sha256:"), "{out}");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {image}")),
+        "{out}"
+    );
+    let again = s.docker_ok(&["pull", &image]);
+    assert!(again.contains("Image is up to date"), "{again}");
+    // `run` of an image the store lacks: the create's 404 makes the CLI pull it.
+    s.docker_ok(&["rmi", &image]);
+    let run = s.docker(&["run", "--rm", "--network", "none", &image, "echo", "pulled"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).lines().last(),
+        Some("pulled")
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("Unable to find image"));
+    let missing = s.docker(&["pull", &format!("{}/busybox:nope", reg.host())]);
+    assert!(!missing.status.success());
+}

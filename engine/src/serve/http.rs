@@ -59,6 +59,26 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     r
 }
 
+/// A streamed reply: 200 with `content_type`, its headers sent at once, and a sender
+/// for the body's chunks (usable from blocking threads with `blocking_send`); the body
+/// ends when every sender is dropped, and sends fail once the client went away.
+pub fn streaming(content_type: &'static str) -> (tokio::sync::mpsc::Sender<Bytes>, Response<Body>) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let (mut body_tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
+    tokio::spawn(async move {
+        while let Some(chunk) = rx.recv().await {
+            if body_tx.send_data(chunk).await.is_err() {
+                // The client went away: dropping rx fails the producer's next send.
+                return;
+            }
+        }
+    });
+    let mut r = Response::new(body.boxed());
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (tx, r)
+}
+
 /// The whole request body, refused with 413 past `limit` bytes. Takes the body or a
 /// `&mut` to it (a hijacked request's body is read before the upgrade).
 pub async fn read_body<B>(body: B, limit: usize) -> ApiResult<Bytes>

@@ -307,3 +307,61 @@ async fn spool_body(
         .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))?;
     Ok(())
 }
+
+/// `POST /images/create?fromImage=&tag=`: a pull through berth-images' registry client,
+/// answered as docker's JSON-lines progress stream (headers at once; a failure mid-way
+/// is an `{"error": ...}` line, as dockerd sends it). The lines are the pull's start and
+/// outcome; the per-layer lines of a terminal display are not relayed.
+pub async fn create(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
+    if q.get("fromSrc").is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::not_implemented("image import (fromSrc)"));
+    }
+    let from = q
+        .get("fromImage")
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::bad_request("fromImage must be given"))?;
+    let name = match q.get("tag").filter(|t| !t.is_empty()) {
+        Some(_) if from.contains('@') => from.to_string(),
+        Some(d) if d.starts_with("sha256:") => format!("{from}@{d}"),
+        Some(t) => format!("{from}:{t}"),
+        None => from.to_string(),
+    };
+    // A malformed reference is a 400 before any stream starts.
+    berth_images::reference::normalize(&name)?;
+    let store = open(ctx)?;
+    let (tx, response) = super::http::streaming("application/json");
+    let line = |v: serde_json::Value| bytes::Bytes::from(format!("{v}\n"));
+    let shown = berth_images::reference::familiar_name(
+        &berth_images::reference::normalize(&name).unwrap_or_else(|_| name.clone()),
+    );
+    // The registry client runs a tokio runtime of its own: a plain thread, not one of
+    // this runtime's blocking threads (nested runtimes are refused).
+    std::thread::spawn(move || {
+        let (repo, tag) = shown.rsplit_once(':').unwrap_or((&shown, "latest"));
+        let _ = tx.blocking_send(line(
+            serde_json::json!({"status": format!("Pulling from {repo}"), "id": tag}),
+        ));
+        let opts = berth_images::registry::PullOptions {
+            quiet: true,
+            ..Default::default()
+        };
+        let msg = match berth_images::registry::pull(&store, &name, &opts) {
+            Ok(p) => {
+                let _ = tx.blocking_send(line(
+                    serde_json::json!({"status": format!("Digest: {}", p.digest)}),
+                ));
+                let status = if p.downloaded {
+                    format!("Status: Downloaded newer image for {shown}")
+                } else {
+                    format!("Status: Image is up to date for {shown}")
+                };
+                serde_json::json!({ "status": status })
+            }
+            Err(e) => {
+                serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})
+            }
+        };
+        let _ = tx.blocking_send(line(msg));
+    });
+    Ok(response)
+}

@@ -74,6 +74,7 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
             networks::volume_remove(&ctx, name.to_string()).await
         }
         (&Method::GET, ["images", "json"]) => images::list(&ctx, &q).await,
+        (&Method::POST, ["images", "create"]) => images::create(&ctx, &q).await,
         (&Method::POST, ["images", "load"]) => images::load(&ctx, req.into_body()).await,
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(&ctx, name.join("/")).await

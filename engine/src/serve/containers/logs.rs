@@ -4,9 +4,7 @@
 //! the container stops.
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::Response;
 
 use crate::container::store;
 use crate::monitor::attach::frame_header;
@@ -14,7 +12,7 @@ use crate::monitor::logfile::LogEntry;
 use crate::ops::logs::{LogsOptions, parse_since};
 use crate::serve::Ctx;
 use crate::serve::error::{ApiError, ApiResult};
-use crate::serve::http::{Body, Query};
+use crate::serve::http::{Body, Query, streaming};
 
 pub async fn logs(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<Body>> {
     let (stdout, stderr) = (q.flag("stdout"), q.flag("stderr"));
@@ -46,16 +44,7 @@ pub async fn logs(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<Bod
         Ok((id, tty))
     })
     .await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-    let (mut body_tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
-    tokio::spawn(async move {
-        while let Some(chunk) = rx.recv().await {
-            if body_tx.send_data(chunk).await.is_err() {
-                // The client went away: dropping rx ends the reader below.
-                return;
-            }
-        }
-    });
+    let (tx, response) = streaming("application/vnd.docker.raw-stream");
     let paths = ctx.paths.clone();
     tokio::task::spawn_blocking(move || {
         let mut sink = |e: &LogEntry| -> std::io::Result<()> {
@@ -81,11 +70,5 @@ pub async fn logs(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<Bod
             tracing::warn!("reading the log of container {id}: {e}");
         }
     });
-    let mut r = Response::new(body.boxed());
-    *r.status_mut() = StatusCode::OK;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.docker.raw-stream"),
-    );
-    Ok(r)
+    Ok(response)
 }
