@@ -357,7 +357,7 @@ fn container_prune_removes_only_stopped_containers() {
     assert!(out.contains(&done) && out.contains(&fresh), "{out}");
     assert!(!out.contains(&running), "{out}");
     assert!(out.contains("Total reclaimed space:"), "{out}");
-    assert_eq!(e.all_ids(), [running.clone()]);
+    assert_eq!(e.all_ids(), std::slice::from_ref(&running));
     assert!(e.leaks(&done).is_empty(), "{:?}", e.leaks(&done));
     // Without -f and no one to say yes, nothing goes.
     e.ok(&[

@@ -24,8 +24,8 @@ pub struct AttachArgs {
     /// Do not attach stdin.
     #[arg(long)]
     pub no_stdin: bool,
-    /// Forward the signals berth receives to the container (not with a tty: there
-    /// ctrl-c reaches it through the terminal).
+    /// Forward the signals berth receives to the container (not with a tty and stdin:
+    /// there ctrl-c reaches it through the terminal).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     pub container: String,
@@ -54,7 +54,7 @@ pub fn run(paths: &StorePaths, args: &AttachArgs) -> anyhow::Result<ExitCode> {
         send_size(&socket);
     }
     let (conn, tty) = connect(&socket, &id, stdin)?;
-    if args.sig_proxy && !tty {
+    if args.sig_proxy && !(tty && stdin) {
         forward_signals(paths, &id)?;
     }
     if session(&socket, conn, tty, stdin)? == SessionEnd::Detached {
@@ -107,7 +107,9 @@ pub fn session(
             }
         });
     }
-    let raw = if tty { RawMode::stdin()? } else { None };
+    // Raw only when our keys go to the container: with `-t` alone, ctrl-c must still
+    // make SIGINT here (forwarded as a signal).
+    let raw = if tty && stdin { RawMode::stdin()? } else { None };
     let detached = Arc::new(AtomicBool::new(false));
     if stdin {
         let mut to = conn.try_clone()?;
@@ -167,7 +169,8 @@ fn copy_input(to: &mut UnixStream, scan: bool, detached: &AtomicBool) {
     }
 }
 
-/// Signals berth forwards to a container attached without a tty (docker's sig-proxy).
+/// Signals berth forwards to a container whose tty is not on our raw terminal (docker's
+/// sig-proxy).
 const FORWARDED: &[Signal] = &[
     Signal::SIGINT,
     Signal::SIGTERM,

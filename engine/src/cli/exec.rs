@@ -76,7 +76,12 @@ pub fn run(paths: &StorePaths, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let process = exec::start(paths, &id, StartOptions::default())?;
-    let raw = if args.tty { RawMode::stdin()? } else { None };
+    // Raw only when our keys go to the process (`-it`).
+    let raw = if args.tty && args.interactive {
+        RawMode::stdin()?
+    } else {
+        None
+    };
     let input = args.interactive.then(std::io::stdin);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let code = process.run_plain(input, &mut out, &mut err);

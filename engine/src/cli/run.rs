@@ -37,8 +37,8 @@ pub fn run(paths: &StorePaths, args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Starts container `id` attached: streams its output, forwards stdin (`stdin`) and
-/// signals (without a tty), with a tty runs the session on our raw terminal
-/// ([`super::attach::session`]); returns its exit code. Shared with `start -a`.
+/// signals (unless `-it` puts the container's tty on our raw terminal, see
+/// [`super::attach::session`]); returns its exit code. Shared with `start -a`.
 pub fn foreground(paths: &StorePaths, id: &str, stdin: bool) -> anyhow::Result<ExitCode> {
     let (id, mut handle) = ops::start::start_attached(paths, id)?;
     let socket = ContainerFiles::new(paths, &id).attach_socket();
@@ -52,7 +52,7 @@ pub fn foreground(paths: &StorePaths, id: &str, stdin: bool) -> anyhow::Result<E
     handle
         .wait_started()
         .map_err(|e| ops::start::remove_if_auto(paths, &id, e))?;
-    if !tty {
+    if !(tty && stdin) {
         attach::forward_signals(paths, &id)?;
     }
     if attach::session(&socket, conn, tty, stdin)? == attach::SessionEnd::Detached {
