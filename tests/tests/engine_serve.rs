@@ -687,3 +687,62 @@ fn docker_pull_from_a_local_registry_then_run() {
     let missing = s.docker(&["pull", &format!("{}/busybox:nope", reg.host())]);
     assert!(!missing.status.success());
 }
+
+#[test]
+fn docker_run_it_and_exec_it_on_a_pty() {
+    if !require_root() {
+        return;
+    }
+    use berth_tests::pty::PtySession;
+    let s = Served::start();
+    load_busybox(&s);
+    let on_pty = |args: &[&str]| {
+        let mut cmd = docker_cmd(s.dir.path(), &s.socket());
+        cmd.args(args);
+        PtySession::spawn(cmd, 24, 80)
+    };
+    let mut run = on_pty(&[
+        "run",
+        "-it",
+        "--network",
+        "none",
+        "--name",
+        "tty",
+        "busybox",
+        "sh",
+    ]);
+    run.expect("# ");
+    run.send(b"echo typed-$((40+2))\n");
+    run.expect("typed-42");
+    run.shell_sees_size(24, 80);
+    run.resize(30, 100);
+    run.shell_sees_size(30, 100);
+    run.send(b"exit 3\n");
+    assert_eq!(run.exit_code(), 3);
+    assert_eq!(
+        s.docker_ok(&["inspect", "-f", "{{.State.ExitCode}}", "tty"])
+            .trim(),
+        "3"
+    );
+
+    s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "box",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let mut exec = on_pty(&["exec", "-it", "box", "sh"]);
+    exec.expect("# ");
+    exec.shell_sees_size(24, 80);
+    exec.resize(31, 90);
+    exec.shell_sees_size(31, 90);
+    exec.send(b"tty; exit 5\n");
+    exec.expect("/dev/pts/");
+    assert_eq!(exec.exit_code(), 5);
+    s.docker_ok(&["rm", "-f", "box", "tty"]);
+}
