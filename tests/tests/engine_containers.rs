@@ -335,13 +335,9 @@ fn rm_f_of_a_running_container_leaves_nothing() {
     );
 }
 
-#[test]
-fn a_memory_hog_is_oom_killed() {
-    if !require_root() {
-        return;
-    }
-    let e = Engine::new();
-    // dd's 64 MiB block is one allocation the 32 MiB limit cannot hold.
+/// Runs `hog`, a container limited to 32 MiB that allocates 64 MiB at once (dd's block),
+/// asserts `run` exits 137 and inspect says OOMKilled; the inspect document.
+fn run_memory_hog(e: &Engine) -> Value {
     let out = e.run(&[
         "run",
         "--network",
@@ -358,8 +354,18 @@ fn a_memory_hog_is_oom_killed() {
         "count=1",
     ]);
     assert_eq!(out.status.code(), Some(137), "{out:?}");
-    let c = inspect(&e, "hog");
+    let c = inspect(e, "hog");
     assert_eq!(c["State"]["OOMKilled"], true, "{c}");
+    c
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let c = run_memory_hog(&e);
     assert_eq!(c["HostConfig"]["Memory"], 32 << 20);
     e.ok(&[
         "run",
@@ -857,23 +863,7 @@ fn the_course_basics_under_runc() {
         ]),
         "hello world\n"
     );
-    let out = e.run(&[
-        "run",
-        "--network",
-        "none",
-        "--name",
-        "hog",
-        "--memory",
-        "32m",
-        "busybox",
-        "dd",
-        "if=/dev/zero",
-        "of=/dev/null",
-        "bs=64M",
-        "count=1",
-    ]);
-    assert_eq!(out.status.code(), Some(137));
-    assert_eq!(inspect(&e, "hog")["State"]["OOMKilled"], true);
+    run_memory_hog(&e);
     let id = e
         .ok(&["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
         .trim()
