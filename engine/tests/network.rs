@@ -675,3 +675,25 @@ fn a_port_published_on_localhost_serves_the_host_and_the_bridge_cannot_reach_loc
         network::detach(&store.paths, id, a).expect("detach");
     }
 }
+
+#[test]
+fn the_default_network_can_be_configured_before_its_first_use() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let opts = CreateOptions {
+        subnet: "10.252.3.0/24".parse().ok(),
+        gateway: None,
+    };
+    store
+        .networks()
+        .create(network::DEFAULT_NETWORK, &opts)
+        .expect("create berth0");
+    let id = container_id("cfg");
+    let att = store.attach(&id, NetworkMode::default(), &[], "cfg");
+    let ip = att.ip.expect("ip");
+    assert_eq!(att.gateway, Some(Ipv4Addr::new(10, 252, 3, 1)));
+    assert!(ip.octets()[..3] == [10, 252, 3], "{ip}");
+    network::detach(&store.paths, &id, &att).expect("detach");
+}

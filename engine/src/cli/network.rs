@@ -20,7 +20,8 @@ pub struct NetworkArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
-    /// Create a bridge network.
+    /// Create a bridge network. Creating `berth0` before its first use configures the
+    /// default network (e.g. its --subnet).
     Create(CreateArgs),
     /// List networks.
     #[command(visible_alias = "list")]
