@@ -18,6 +18,7 @@ use berth_engine::network::{
     parse_publish,
 };
 use berth_testkit::root::require_root;
+use berth_tests::engine_network::{self, StoreNetwork};
 
 /// A store in a temp dir; drop tears down its bridges, nftables tables and netns mount.
 struct Store {
@@ -101,46 +102,23 @@ fn ns_of(att: &Attachment) -> &Path {
     att.netns.as_deref().expect("a netns")
 }
 
-/// Everything berth-netplug and the engine keep for `id` on `net`.
+/// Everything berth-netplug and the engine keep for `id` on `net`
+/// (berth-tests' check, shared with the end-to-end tests).
 fn leftovers(store: &Store, net: &network::Network, id: &str, att: &Attachment) -> Vec<String> {
-    let mut left = Vec::new();
-    let veth = berth_netplug::veth::host_name(id, "eth0");
-    if link_exists(&veth) {
-        left.push(format!("veth {veth}"));
-    }
-    if let Some(ns) = &att.netns
-        && ns.exists()
-    {
-        left.push(format!("netns file {}", ns.display()));
-    }
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    if mountinfo.contains(&format!("/netns/{id} ")) {
-        left.push("netns mount".into());
-    }
-    if let Some(ip) = att.ip {
-        let lease = store
-            .paths
-            .cni_state_dir()
-            .join(&net.cni_name)
-            .join(ip.to_string());
-        if lease.exists() {
-            left.push(format!("lease {}", lease.display()));
-        }
-        let table = berth_netplug::nft::table_name(&net.cni_name);
-        if let Some(t) = nft_table(&table)
-            && t.contains(&format!("{ip}"))
-        {
-            left.push(format!("nft elements of {ip}"));
-        }
-    }
-    let ep = store
-        .networks()
-        .endpoints_dir(&net.name)
-        .join(format!("{id}.json"));
-    if ep.exists() {
-        left.push("endpoint file".into());
-    }
-    left
+    let recorded = StoreNetwork {
+        name: net.name.clone(),
+        bridge: net.bridge.clone(),
+        cni_name: net.cni_name.clone(),
+        subnet: net.subnet.to_string(),
+    };
+    let ip = att.ip.map(|ip| ip.to_string());
+    engine_network::leftovers(
+        &store.paths.root,
+        &store.paths.runroot,
+        &recorded,
+        id,
+        ip.as_deref(),
+    )
 }
 
 #[test]

@@ -72,3 +72,54 @@ pub fn teardown(root: &Path, runroot: &Path) {
     // Stacked mounts (never expected, but a leak if left) go one by one.
     while umount2(&dir, MntFlags::MNT_DETACH).is_ok() {}
 }
+
+/// What container `id` (address `ip`, when it got one) could have left on `net` of the
+/// store at `root`/`runroot` once detached or removed: its host veth, its netns file and
+/// mount, its lease, its nftables elements, its endpoint file. Empty when nothing is left.
+pub fn leftovers(
+    root: &Path,
+    runroot: &Path,
+    net: &StoreNetwork,
+    id: &str,
+    ip: Option<&str>,
+) -> Vec<String> {
+    let mut left = Vec::new();
+    let veth = berth_netplug::veth::host_name(id, "eth0");
+    let listed = Command::new("ip").args(["link", "show", &veth]).output();
+    if listed.is_ok_and(|o| o.status.success()) {
+        left.push(format!("veth {veth}"));
+    }
+    let ns = runroot.join("netns").join(id);
+    if ns.exists() {
+        left.push(format!("netns file {}", ns.display()));
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if mountinfo.contains(&format!("/netns/{id} ")) {
+        left.push("netns mount".into());
+    }
+    if let Some(ip) = ip {
+        if net.leases(root).iter().any(|l| l == ip) {
+            left.push(format!("lease {ip}"));
+        }
+        let table = Command::new("nft")
+            .args(["list", "table", "inet", &net.nft_table()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        // An element names the address followed by a space, `}` or `,`.
+        if [" ", " }", ","]
+            .iter()
+            .any(|end| table.contains(&format!("{ip}{end}")))
+        {
+            left.push(format!("nft elements of {ip}: {table}"));
+        }
+    }
+    let endpoint = root
+        .join("networks")
+        .join(format!("{}.endpoints", net.name))
+        .join(format!("{id}.json"));
+    if endpoint.exists() {
+        left.push(format!("endpoint {}", endpoint.display()));
+    }
+    left
+}

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_tests::engine::Engine;
-use berth_tests::engine_network::{StoreNetwork, networks};
+use berth_tests::engine_network::{StoreNetwork, leftovers, networks};
 use berth_tests::require_root;
 use serde_json::Value;
 
@@ -46,29 +46,7 @@ fn text(o: &Output) -> String {
 
 /// The kernel objects a removed container `id` on `net` could have left.
 fn network_leaks(e: &Engine, net: &StoreNetwork, id: &str, ip: &str) -> Vec<String> {
-    let mut left = Vec::new();
-    let veth = berth_netplug::veth::host_name(id, "eth0");
-    if sh(&["ip", "link", "show", &veth]).status.success() {
-        left.push(format!("veth {veth}"));
-    }
-    let ns = e.runroot.path().join("netns").join(id);
-    if ns.exists() {
-        left.push(format!("netns {}", ns.display()));
-    }
-    if std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .contains(&format!("/netns/{id} "))
-    {
-        left.push("netns mount".into());
-    }
-    if net.leases(e.root()).contains(&ip.to_string()) {
-        left.push(format!("lease {ip}"));
-    }
-    let table = text(&sh(&["nft", "list", "table", "inet", &net.nft_table()]));
-    if table.contains(&format!("{ip} ")) || table.contains(&format!("{ip} }}")) {
-        left.push(format!("nft element of {ip}: {table}"));
-    }
-    left
+    leftovers(e.root(), e.runroot.path(), net, id, Some(ip))
 }
 
 #[test]
