@@ -936,3 +936,30 @@ fn run_killed_at_any_point_leaves_what_rm_f_removes() {
         assert!(left.is_empty(), "mounts left: {left:?}");
     }
 }
+
+#[test]
+fn wait_reports_the_code_of_a_container_that_rm_removed() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let id = e
+        .ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 1; exit 7",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(e.ok(&["wait", &id]).trim(), "7");
+    wait_for("--rm to remove it", LIMIT, || {
+        e.all_ids().is_empty().then_some(())
+    });
+    assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
+}

@@ -76,6 +76,41 @@ pub fn remove(paths: &StorePaths, query: &str, opts: RemoveOptions) -> Result<St
     Ok(id)
 }
 
+/// How long the exit record of a removed `--rm` container stays for `wait`.
+const KEPT_EXIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `<runroot>/exits/<id>.json`: the exit record of an auto-removed container, for a
+/// `wait` that was still polling when the monitor removed it (docker's `wait` on a
+/// `--rm` container reports its code).
+pub fn kept_exit(paths: &StorePaths, id: &str) -> std::path::PathBuf {
+    paths.runroot.join("exits").join(format!("{id}.json"))
+}
+
+/// Copies the container's exit.json to [`kept_exit`], and removes kept records older
+/// than [`KEPT_EXIT`]. Best effort: a failure costs only a waiter's exit code.
+fn keep_exit_for_waiters(paths: &StorePaths, files: &ContainerFiles) {
+    let Ok(data) = std::fs::read(files.exit()) else {
+        return;
+    };
+    let dest = kept_exit(paths, &files.id);
+    if let Some(dir) = dest.parent() {
+        let _ = std::fs::create_dir_all(dir);
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok());
+            if old.is_some_and(|age| age > KEPT_EXIT) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    if let Err(e) = crate::atomic_file::write_bytes(&dest, &data) {
+        tracing::warn!("keeping the exit record of {}: {e}", files.id);
+    }
+}
+
 /// Removes the container's directories and name reservation, and with `volumes` its
 /// anonymous volumes (`rm -v`, `run --rm`). The rootfs must be unmounted (it is
 /// unmounted here first; a mount that stays is an error, so that nothing is removed
@@ -99,6 +134,9 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool)
                     record.id
                 ))
             })?;
+    }
+    if record.host.auto_remove {
+        keep_exit_for_waiters(paths, &files);
     }
     // Its execs' records (under <runroot>/exec, found by exec id alone).
     crate::exec::forget_container(paths, &record.id);

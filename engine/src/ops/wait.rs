@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::container::exit::MonitorRecord;
+use crate::container::exit::{ExitRecord, MonitorRecord};
 use crate::container::record::ContainerRecord;
 use crate::container::{ContainerState, status, store};
 use crate::error::Result;
@@ -46,10 +46,20 @@ pub fn until_monitor_gone(monitor: &MonitorRecord, timeout: Duration) -> Result<
     Ok(true)
 }
 
-/// Blocks until the container stops; its exit code (docker's `wait`).
+/// Blocks until the container stops; its exit code (docker's `wait`). A `--rm`
+/// container removed meanwhile reports the code its monitor kept for waiters.
 pub fn wait(paths: &StorePaths, query: &str) -> Result<i32> {
     let id = store::resolve(paths, query)?;
     let record = store::load(paths, &id)?;
     let state = until_stopped(paths, &record, None)?;
+    if !paths.container_dir(&id).exists() {
+        let kept = crate::ops::remove::kept_exit(paths, &id);
+        return match crate::atomic_file::read_json::<ExitRecord>(&kept)? {
+            Some(exit) => Ok(exit.exit_code),
+            None => Err(crate::error::EngineError::NoSuchContainer(
+                query.to_string(),
+            )),
+        };
+    }
     Ok(state.exit_code)
 }
