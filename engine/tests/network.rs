@@ -450,6 +450,14 @@ fn network_none_is_a_namespace_with_only_lo_and_host_has_none() {
         .status
         .success()
     );
+    std::fs::create_dir_all(store.paths.container_dir(&id)).expect("dir");
+    network::write_etc_files(&store.paths, &id, &att, "box1").expect("etc");
+    let hosts =
+        std::fs::read_to_string(store.paths.container_dir(&id).join("hosts")).expect("hosts");
+    assert!(
+        hosts.ends_with("ff02::2\tip6-allrouters\n127.0.0.1\tbox1 n\n"),
+        "{hosts}"
+    );
     network::detach(&store.paths, &id, &att).expect("detach");
     assert!(!ns_of(&att).exists());
     network::detach(&store.paths, &id, &att).expect("detach twice");

@@ -35,7 +35,8 @@ const DEFAULT_NAMESERVERS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
 /// Writes the container's hosts, hostname and resolv.conf under
 /// `<root>/containers/<id>/` (which must exist) for `att`:
 /// - hosts: docker's localhost lines, then the container's address with `hostname` (and
-///   its name on a user network), then, on a user-created network, every other
+///   its name on a user network; 127.0.0.1 without a network, as podman writes it), then,
+///   on a user-created network, every other
 ///   container of the network by name and short id; with host networking, the host's
 ///   /etc/hosts. Joining a user network also adds this container to the others' files.
 /// - hostname: `hostname`.
@@ -77,7 +78,15 @@ pub fn write_etc_files(
                     }
                     hosts_content(Some((ip, &names)), &peers)
                 }
-                _ => HOSTS_BASE.to_string(),
+                // No network: the hostname (and name) on 127.0.0.1, as podman does, so a
+                // program resolving its own hostname still gets an answer.
+                _ => {
+                    let mut names = vec![hostname.to_string()];
+                    if !att.container_name.is_empty() && att.container_name != hostname {
+                        names.push(att.container_name.clone());
+                    }
+                    hosts_content(Some((Ipv4Addr::LOCALHOST, &names)), &[])
+                }
             };
             (hosts, resolv)
         }
