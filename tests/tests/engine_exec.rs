@@ -372,3 +372,33 @@ fn container_prune_removes_only_stopped_containers() {
     e.ok(&["container", "prune"]);
     assert_eq!(e.all_ids().len(), 2);
 }
+
+#[test]
+fn exec_under_runc_gives_the_same_codes_and_a_terminal() {
+    if !require_root() {
+        return;
+    }
+    // runc takes a console socket only when it detaches: a -t exec runs under berth's
+    // exec shim, which waits for the process as its subreaper.
+    let Some(runc) = berth_testkit::tools::find_in_path("runc") else {
+        eprintln!("runc is not installed: skipped");
+        return;
+    };
+    let e = Engine::new().with_runtime(runc);
+    sleeper(&e, "rc");
+    assert_eq!(code(&e, &["exec", "rc", "sh", "-c", "exit 3"]).0, Some(3));
+    assert_eq!(code(&e, &["exec", "rc", "/etc/passwd"]).0, Some(126));
+    assert_eq!(code(&e, &["exec", "rc", "no-such-command"]).0, Some(127));
+    let mut cmd = e.cmd();
+    cmd.args(["exec", "-it", "rc", "sh"]);
+    let mut s = PtySession::spawn(cmd, 33, 99);
+    s.shell_sees_size(33, 99);
+    s.resize(44, 111);
+    s.shell_sees_size(44, 111);
+    s.send(b"exit 6\r");
+    assert_eq!(s.exit_code(), 6, "{:?}", s.text());
+    let mut cmd = e.cmd();
+    cmd.args(["exec", "-it", "rc", "no-such-command"]);
+    let mut s = PtySession::spawn(cmd, 24, 80);
+    assert_eq!(s.exit_code(), 127, "{:?}", s.text());
+}

@@ -141,3 +141,32 @@ fn attach_reaches_a_detached_terminal_and_ctrl_p_ctrl_q_leaves_it_running() {
     let code = e.ok(&["wait", "term"]);
     assert_eq!(code.trim(), "4");
 }
+
+#[test]
+fn with_t_alone_ctrl_c_is_berths_sigint_forwarded_to_the_container() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // No -i: the terminal stays cooked, ctrl-c signals berth, berth signals the container.
+    let mut s = on_pty(
+        &e,
+        &[
+            "run",
+            "-t",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got-int; exit 9' INT; echo armed; sleep 100 & wait",
+        ],
+        24,
+        80,
+    );
+    s.expect("armed");
+    s.send(&[0x03]);
+    s.expect("got-int");
+    assert_eq!(s.exit_code(), 9, "{:?}", s.text());
+}

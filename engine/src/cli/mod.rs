@@ -27,6 +27,7 @@ mod wait;
 // Terminal and exec verbs: attach sessions, exec, and the other container verbs.
 mod attach;
 mod exec;
+mod exec_shim;
 mod completion;
 mod container;
 mod port;
@@ -116,6 +117,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run a command in a running container.
     Exec(exec::ExecArgs),
+    /// Hold a `-t` exec's process (started by berth itself).
+    #[command(name = "__exec-shim", hide = true)]
+    ExecShim(exec_shim::ExecShimArgs),
     /// Restart containers (stop, then start; the id stays).
     Restart(restart::RestartArgs),
     /// Rename a container.
@@ -190,6 +194,7 @@ pub fn main() -> ExitCode {
             | Command::Start(_)
             | Command::Attach(_)
             | Command::Exec(_)
+            | Command::ExecShim(_)
             | Command::Pull(_)
             | Command::Push(_)
             | Command::Login(_)
@@ -223,6 +228,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&paths, &args),
         Command::Attach(args) => attach::run(&paths, &args),
         Command::Exec(args) => exec::run(&paths, &args),
+        Command::ExecShim(args) => Ok(exec_shim::run(&args)),
         Command::Restart(args) => restart::run(&paths, &args),
         Command::Rename(args) => rename::run(&paths, &args),
         Command::Top(args) => top::run(&paths, &args),

@@ -19,6 +19,7 @@
 
 mod process;
 mod session;
+pub mod shim;
 
 use std::path::PathBuf;
 

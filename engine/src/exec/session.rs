@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,10 +86,21 @@ pub(super) fn spawn(
     } else {
         None
     };
-    if detach {
+    // A tty exec detaches too (runc takes a console socket only then), under the shim.
+    if detach || tty {
         cmd.arg("--detach");
     }
     cmd.arg("--process").arg(process_file).arg(&container.id);
+    if tty {
+        let mut shim = Command::new("/proc/self/exe");
+        shim.arg(super::shim::SHIM_SUBCOMMAND)
+            .arg("--pid-file")
+            .arg(&pid_path)
+            .arg("--")
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        cmd = shim;
+    }
     let runtime_err = |message: String| EngineError::Runtime {
         verb: "exec",
         id: container.id.clone(),
