@@ -14,7 +14,8 @@
 # Per variant: median loop time and execs/s; for the audit variants, the container's
 # process_exec records delivered (log lines, and the subscriber's lines) and
 # berth_exporter_events_lost_total{type="process_exec"}; delivered + lost must equal
-# EXECS (the check fails the run otherwise). Needs root, cgroup2, curl, and a release
+# EXECS (the check fails the run otherwise); and the exporter's CPU time (user + system,
+# from /proc/PID/stat, through the storm and the drain) per exec. Needs root, cgroup2, curl, and a release
 # build: CARGO_TARGET_DIR=/work/tgt/metrics cargo build --release -p berth-metrics
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -76,8 +77,12 @@ delivered() {
     grep -F '"type":"process_exec"' "$1" | grep -F "\"id\":\"$NAME\"" | grep -cE '"binary":"(/usr)?/bin/true"' || true
 }
 
-run_variant() { # run_variant VARIANT: appends "variant ns delivered streamed lost" to results
-    local v=$1 log="$WORK/audit-$1.jsonl" stream="$WORK/stream-$1.jsonl" ns d s l
+cpu_ticks() { # cpu_ticks PID: utime + stime in clock ticks
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+run_variant() { # run_variant VARIANT: appends "variant ns delivered streamed lost cpu_us_per_exec" to results
+    local v=$1 log="$WORK/audit-$1.jsonl" stream="$WORK/stream-$1.jsonl" ns d s l cpu0=0 cpu=-
     rm -f "$log" "$stream"
     case $v in
     none) ;;
@@ -90,6 +95,7 @@ run_variant() { # run_variant VARIANT: appends "variant ns delivered streamed lo
         sleep 0.3
         ;;
     esac
+    [ -n "$EXPORTER_PID" ] && cpu0=$(cpu_ticks "$EXPORTER_PID")
     ns=$(storm)
     d=- s=- l=-
     if [ "$v" = audit ] || [ "$v" = audit-http ]; then
@@ -106,8 +112,12 @@ run_variant() { # run_variant VARIANT: appends "variant ns delivered streamed lo
         fi
         [ "$v" = audit-http ] && s=$(grep -cE '"binary":"(/usr)?/bin/true"' "$stream" || true)
     fi
+    if [ -n "$EXPORTER_PID" ]; then
+        cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$EXPORTER_PID")" -v hz="$(getconf CLK_TCK)" -v n="$EXECS" \
+            'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / n }')
+    fi
     stop_bg
-    echo "$v $ns $d $s $l" >> "$WORK/results"
+    echo "$v $ns $d $s $l $cpu" >> "$WORK/results"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -119,7 +129,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo "exec storm: $EXECS fork+exec of /bin/true in a container cgroup, $ROUNDS rounds (median)"
-printf '%-11s %10s %10s %10s %10s %8s\n' variant "time" "execs/s" delivered streamed lost
+printf '%-11s %10s %10s %10s %10s %8s %12s\n' variant "time" "execs/s" delivered streamed lost "exporter CPU"
 base=""
 for v in $VARIANTS; do
     ms=$(awk -v v="$v" '$1 == v { print $2 / 1e6 }' "$WORK/results" | median)
@@ -128,7 +138,8 @@ for v in $VARIANTS; do
     d=$(awk -v v="$v" '$1 == v { print $3 }' "$WORK/results" | paste -sd/)
     s=$(awk -v v="$v" '$1 == v { print $4 }' "$WORK/results" | paste -sd/)
     l=$(awk -v v="$v" '$1 == v { print $5 }' "$WORK/results" | paste -sd/)
-    printf '%-11s %8.0fms %10s %10s %10s %8s  (%+.1f %%)\n' "$v" "$ms" "$rate" "${d%%/*}" "${s%%/*}" "${l%%/*}" \
-        "$(awk -v a="$ms" -v b="$base" 'BEGIN { print (a / b - 1) * 100 }')"
+    cpu=$(awk -v v="$v" '$1 == v && $6 != "-" { print $6 }' "$WORK/results" | median)
+    printf '%-11s %8.0fms %10s %10s %10s %8s %9s us/exec  (%+.1f %%)\n' "$v" "$ms" "$rate" "${d%%/*}" "${s%%/*}" "${l%%/*}" \
+        "${cpu:--}" "$(awk -v a="$ms" -v b="$base" 'BEGIN { print (a / b - 1) * 100 }')"
 done
 echo "(delivered/streamed/lost of the first round; every round checked delivered + lost = $EXECS)"

@@ -319,10 +319,17 @@ impl AuditStream {
         Ok(Self { ring })
     }
 
-    /// Waits up to `timeout` for records and hands those that arrived to the sink.
+    /// Waits up to `timeout` for a batch of records, then hands every record pending
+    /// to the sink (the programs wake the reader only for a batch: a poll that timed
+    /// out consumes what arrived meanwhile).
     pub fn poll(&mut self, timeout: Duration) -> Result<(), Error> {
         self.ring.poll(timeout).map_err(|source| Error::Map {
             operation: "polling",
+            map: "audit_events",
+            source,
+        })?;
+        self.ring.consume().map_err(|source| Error::Map {
+            operation: "consuming",
             map: "audit_events",
             source,
         })

@@ -59,4 +59,15 @@ static __always_inline void *berth_reserve(u64 size, u32 type, u64 key)
 	return h;
 }
 
+/* Submits a reserved record. User space is woken only once a sixteenth of the ring
+ * is pending (it polls at least every 50 ms anyway): a storm of records costs the
+ * reader one wakeup per batch instead of one per record. */
+static __always_inline void berth_submit(void *record)
+{
+	u64 pending = bpf_ringbuf_query(&audit_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(record, pending >= BERTH_RING_BYTES / 16 ? BPF_RB_FORCE_WAKEUP
+								    : BPF_RB_NO_WAKEUP);
+}
+
 #endif

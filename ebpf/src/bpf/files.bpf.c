@@ -106,7 +106,7 @@ static __always_inline int check_open(const char *user_path, long flags)
 	e->flags = (s32)flags;
 	e->pad = 0;
 	bpf_probe_read_kernel_str(&e->path, sizeof(e->path), path);
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 0;
 }
 

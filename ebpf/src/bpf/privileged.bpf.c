@@ -36,6 +36,6 @@ int berth_privileged_syscall(struct sys_enter_ctx *ctx)
 		return 0;
 	e->nr = (u32)ctx->nr;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 0;
 }

@@ -71,7 +71,7 @@ int BPF_PROG(berth_process_exec, struct task_struct *task, pid_t old_pid,
 	e->argv_len = 0;
 	if (len && !bpf_probe_read_user(&e->argv, len, (void *)arg_start))
 		e->argv_len = len;
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 0;
 }
 
@@ -123,6 +123,6 @@ int BPF_PROG(berth_process_exit, struct task_struct *task)
 			       : BPF_CORE_READ(task, exit_code);
 	e->pad = 0;
 	e->duration_ns = bpf_ktime_get_ns() - BPF_CORE_READ(task, start_time);
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 0;
 }

@@ -49,7 +49,7 @@ int berth_connect4(struct bpf_sock_addr *ctx)
 	ip = ctx->user_ip4;
 	__builtin_memcpy(e->addr, &ip, 4);
 	e->port = bpf_ntohs((u16)ctx->user_port);
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 1;
 }
 
@@ -71,7 +71,7 @@ int berth_connect6(struct bpf_sock_addr *ctx)
 	word = ctx->user_ip6[3];
 	__builtin_memcpy(&e->addr[12], &word, 4);
 	e->port = bpf_ntohs((u16)ctx->user_port);
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 1;
 }
 
@@ -106,6 +106,6 @@ int berth_sockops(struct bpf_sock_ops *skops)
 	}
 	/* local_port is in host byte order (unlike remote_port). */
 	e->port = (u16)skops->local_port;
-	bpf_ringbuf_submit(e, 0);
+	berth_submit(e);
 	return 1;
 }

@@ -48,8 +48,9 @@ use crate::discovery::{Container, proc_cgroup};
 pub const QUEUE_RECORDS: usize = 64 * 1024;
 /// How long a record of an undiscovered cgroup waits for discovery.
 pub const PENDING_FOR: Duration = Duration::from_secs(2);
-/// How long the ring buffer reader waits in one poll.
-const RING_POLL: Duration = Duration::from_millis(100);
+/// How long the ring buffer reader waits in one poll: the longest a record waits in
+/// the ring (the programs wake the reader early only for a batch, see `audit.h`).
+const RING_POLL: Duration = Duration::from_millis(50);
 
 /// Records lost in user space, by type (the kernel counts its own).
 #[derive(Debug, Default)]
@@ -79,9 +80,16 @@ impl Losses {
 #[derive(Debug, Default)]
 struct Identities {
     by_cgroup: HashMap<u64, ContainerInfo>,
+    /// Containers no longer discovered, since when: kept for [`GONE_GRACE`], so the
+    /// records of a container's last moments (read after `run` deleted its state) still
+    /// carry its identity.
+    gone: HashMap<u64, Instant>,
     /// When the identities were last replaced.
     updated: Option<Instant>,
 }
+
+/// How long a container's identity outlives its discovery.
+const GONE_GRACE: Duration = Duration::from_secs(30);
 
 /// A handle on the running stream.
 pub struct Audit {
@@ -212,12 +220,27 @@ impl Audit {
 
     /// Replaces the identities records are attributed with (after each discovery).
     pub fn update_identities<'a>(&self, containers: impl Iterator<Item = &'a Container>) {
-        let by_cgroup = containers
+        let found: HashMap<u64, ContainerInfo> = containers
             .filter_map(|c| Some((c.cgroup_id()?, ContainerInfo::from(c))))
             .collect();
+        let now = Instant::now();
         let mut ids = self.identities.write().unwrap_or_else(|e| e.into_inner());
-        ids.by_cgroup = by_cgroup;
-        ids.updated = Some(Instant::now());
+        let ids = &mut *ids;
+        for id in ids.by_cgroup.keys() {
+            if !found.contains_key(id) {
+                ids.gone.entry(*id).or_insert(now);
+            }
+        }
+        ids.gone
+            .retain(|id, since| !found.contains_key(id) && now.duration_since(*since) < GONE_GRACE);
+        let kept: Vec<(u64, ContainerInfo)> = ids
+            .gone
+            .keys()
+            .filter_map(|id| Some((*id, ids.by_cgroup.get(id)?.clone())))
+            .collect();
+        ids.by_cgroup = found;
+        ids.by_cgroup.extend(kept);
+        ids.updated = Some(now);
     }
 
     /// Whether the dispatcher holds records of a cgroup it does not know: the main loop
