@@ -138,7 +138,8 @@ for v in $VARIANTS; do
     d=$(awk -v v="$v" '$1 == v { print $3 }' "$WORK/results" | paste -sd/)
     s=$(awk -v v="$v" '$1 == v { print $4 }' "$WORK/results" | paste -sd/)
     l=$(awk -v v="$v" '$1 == v { print $5 }' "$WORK/results" | paste -sd/)
-    cpu=$(awk -v v="$v" '$1 == v && $6 != "-" { print $6 }' "$WORK/results" | median)
+    cpu=$(awk -v v="$v" '$1 == v && $6 != "-" { print $6 }' "$WORK/results")
+    [ -n "$cpu" ] && cpu=$(echo "$cpu" | median)
     printf '%-11s %8.0fms %10s %10s %10s %8s %9s us/exec  (%+.1f %%)\n' "$v" "$ms" "$rate" "${d%%/*}" "${s%%/*}" "${l%%/*}" \
         "${cpu:--}" "$(awk -v a="$ms" -v b="$base" 'BEGIN { print (a / b - 1) * 100 }')"
 done
