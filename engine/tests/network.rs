@@ -191,6 +191,9 @@ fn detach_cleans_up_after_an_attach_whose_result_was_lost() {
     };
     // The engine stores this before attaching; the CLI then "dies" after the ADD.
     let pending = Attachment::pending(&store.paths, &id, &req);
+    // Detaching what was never attached makes nothing (not even the default network).
+    network::detach(&store.paths, &id, &pending).expect("detach before attach");
+    assert!(!store.paths.networks_dir().join("berth0.json").exists());
     let att = network::attach(&store.paths, &id, &req).expect("attach");
     let net = att.network.clone().expect("network");
     network::detach(&store.paths, &id, &pending).expect("detach from the pending record");

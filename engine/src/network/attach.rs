@@ -171,15 +171,12 @@ pub fn detach(paths: &StorePaths, id: &str, att: &Attachment) -> Result<(), Netw
         let store = NetworkStore::open(paths);
         let net = match &att.network {
             Some(n) => Some(n.clone()),
-            None => match store.get(name) {
-                Ok(n) => Some(n),
-                // Never made: nothing of it to delete.
-                Err(NetworkError::NotFound(_)) => None,
-                Err(e) => {
-                    keep(Err(e));
-                    None
-                }
-            },
+            // Looked up, never made (the default network is not created to be detached
+            // from): none means nothing of it to delete.
+            None => store.load(name).unwrap_or_else(|e| {
+                keep(Err(e));
+                None
+            }),
         };
         if let Some(net) = net {
             keep(cni_del(&store, &net, id, &ns_path));

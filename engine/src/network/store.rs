@@ -137,7 +137,8 @@ impl NetworkStore {
         }
     }
 
-    fn load(&self, name: &str) -> Result<Option<Network>, NetworkError> {
+    /// The record of network `name`, None when there is none (nothing is created).
+    pub fn load(&self, name: &str) -> Result<Option<Network>, NetworkError> {
         if validate_name(name).is_err() {
             return Ok(None);
         }
