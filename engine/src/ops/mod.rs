@@ -23,6 +23,7 @@ pub mod wait;
 pub mod port;
 pub mod prune;
 pub mod rename;
+pub mod resize;
 pub mod restart;
 pub mod stats;
 pub mod top;
