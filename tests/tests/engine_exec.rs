@@ -402,3 +402,29 @@ fn exec_under_runc_gives_the_same_codes_and_a_terminal() {
     let mut s = PtySession::spawn(cmd, 24, 80);
     assert_eq!(s.exit_code(), 127, "{:?}", s.text());
 }
+
+#[test]
+fn port_shows_the_host_port_picked_at_start() {
+    if !require_root() {
+        return;
+    }
+    // The default bridge network (the store's Engine tears it down on drop).
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pp",
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let out = e.ok(&["port", "pp"]);
+    let host = out
+        .strip_prefix("80/tcp -> 127.0.0.1:")
+        .unwrap_or_else(|| panic!("{out:?}"));
+    let port: u16 = host.trim().parse().expect("a port number");
+    assert_ne!(port, 0, "the picked port, not the 0 of -p IP::CTR");
+}
