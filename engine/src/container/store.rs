@@ -118,6 +118,10 @@ pub fn lock(files: &ContainerFiles) -> Result<ContainerLock> {
 /// and [`sweep_staging`] removes later.
 pub const STAGING_PREFIX: &str = ".creating-";
 
+/// Prefix a container directory is renamed to before it is deleted
+/// (`containers/.removing-<id>`).
+pub const REMOVING_PREFIX: &str = ".removing-";
+
 /// How old a staging directory must be before [`sweep_staging`] takes it for the
 /// leftover of a killed `create` (one in progress takes milliseconds).
 pub const STAGING_STALE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -155,22 +159,31 @@ pub fn publish(paths: &StorePaths, record: &ContainerRecord) -> Result<Container
     Ok(files)
 }
 
-/// Removes staging directories older than [`STAGING_STALE`]: what killed `create`s left.
+/// Removes staging directories older than [`STAGING_STALE`] and directories moved
+/// aside for removal as old: what a killed `create` or `rm` left.
 pub fn sweep_staging(paths: &StorePaths) {
     let dir = paths.root.join("containers");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };
     for e in entries.flatten() {
-        let stale = e
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with(STAGING_PREFIX))
-            && e.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STAGING_STALE);
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let Ok(meta) = e.metadata() else { continue };
+        // A staging directory ages from its last change inside (mtime); one moved aside
+        // for removal from the rename (ctime), while an `rm` may still be at it.
+        let since = if name.starts_with(STAGING_PREFIX) {
+            meta.modified().ok()
+        } else if name.starts_with(REMOVING_PREFIX) {
+            use std::os::unix::fs::MetadataExt;
+            Some(std::time::UNIX_EPOCH + std::time::Duration::new(meta.ctime().max(0) as u64, 0))
+        } else {
+            None
+        };
+        let stale = since
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STAGING_STALE);
         if stale && let Err(err) = std::fs::remove_dir_all(e.path()) {
             tracing::warn!("removing {}: {err}", e.path().display());
         }

@@ -141,7 +141,19 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool)
     // Its execs' records (under <runroot>/exec, found by exec id alone).
     crate::exec::forget_container(paths, &record.id);
     names::release(&paths.root, &record.name, &record.id)?;
-    for dir in [&files.run_dir, &files.dir] {
+    // The directory leaves its id by one rename, so a removal killed half way leaves
+    // no container without its record (store::sweep_staging finishes such a tree).
+    let removing =
+        paths
+            .root
+            .join("containers")
+            .join(format!("{}{}", store::REMOVING_PREFIX, record.id));
+    match std::fs::rename(&files.dir, &removing) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("moving aside", &files.dir)(e)),
+    }
+    for dir in [&files.run_dir, &removing] {
         match std::fs::remove_dir_all(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
