@@ -140,7 +140,6 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool)
     }
     // Its execs' records (under <runroot>/exec, found by exec id alone).
     crate::exec::forget_container(paths, &record.id);
-    names::release(&paths.root, &record.name, &record.id)?;
     // The directory leaves its id by one rename, so a removal killed half way leaves
     // no container without its record (store::sweep_staging finishes such a tree).
     let removing =
@@ -153,6 +152,9 @@ pub fn remove_files(paths: &StorePaths, record: &ContainerRecord, volumes: bool)
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err("moving aside", &files.dir)(e)),
     }
+    // Released only now: until the rename the container is listed under its name. A
+    // reservation left by a removal killed here has no holder directory: taken over.
+    names::release(&paths.root, &record.name, &record.id)?;
     for dir in [&files.run_dir, &removing] {
         match std::fs::remove_dir_all(dir) {
             Ok(()) => {}
