@@ -189,6 +189,29 @@ impl RawMode {
     }
 }
 
+impl RawMode {
+    /// A handle that puts the saved modes back from another thread: for a thread that
+    /// takes a fatal signal (SIGTERM, SIGHUP) and ends the process, where no `Drop` runs.
+    pub fn restorer(&self) -> std::io::Result<Restorer> {
+        Ok(Restorer {
+            fd: self.fd.try_clone()?,
+            saved: self.saved.clone(),
+        })
+    }
+}
+
+/// See [`RawMode::restorer`].
+pub struct Restorer {
+    fd: OwnedFd,
+    saved: Termios,
+}
+
+impl Restorer {
+    pub fn restore(&self) {
+        let _ = tcsetattr(&self.fd, SetArg::TCSANOW, &self.saved);
+    }
+}
+
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Err(e) = tcsetattr(&self.fd, SetArg::TCSANOW, &self.saved) {

@@ -170,3 +170,73 @@ fn with_t_alone_ctrl_c_is_berths_sigint_forwarded_to_the_container() {
     s.expect("got-int");
     assert_eq!(s.exit_code(), 9, "{:?}", s.text());
 }
+
+#[test]
+fn a_berth_killed_by_sigterm_gives_the_terminal_back() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut s = on_pty(
+        &e,
+        &[
+            "run",
+            "-it",
+            "--name",
+            "killed",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+        ],
+        24,
+        80,
+    );
+    let before = s.modes();
+    s.send(b"echo up-$((6*7))\r");
+    s.expect("up-42");
+    assert_ne!(
+        before.local_flags,
+        s.modes().local_flags,
+        "the terminal is raw during the session"
+    );
+    let pid = nix::unistd::Pid::from_raw(s.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("kill");
+    assert_eq!(s.exit_code(), 128 + 15);
+    let after = s.modes();
+    assert_eq!(before.local_flags, after.local_flags, "raw mode left on");
+    assert_eq!(before.input_flags, after.input_flags, "raw mode left on");
+    // As after a detach: the container runs on.
+    assert!(running(&e, "killed"));
+}
+
+#[test]
+fn with_t_alone_a_resize_still_reaches_the_container() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // No -i: signals are forwarded by one thread, SIGWINCH taken by another.
+    let mut s = on_pty(
+        &e,
+        &[
+            "run",
+            "-t",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo winch-$(stty size)' WINCH; echo armed; \
+             for i in $(seq 200); do sleep 0.1; done",
+        ],
+        24,
+        80,
+    );
+    s.expect("armed");
+    s.resize(30, 100);
+    s.expect("winch-30 100");
+    let pid = nix::unistd::Pid::from_raw(s.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill");
+}

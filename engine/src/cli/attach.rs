@@ -94,22 +94,15 @@ pub fn session(
     tty: bool,
     stdin: bool,
 ) -> anyhow::Result<SessionEnd> {
-    if tty {
-        // SIGWINCH is blocked here, before any thread of the session starts, so that
-        // only the resize thread takes it.
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGWINCH);
-        set.thread_block()?;
-        let socket = socket.to_path_buf();
-        std::thread::spawn(move || {
-            while let Ok(_sig) = set.wait() {
-                send_size(&socket);
-            }
-        });
-    }
     // Raw only when our keys go to the container: with `-t` alone, ctrl-c must still
     // make SIGINT here (forwarded as a signal).
-    let raw = if tty && stdin { RawMode::stdin()? } else { None };
+    let raw = if tty && stdin {
+        RawMode::stdin()?
+    } else {
+        None
+    };
+    let resize_socket = socket.to_path_buf();
+    terminal_signals(tty, raw.as_ref(), move || send_size(&resize_socket))?;
     let detached = Arc::new(AtomicBool::new(false));
     if stdin {
         let mut to = conn.try_clone()?;
@@ -140,6 +133,47 @@ pub fn session(
         return Ok(SessionEnd::Detached);
     }
     Ok(SessionEnd::Ended)
+}
+
+/// Signals that end berth while the terminal is raw: the terminal is restored, then
+/// berth exits with 128+signal (the container runs on, as after a detach).
+const FATAL: [Signal; 3] = [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// The terminal's signals for a session: with `tty`, SIGWINCH calls `on_resize`; with
+/// `raw`, [`FATAL`] signals restore the terminal and end berth. One thread takes them
+/// all; they are blocked here first, so call this before any other thread starts (a
+/// thread with them unblocked would take them: SIGWINCH is then lost, SIGTERM kills
+/// berth with the terminal left raw).
+pub fn terminal_signals(
+    tty: bool,
+    raw: Option<&RawMode>,
+    on_resize: impl Fn() + Send + 'static,
+) -> anyhow::Result<()> {
+    let restorer = raw.map(RawMode::restorer).transpose()?;
+    let mut set = SigSet::empty();
+    if tty {
+        set.add(Signal::SIGWINCH);
+    }
+    if restorer.is_some() {
+        for s in FATAL {
+            set.add(s);
+        }
+    }
+    if set == SigSet::empty() {
+        return Ok(());
+    }
+    set.thread_block()?;
+    std::thread::spawn(move || {
+        while let Ok(sig) = set.wait() {
+            if sig == Signal::SIGWINCH {
+                on_resize();
+            } else if let Some(r) = &restorer {
+                r.restore();
+                std::process::exit(128 + sig as i32);
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Copies our stdin to `to` until its end, or until the detach keys when `scan`.
@@ -187,7 +221,11 @@ pub fn forward_signals(paths: &StorePaths, id: &str) -> anyhow::Result<()> {
     for s in FORWARDED {
         set.add(*s);
     }
-    set.thread_block()?;
+    // SIGWINCH is blocked too (not taken here): the session's [`terminal_signals`]
+    // thread, started later, must be the only one it can reach.
+    let mut blocked = set;
+    blocked.add(Signal::SIGWINCH);
+    blocked.thread_block()?;
     let (paths, id) = (paths.clone(), id.to_string());
     std::thread::spawn(move || {
         while let Ok(sig) = set.wait() {

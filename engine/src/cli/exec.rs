@@ -9,7 +9,6 @@ use berth_engine::StorePaths;
 use berth_engine::exec::{self, ExecConfig, StartOptions};
 use berth_engine::terminal::{self, RawMode};
 use clap::Args;
-use nix::sys::signal::{SigSet, Signal};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -59,29 +58,21 @@ pub fn run(paths: &StorePaths, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         exec::start(paths, &id, StartOptions { detach: true })?;
         return Ok(ExitCode::SUCCESS);
     }
-    if args.tty {
-        // Before the process starts any thread of ours: only the resize thread takes it.
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGWINCH);
-        set.thread_block()?;
-        let exec_id = id.clone();
-        std::thread::spawn(move || {
-            while set.wait().is_ok() {
-                if let Some(size) = terminal::window_size(std::io::stdin().as_fd())
-                    && let Err(e) = exec::resize(&exec_id, size)
-                {
-                    tracing::debug!("resizing exec {exec_id}: {e}");
-                }
-            }
-        });
-    }
-    let process = exec::start(paths, &id, StartOptions::default())?;
     // Raw only when our keys go to the process (`-it`).
     let raw = if args.tty && args.interactive {
         RawMode::stdin()?
     } else {
         None
     };
+    let exec_id = id.clone();
+    super::attach::terminal_signals(args.tty, raw.as_ref(), move || {
+        if let Some(size) = terminal::window_size(std::io::stdin().as_fd())
+            && let Err(e) = exec::resize(&exec_id, size)
+        {
+            tracing::debug!("resizing exec {exec_id}: {e}");
+        }
+    })?;
+    let process = exec::start(paths, &id, StartOptions::default())?;
     let input = args.interactive.then(std::io::stdin);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let code = process.run_plain(input, &mut out, &mut err);
