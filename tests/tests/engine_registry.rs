@@ -706,3 +706,57 @@ fn mirrors_serve_pulls_and_a_dead_mirror_falls_back_to_the_registry() {
         "registries.json",
     );
 }
+
+#[test]
+fn run_pulls_a_missing_image_as_its_pull_policy_says() {
+    if !require_root() {
+        return;
+    }
+    let reg = registry_with_busybox();
+    let name = format!("{}/busybox:oci", reg.host());
+    let berth = Berth::new();
+    // --pull never: a missing image is berth's own failure (125), nothing pulled.
+    let never = berth.run(&[
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        &name,
+        "true",
+    ]);
+    assert_eq!(never.status.code(), Some(125), "{never:?}");
+    assert!(
+        String::from_utf8_lossy(&never.stderr).contains(&name),
+        "the error names the image: {never:?}"
+    );
+    assert!(berth.image_ids().is_empty(), "--pull never pulled");
+    // The default (missing): docker's notice and the progress on stderr, the
+    // container's output alone on stdout.
+    let ran = berth.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "echo",
+        "implicit",
+    ]);
+    assert!(ran.status.success(), "{ran:?}");
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "implicit\n");
+    let err = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        err.contains(&format!("Unable to find image '{name}' locally")),
+        "{err}"
+    );
+    assert_eq!(berth.image_ids().len(), 1);
+    // Present now: no second pull, no notice.
+    let again = berth.run(&["create", "--network", "none", &name, "true"]);
+    assert!(again.status.success(), "{again:?}");
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("Unable to find"));
+    // A bad policy is refused by the parser.
+    let bad = berth.run(&["run", "--pull", "sometimes", &name, "true"]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sometimes"));
+}

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use berth_engine::StorePaths;
 use berth_engine::ops::create::{CreateOptions, create};
+use berth_images::ImageStore;
+use berth_images::registry::{self, PullOptions, PullPolicy};
 use clap::Args;
 
 /// The flags that shape a container (docker's names).
@@ -82,6 +84,9 @@ pub struct ContainerFlags {
     /// json-file log options: max-size=SIZE, max-file=N.
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// Pull the image first: missing (when the store lacks it), always, never.
+    #[arg(long, default_value = "missing")]
+    pub pull: PullPolicy,
     /// The image.
     pub image: String,
     /// The command and its arguments (replace the image's Cmd).
@@ -90,6 +95,20 @@ pub struct ContainerFlags {
 }
 
 impl ContainerFlags {
+    /// The image in the store, pulled first as `--pull` says (docker's implicit pull:
+    /// "Unable to find image ... locally" and the progress on stderr, since stdout is
+    /// the container's).
+    pub fn ensure_image(&self, paths: &StorePaths) -> anyhow::Result<()> {
+        let store = ImageStore::open(paths.root())?;
+        let options = PullOptions {
+            to_stderr: true,
+            ..PullOptions::default()
+        };
+        registry::ensure_image(&store, &self.image, self.pull, &options)
+            .map_err(|e| anyhow::anyhow!("image {}: {e}", self.image))?;
+        Ok(())
+    }
+
     pub fn options(&self, paths: &StorePaths) -> CreateOptions {
         CreateOptions {
             image: self.image.clone(),
@@ -134,6 +153,7 @@ pub struct CreateArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &CreateArgs) -> anyhow::Result<ExitCode> {
+    args.flags.ensure_image(paths)?;
     let record = create(paths, &args.flags.options(paths))?;
     println!("{}", record.id);
     Ok(ExitCode::SUCCESS)

@@ -27,6 +27,7 @@ pub struct RunArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    args.flags.ensure_image(paths)?;
     let record = ops::create::create(paths, &args.flags.options(paths))?;
     if args.detach {
         ops::start::start(paths, &record.id)?;
