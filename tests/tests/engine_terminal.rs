@@ -16,6 +16,15 @@ fn on_pty(e: &Engine, args: &[&str], rows: u16, cols: u16) -> PtySession {
     PtySession::spawn(cmd, rows, cols)
 }
 
+/// `berth run FLAGS --network none busybox CMD...` on a pty of `rows` x `cols`.
+fn run_on_pty(e: &Engine, flags: &[&str], cmd: &[&str], rows: u16, cols: u16) -> PtySession {
+    let mut args = vec!["run"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--network", "none", "busybox"]);
+    args.extend_from_slice(cmd);
+    on_pty(e, &args, rows, cols)
+}
+
 fn running(e: &Engine, c: &str) -> bool {
     let v: Value = serde_json::from_str(&e.ok(&["inspect", c])).expect("inspect JSON");
     v[0]["State"]["Running"] == Value::Bool(true)
@@ -27,12 +36,7 @@ fn run_it_types_into_the_shell_and_exits_with_its_code() {
         return;
     }
     let e = Engine::new();
-    let mut s = on_pty(
-        &e,
-        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
-        24,
-        80,
-    );
+    let mut s = run_on_pty(&e, &["-it", "--rm"], &["sh"], 24, 80);
     let before = s.modes();
     s.send(b"echo hi; exit 3\r");
     // The echo of the typed line holds "hi;" ; the command's output is a line of its own.
@@ -51,12 +55,7 @@ fn the_window_size_reaches_the_container_and_follows_a_resize() {
         return;
     }
     let e = Engine::new();
-    let mut s = on_pty(
-        &e,
-        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
-        31,
-        97,
-    );
+    let mut s = run_on_pty(&e, &["-it", "--rm"], &["sh"], 31, 97);
     // The first size is sent before the container starts.
     s.shell_sees_size(31, 97);
     // A terminal emulator's resize: SIGWINCH to berth, a resize message to the monitor.
@@ -72,12 +71,7 @@ fn ctrl_c_interrupts_the_containers_foreground_process() {
         return;
     }
     let e = Engine::new();
-    let mut s = on_pty(
-        &e,
-        &["run", "-it", "--rm", "--network", "none", "busybox", "sh"],
-        24,
-        80,
-    );
+    let mut s = run_on_pty(&e, &["-it", "--rm"], &["sh"], 24, 80);
     s.send(b"echo ready-$((40+2))\r");
     s.expect("ready-42");
     s.send(b"sleep 100; echo slept-$((1+1))\r");
@@ -149,15 +143,10 @@ fn with_t_alone_ctrl_c_is_berths_sigint_forwarded_to_the_container() {
     }
     let e = Engine::new();
     // No -i: the terminal stays cooked, ctrl-c signals berth, berth signals the container.
-    let mut s = on_pty(
+    let mut s = run_on_pty(
         &e,
+        &["-t", "--rm"],
         &[
-            "run",
-            "-t",
-            "--rm",
-            "--network",
-            "none",
-            "busybox",
             "sh",
             "-c",
             "trap 'echo got-int; exit 9' INT; echo armed; sleep 100 & wait",
@@ -177,21 +166,7 @@ fn a_berth_killed_by_sigterm_gives_the_terminal_back() {
         return;
     }
     let e = Engine::new();
-    let mut s = on_pty(
-        &e,
-        &[
-            "run",
-            "-it",
-            "--name",
-            "killed",
-            "--network",
-            "none",
-            "busybox",
-            "sh",
-        ],
-        24,
-        80,
-    );
+    let mut s = run_on_pty(&e, &["-it", "--name", "killed"], &["sh"], 24, 80);
     let before = s.modes();
     s.send(b"echo up-$((6*7))\r");
     s.expect("up-42");
@@ -217,15 +192,10 @@ fn with_t_alone_a_resize_still_reaches_the_container() {
     }
     let e = Engine::new();
     // No -i: signals are forwarded by one thread, SIGWINCH taken by another.
-    let mut s = on_pty(
+    let mut s = run_on_pty(
         &e,
+        &["-t", "--rm"],
         &[
-            "run",
-            "-t",
-            "--rm",
-            "--network",
-            "none",
-            "busybox",
             "sh",
             "-c",
             "trap 'echo winch-$(stty size)' WINCH; echo armed; \
