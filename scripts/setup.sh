@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fresh Debian 12 machine -> berth built, installed to target/release, and a real
-# container printing "hello world" from busybox. Run as root.
+# Fresh Debian 12 machine -> berth built and installed, and real containers printing
+# "hello world" from busybox: once through berth-runtime (the runc contract) and once the
+# way people type it, `berth run --rm busybox echo hello world` (the engine, with the
+# busybox image loaded from the fixture archive into the default store). Run as root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -18,8 +20,8 @@ bindir=/usr/local/lib/berth/bin
 if mountpoint -q "$bindir"; then umount "$bindir"; fi
 mkdir -p "$bindir"
 declare -A built=([berth-runtime]="$runtime_bin" [berth-cni]=target/release/berth-cni
-    [berth-exporter]=target/release/berth-exporter)
-for b in berth-runtime berth-cni berth-exporter; do
+    [berth-exporter]=target/release/berth-exporter [berth]=target/release/berth)
+for b in berth-runtime berth-cni berth-exporter berth; do
     [ -x "${built[$b]}" ] || continue
     install -m 755 "${built[$b]}" "$bindir/$b"
     ln -sf "$bindir/$b" "/usr/local/bin/$b"
@@ -33,3 +35,9 @@ trap 'rm -rf "$bundle"' EXIT
 jq --arg root "$repo/.fixtures/busybox/rootfs" '.root.path = $root | .process.args = ["echo", "hello world"]' \
     .fixtures/busybox/config.json > "$bundle/config.json"
 berth-runtime run --bundle "$bundle" "hello-$$"
+
+# The engine: no registry is reachable here, so busybox comes from the fixture's
+# docker-archive (`docker save`'s format, made with skopeo) into the default store
+# (/var/lib/berth); the first run makes the default bridge network berth0.
+berth load -q -i .fixtures/busybox/docker-archive.tar
+berth run --rm busybox echo hello world
