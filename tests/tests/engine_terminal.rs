@@ -210,3 +210,28 @@ fn with_t_alone_a_resize_still_reaches_the_container() {
     let pid = nix::unistd::Pid::from_raw(s.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill");
 }
+
+#[test]
+fn start_a_i_runs_a_created_tty_container_on_the_terminal() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "create",
+        "-it",
+        "--name",
+        "later",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+    ]);
+    let mut s = on_pty(&e, &["start", "-a", "-i", "later"], 26, 88);
+    s.shell_sees_size(26, 88);
+    s.send(b"exit 12\r");
+    assert_eq!(s.exit_code(), 12, "{:?}", s.text());
+    let v: Value = serde_json::from_str(&e.ok(&["inspect", "later"])).expect("inspect");
+    assert_eq!(v[0]["State"]["ExitCode"], 12);
+    assert_eq!(v[0]["Config"]["Tty"], true);
+}

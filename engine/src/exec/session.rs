@@ -384,6 +384,21 @@ impl ExecProcess {
     }
 }
 
+impl Drop for ExecProcess {
+    /// An exec dropped without being pumped (a caller's error path) still has its
+    /// runtime process reaped, by a thread, so none is left a zombie; its pty goes.
+    fn drop(&mut self) {
+        if let Ok(mut ptys) = PTYS.lock() {
+            ptys.remove(&self.exec_id);
+        }
+        if let Some(mut child) = self.child.take() {
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+    }
+}
+
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status
