@@ -328,3 +328,57 @@ fn syscall_programs_are_attached_only_while_a_cgroup_opted_in() {
     probes.prune(&|id| id != cg.id()).expect("prune");
     assert_eq!(our_links_to("berth_sys_enter"), 0);
 }
+
+/// A ring buffer nobody reads fills up: every exec record is then either delivered or
+/// counted lost by the kernel, exactly.
+#[test]
+fn records_that_find_the_ring_full_are_counted_lost_by_type() {
+    if !require_root() {
+        return;
+    }
+    let mut options = ProbeOptions::new(cgroup2_root());
+    options.audit.events = [EventType::ProcessExec].into_iter().collect();
+    let probes = Probes::load(&options).expect("loading the BPF probes");
+    let cg = TestCgroup::new("ebpf-ringfull", &[]);
+    probes.watch(cg.id(), WatchKind::Container).expect("watch");
+    // 1,500 exec records of ~1.3 KiB: more than the 1 MiB ring holds; not read meanwhile.
+    const EXECS: usize = 1500;
+    let mut child = WorkloadChild::spawn(
+        CHILD,
+        Workload {
+            execs: EXECS as u64,
+            ..Workload::default()
+        },
+        &cg,
+    );
+    child.run();
+    assert!(child.finish().success());
+    let (sender, received) = mpsc::channel::<AuditEvent>();
+    let mut stream = probes
+        .audit_stream(move |e| {
+            let _ = sender.send(e);
+        })
+        .expect("subscribing");
+    stream.poll(Duration::from_millis(100)).expect("polling");
+    let delivered = received
+        .try_iter()
+        .filter(|e| {
+            e.event_type == EventType::ProcessExec
+                && matches!(&e.detail, EventDetail::Exec { filename, .. } if filename == "/bin/true")
+        })
+        .count();
+    let lost = probes
+        .events_lost()
+        .expect("events lost")
+        .get(&EventType::ProcessExec)
+        .copied()
+        .unwrap_or(0);
+    assert!(lost > 0, "the ring never filled: {delivered} delivered");
+    assert_eq!(
+        delivered + lost as usize,
+        EXECS,
+        "{delivered} delivered, {lost} lost"
+    );
+    // Types that are off send nothing and lose nothing.
+    assert_eq!(probes.events_lost().expect("events lost").len(), 1);
+}
