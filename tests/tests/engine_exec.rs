@@ -91,6 +91,23 @@ fn exec_takes_env_workdir_user_and_stdin() {
         "echo \"$GREETING|$(pwd)|$(id -u)|$(id -g)|$HOME\"",
     ]);
     assert_eq!(out, "hello there|/tmp|65534|65534|/nonexistent\n");
+    // -e KEY passes the caller's value; an unset KEY is left out.
+    let mut cmd = e.cmd();
+    cmd.args([
+        "exec",
+        "-e",
+        "FROM_CALLER",
+        "-e",
+        "NOT_SET_ANYWHERE",
+        "ex",
+        "sh",
+        "-c",
+        "echo \"$FROM_CALLER|${NOT_SET_ANYWHERE-unset}\"",
+    ])
+    .env("FROM_CALLER", "passed on")
+    .env_remove("NOT_SET_ANYWHERE");
+    let out = berth_tests::output_via_files(cmd);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "passed on|unset\n");
     let out = e.ok(&["exec", "-u", "1234:5678", "ex", "id"]);
     assert!(out.starts_with("uid=1234 gid=5678"), "{out}");
     // -i: our stdin reaches the process and its end is the process's EOF.

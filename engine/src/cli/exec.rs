@@ -21,7 +21,7 @@ pub struct ExecArgs {
     /// Allocate a pseudo-TTY.
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// Set an environment variable (KEY=VALUE).
+    /// Set an environment variable (KEY=VALUE, or KEY to pass the caller's value).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
     /// Working directory inside the container.
@@ -44,7 +44,7 @@ pub fn run(paths: &StorePaths, args: &ExecArgs) -> anyhow::Result<ExitCode> {
     };
     let config = ExecConfig {
         cmd: args.command.clone(),
-        env: args.env.clone(),
+        env: caller_env(&args.env),
         working_dir: args.workdir.clone(),
         user: args.user.clone(),
         tty: args.tty,
@@ -79,4 +79,19 @@ pub fn run(paths: &StorePaths, args: &ExecArgs) -> anyhow::Result<ExitCode> {
     drop(raw);
     let code = code?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// `-e KEY` takes the caller's value of KEY (dropped when the caller has none), as
+/// docker's CLI does; `-e KEY=VALUE` is kept as given.
+fn caller_env(flags: &[String]) -> Vec<String> {
+    flags
+        .iter()
+        .filter_map(|kv| {
+            if kv.contains('=') {
+                Some(kv.clone())
+            } else {
+                std::env::var(kv).ok().map(|v| format!("{kv}={v}"))
+            }
+        })
+        .collect()
 }
