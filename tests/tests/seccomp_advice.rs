@@ -271,3 +271,34 @@ fn runc_runs_the_advised_profile() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), first);
 }
+
+/// The exporter follows a `create` at once (inotify on its state root), not at its next
+/// periodic discovery: a container started 100 ms after `create`, with no scrape in
+/// between, is counted from its first instruction (its execve is in the advice). A
+/// container counted only after it started is refused, not advised from partial counts.
+#[test]
+fn a_created_container_is_counted_before_its_start_without_a_scrape() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    let exporter = Exporter::start(&rt);
+    let id = unique_id("sc-inotify");
+    let b = counted_bundle("echo hi");
+    rt.ok(&["create", "--bundle", b.path_str(), &id]);
+    std::thread::sleep(Duration::from_millis(100));
+    rt.ok(&["start", &id]);
+    assert_eq!(wait_for_status(&rt, &id, "stopped")["status"], "stopped");
+    let names = allowed(&advised(&exporter, &id, &[]));
+    assert!(names.contains("execve"), "{names:?}");
+
+    // Started with no exporter running, then discovered: refused.
+    let late = unique_id("sc-late");
+    let b = counted_bundle("sleep 1; echo hi");
+    drop(exporter);
+    rt.ok(&["run", "--detach", "--bundle", b.path_str(), &late]);
+    let exporter = Exporter::start(&rt);
+    let (status, body) = exporter.get(&format!("/seccomp-profile?container={late}"));
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("not counted from its start"), "{body}");
+}

@@ -247,10 +247,28 @@ pub fn advise(exporter: &mut Exporter, id: &str, mode: Mode) -> Result<Advice, A
         }
     }
     let mut stats = probes.syscall_stats()?;
-    let numbers: Vec<u32> = stats
-        .remove(&cgroup_id)
-        .map(|s| s.by_number.into_keys().collect())
-        .unwrap_or_default();
+    let counted = stats.remove(&cgroup_id).unwrap_or_default();
+    // The exec counter runs from the container's first instruction (its cgroup is below
+    // a watched subtree from creation); the syscall slot only from discovery. Fewer
+    // execve calls counted than execs seen: the slot came after the container started.
+    let execve_calls: u64 = [libc::SYS_execve, libc::SYS_execveat]
+        .iter()
+        .filter_map(|nr| counted.by_number.get(&u32::try_from(*nr).ok()?))
+        .sum();
+    let execs_seen = probes
+        .process_counts()?
+        .get(&cgroup_id)
+        .map_or(0, |c| c.execs);
+    if execve_calls < execs_seen {
+        return Err(AdviceError::NotFromStart {
+            id: id.to_string(),
+            reason: format!(
+                "{execs_seen} execs in its cgroup, only {execve_calls} execve calls counted: \
+                 counting began after it started"
+            ),
+        });
+    }
+    let numbers: Vec<u32> = counted.by_number.into_keys().collect();
     if numbers.is_empty() {
         return Err(AdviceError::NotCounted { id: id.to_string() });
     }
