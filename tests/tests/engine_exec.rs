@@ -272,6 +272,17 @@ fn top_lists_the_containers_processes() {
     assert_eq!(rows[0][1], pid);
     assert_eq!(rows[0][5], "?");
     assert_eq!(&rows[0][7..], ["sleep", "1000"]);
+    // With ps options: the host's ps, only the container's rows.
+    let out = e.ok(&["top", "tp", "-o", "pid,comm"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        [pid.as_str(), "sleep"]
+    );
+    let (c, _, err) = code(&e, &["top", "tp", "-o", "comm"]);
+    assert_ne!(c, Some(0));
+    assert!(err.contains("no PID column"), "{err}");
     let (c, _, err) = code(&e, &["top", "no-such"]);
     assert_ne!(c, Some(0));
     assert!(err.contains("no such container"), "{err}");

@@ -22,9 +22,19 @@ pub struct Top {
     pub processes: Vec<Vec<String>>,
 }
 
-/// The processes of running container `query`. Errors: no such container, not running
-/// ([`EngineError::Conflict`]), the runtime's `ps` failing.
+/// The processes of running container `query` in `ps -ef`'s columns: [`top_with`]
+/// without ps options.
 pub fn top(paths: &StorePaths, query: &str) -> Result<Top> {
+    top_with(paths, query, &[])
+}
+
+/// The processes of running container `query`: with no `ps_args`, `ps -ef`'s columns
+/// read from /proc; with some (docker's `top CONTAINER [ps OPTIONS]`, the API's
+/// `ps_args`), the host's `ps` with them, its rows kept for the container's pids (docker's
+/// way: the output needs a PID column). Errors: no such container, not running
+/// ([`EngineError::Conflict`]), the runtime's or ps's failure
+/// ([`EngineError::InvalidArgument`] for options ps refuses or without PID).
+pub fn top_with(paths: &StorePaths, query: &str, ps_args: &[String]) -> Result<Top> {
     let id = store::resolve(paths, query)?;
     let record = store::load(paths, &id)?;
     if !status::derive(paths, &record)?.is_running() {
@@ -54,6 +64,9 @@ pub fn top(paths: &StorePaths, query: &str) -> Result<Top> {
         )
     })?;
     pids.sort_unstable();
+    if !ps_args.is_empty() {
+        return host_ps(ps_args, &pids);
+    }
     let clock = Clock::now();
     Ok(Top {
         titles: TITLES.iter().map(|t| t.to_string()).collect(),
@@ -69,6 +82,53 @@ fn runtime_error(runtime: &OciRuntime, id: &str, message: String) -> EngineError
         runtime: runtime.bin.display().to_string(),
         message,
     }
+}
+
+/// The host's `ps ARGS`, only the rows of `pids` (found in its PID column).
+fn host_ps(args: &[String], pids: &[u32]) -> Result<Top> {
+    let out = std::process::Command::new("ps")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| EngineError::InvalidArgument(format!("running ps {args:?}: {e}")))?;
+    if !out.status.success() {
+        return Err(EngineError::InvalidArgument(format!(
+            "ps {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let titles: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let pid_at = titles
+        .iter()
+        .position(|t| t == "PID")
+        .ok_or_else(|| EngineError::InvalidArgument(format!("ps {args:?} prints no PID column")))?;
+    let mut processes = Vec::new();
+    for line in lines {
+        // The last column (a command) may hold spaces: split into as many cells as titles.
+        let mut cells: Vec<String> = Vec::with_capacity(titles.len());
+        let mut rest = line.trim_start();
+        while cells.len() + 1 < titles.len() {
+            let (cell, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            cells.push(cell.to_string());
+            rest = tail.trim_start();
+        }
+        cells.push(rest.to_string());
+        if cells
+            .get(pid_at)
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+        {
+            processes.push(cells);
+        }
+    }
+    Ok(Top { titles, processes })
 }
 
 /// What turns /proc's clock ticks into times.
