@@ -235,3 +235,21 @@ fn start_a_i_runs_a_created_tty_container_on_the_terminal() {
     assert_eq!(v[0]["State"]["ExitCode"], 12);
     assert_eq!(v[0]["Config"]["Tty"], true);
 }
+
+#[test]
+fn run_it_under_runc_gets_the_pty_through_the_console_socket() {
+    if !require_root() {
+        return;
+    }
+    let Some(runc) = berth_testkit::tools::find_in_path("runc") else {
+        eprintln!("runc is not installed: skipped");
+        return;
+    };
+    let e = Engine::new().with_runtime(runc);
+    let mut s = run_on_pty(&e, &["-it", "--rm"], &["sh"], 29, 101);
+    s.shell_sees_size(29, 101);
+    s.resize(35, 120);
+    s.shell_sees_size(35, 120);
+    s.send(b"exit 3\r");
+    assert_eq!(s.exit_code(), 3, "{:?}", s.text());
+}
