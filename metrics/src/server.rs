@@ -33,6 +33,8 @@ pub enum ServeError {
 
 /// How often discovery runs between scrapes (keeps the watch list current).
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// The shortest gap between two discoveries the audit stream asks for.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_millis(100);
 /// How long one wait for a request lasts: also how late a state change is noticed.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -64,7 +66,10 @@ pub fn serve(
             Err(e) => tracing::warn!("accepting an HTTP request: {e}"),
         }
         let changed = state_watch.as_mut().is_some_and(StateWatch::changed);
-        let wanted = audit.as_ref().is_some_and(Audit::refresh_wanted);
+        // The audit stream's wish waits a little after the last discovery: it asks
+        // again as long as records wait.
+        let wanted = last_refresh.elapsed() >= REFRESH_AT_MOST_EVERY
+            && audit.as_ref().is_some_and(Audit::refresh_wanted);
         if changed || wanted || last_refresh.elapsed() >= REFRESH_EVERY {
             refresh(exporter, audit.as_ref());
             last_refresh = Instant::now();

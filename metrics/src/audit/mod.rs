@@ -210,6 +210,7 @@ impl Audit {
             binaries: HashMap::new(),
             pid_cgroups: HashMap::new(),
             pending: VecDeque::new(),
+            strangers: HashMap::new(),
         };
         std::thread::Builder::new()
             .name("audit-dispatch".into())
@@ -316,7 +317,14 @@ struct Dispatcher {
     /// The cgroup each pid was last seen in by the kernel side.
     pid_cgroups: HashMap<u32, u64>,
     pending: VecDeque<Pending>,
+    /// cgroups a discovery did not find (containers of state roots not watched here),
+    /// since when: their records go out at once, without asking for discovery again,
+    /// until the next discovery (at most [`STRANGER_FOR`]).
+    strangers: HashMap<u64, Instant>,
 }
+
+/// How long a cgroup that discovery did not find is taken as no container's.
+const STRANGER_FOR: Duration = Duration::from_secs(5);
 
 /// Bound of the per-pid caches (pids whose exit was missed are forgotten this way).
 const PID_CACHE: usize = 64 * 1024;
@@ -363,7 +371,7 @@ impl Dispatcher {
             self.pid_cgroups.insert(e.task.pid, e.task.cgroup_id);
         }
         let cgroup_id = self.cgroup_of(&input);
-        let known = self.container_of(cgroup_id, &input).is_some();
+        let known = self.container_of(cgroup_id, &input).is_some() || self.stranger(cgroup_id);
         // Keep a cgroup's records in order: behind any of its own that wait.
         if !known || self.pending.iter().any(|p| p.cgroup_id == cgroup_id) {
             self.refresh_wanted.store(true, Ordering::Relaxed);
@@ -375,6 +383,20 @@ impl Dispatcher {
             return;
         }
         self.emit(input, cgroup_id);
+    }
+
+    /// Whether the last discovery did not find `cgroup_id` (it was marked a stranger
+    /// after that discovery; a later one, e.g. after its container's state was written,
+    /// is asked again).
+    fn stranger(&self, cgroup_id: u64) -> bool {
+        let updated = self
+            .identities
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .updated;
+        self.strangers.get(&cgroup_id).is_some_and(|since| {
+            updated.is_none_or(|u| *since >= u) && since.elapsed() < STRANGER_FOR
+        })
     }
 
     /// The identity of `cgroup_id`, or of the container holding the seccomp record's
@@ -420,6 +442,9 @@ impl Dispatcher {
             let rediscovered = updated.is_some_and(|u| u > p.since);
             let expired = p.since.elapsed() >= PENDING_FOR;
             if !held.contains(&p.cgroup_id) && (known || rediscovered || expired) {
+                if !known && p.cgroup_id != 0 {
+                    self.strangers.insert(p.cgroup_id, Instant::now());
+                }
                 self.emit(p.input, p.cgroup_id);
             } else {
                 held.push(p.cgroup_id);
@@ -427,6 +452,8 @@ impl Dispatcher {
             }
         }
         self.pending = waiting;
+        self.strangers
+            .retain(|_, since| since.elapsed() < STRANGER_FOR);
         if !self.pending.is_empty() {
             self.refresh_wanted.store(true, Ordering::Relaxed);
         }
