@@ -47,6 +47,16 @@ remove_container() {
     done
 }
 
+# ensure_tracefs: mounts tracefs at /sys/kernel/tracing unless it is there (bpftrace and
+# the syscall tracepoints need it); sets MOUNTED_TRACEFS=1 when it mounted it, for the
+# caller's cleanup to unmount.
+ensure_tracefs() {
+    if [ ! -d /sys/kernel/tracing/events ]; then
+        mount -t tracefs tracefs /sys/kernel/tracing
+        MOUNTED_TRACEFS=1
+    fi
+}
+
 exporter_binary() {
     local bin=${BERTH_EXPORTER:-/work/tgt/metrics/release/berth-exporter}
     [ -x "$bin" ] || bin=$(dirname "$0")/../../target/release/berth-exporter

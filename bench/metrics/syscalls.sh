@@ -185,10 +185,7 @@ finish() {
 trap finish EXIT
 
 # bpftrace reads tracepoint formats from tracefs.
-if [ ! -d /sys/kernel/tracing/events ]; then
-    mount -t tracefs tracefs /sys/kernel/tracing
-    MOUNTED_TRACEFS=1
-fi
+ensure_tracefs
 clang-19 -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$HERE/empty.bpf.c" -o "$WORK/empty.bpf.o"
 mkdir -p "$CG2/$HOST"
 make_container "$WORK/plain" "$PLAIN"

@@ -33,10 +33,7 @@ finish() {
     rm -rf "$WORK"
 }
 trap finish EXIT
-if [ ! -d /sys/kernel/tracing/events ]; then
-    mount -t tracefs tracefs /sys/kernel/tracing
-    MOUNTED_TRACEFS=1
-fi
+ensure_tracefs
 mkdir -p "$HOSTCG" "$WORK/state"
 printf '[events]\nsensitive_open = true\n' > "$WORK/open.toml"
 printf '[privileged_syscall]\ntracepoints = true\n' > "$WORK/privileged.toml"
