@@ -746,3 +746,63 @@ fn docker_run_it_and_exec_it_on_a_pty() {
     assert_eq!(exec.exit_code(), 5);
     s.docker_ok(&["rm", "-f", "box", "tty"]);
 }
+
+#[test]
+fn docker_top_stats_rename_and_events() {
+    if !require_root() {
+        return;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    s.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "obs",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let top = s.docker_ok(&["top", "obs"]);
+    assert!(top.contains("PID") && top.contains("sleep 1000"), "{top}");
+    let stats = s.docker_ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}} {{.MemUsage}}",
+        "obs",
+    ]);
+    assert!(stats.starts_with("obs 1 "), "{stats}");
+    s.docker_ok(&["rename", "obs", "obs2"]);
+    assert_eq!(
+        s.docker_ok(&["ps", "--format", "{{.Names}}"]).trim(),
+        "obs2"
+    );
+    s.docker_ok(&["rm", "-f", "obs2"]);
+    // An --until in the past ends the stream after the recorded events.
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() + 1)
+        .unwrap_or(0);
+    let events = s.docker_ok(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}}",
+    ]);
+    let actions: Vec<&str> = events.lines().collect();
+    for want in ["create", "start", "rename", "destroy"] {
+        assert!(actions.contains(&want), "{want} missing from {actions:?}");
+    }
+}

@@ -129,6 +129,15 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
         }
         (&Method::POST, ["exec", id, "resize"]) => exec::resize(id.to_string(), &q).await,
         (&Method::GET, ["exec", id, "json"]) => exec::inspect(&ctx, id.to_string()).await,
+        (&Method::POST, ["containers", id, "rename"]) => {
+            containers::lifecycle::rename(&ctx, id.to_string(), &q).await
+        }
+        (&Method::GET, ["containers", id, "top"]) => {
+            containers::observe::top(&ctx, id.to_string()).await
+        }
+        (&Method::GET, ["containers", id, "stats"]) => {
+            containers::observe::stats(&ctx, id.to_string(), &q).await
+        }
         (&Method::GET, ["containers", id, "logs"]) => {
             containers::logs::logs(&ctx, id.to_string(), &q).await
         }

@@ -160,3 +160,18 @@ pub async fn remove(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<B
     ctx.events.container("destroy", &record.id, &actor(&record));
     Ok(empty(StatusCode::NO_CONTENT))
 }
+
+/// `POST /containers/{id}/rename?name=`: 204; 409 when the name is taken.
+pub async fn rename(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<Body>> {
+    let name = q
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("a new name (name) must be given"))?
+        .to_string();
+    let paths = ctx.paths.clone();
+    let new = name.clone();
+    let id = crate::serve::blocking(move || Ok(crate::ops::rename::rename(&paths, &query, &new)?))
+        .await?;
+    ctx.events.container("rename", &id, &[("name", name)]);
+    Ok(empty(StatusCode::NO_CONTENT))
+}

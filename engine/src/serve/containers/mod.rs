@@ -4,10 +4,11 @@
 //! - [`create_body`]: the create request's JSON, checked; [`create`]: it as
 //!   `ops::create::CreateOptions`.
 //! - [`list`]: `GET /containers/json`; [`lifecycle`]: inspect, start, stop, kill,
-//!   restart, delete.
+//!   restart, rename, delete.
 //! - [`wait`]: `/wait` with docker's conditions, headers sent at once.
 //! - [`attach`]: hijacked attach spliced onto the monitor's attach socket, resize.
 //! - [`logs`]: the json-file log as docker's (multiplexed) stream.
+//! - [`observe`]: `top` and `stats`.
 
 pub mod attach;
 pub mod create;
@@ -15,6 +16,7 @@ pub mod create_body;
 pub mod lifecycle;
 pub mod list;
 pub mod logs;
+pub mod observe;
 pub mod wait;
 
 use crate::error::EngineError;
