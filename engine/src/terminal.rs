@@ -223,30 +223,77 @@ impl Drop for RawMode {
 /// Docker's default detach keys, ctrl-p then ctrl-q.
 pub const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
 
-/// Finds docker's detach sequence in typed input across reads: [`DetachScanner::feed`]
-/// returns the bytes to pass on, and whether the sequence was typed (the bytes before it
-/// are passed on, the sequence itself is not).
-#[derive(Debug, Default)]
+/// Parses docker's `--detach-keys` (`ctrl-p,ctrl-q`, `a,ctrl-@`): comma-separated keys,
+/// each a single character or `ctrl-X` with X one of `a`-`z`, `@`, `[`, `\`, `]`, `^`,
+/// `_` (the control codes 0-31).
+pub fn parse_detach_keys(text: &str) -> Result<Vec<u8>, String> {
+    let bad = |k: &str| {
+        format!("invalid detach key {k:?} in {text:?}: use a character or ctrl-<a-z@[\\]^_>")
+    };
+    let mut keys = Vec::new();
+    for k in text.split(',') {
+        let key = match k.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 => {
+                let c = c.as_bytes()[0].to_ascii_lowercase();
+                match c {
+                    b'a'..=b'z' => c - b'a' + 1,
+                    b'@' => 0,
+                    b'[' => 27,
+                    b'\\' => 28,
+                    b']' => 29,
+                    b'^' => 30,
+                    b'_' => 31,
+                    _ => return Err(bad(k)),
+                }
+            }
+            None if k.len() == 1 && k.is_ascii() => k.as_bytes()[0],
+            _ => return Err(bad(k)),
+        };
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// Finds a detach sequence (docker's ctrl-p ctrl-q by default) in typed input across
+/// reads: [`DetachScanner::feed`] returns the bytes to pass on, and whether the sequence
+/// was typed (the bytes before it are passed on, the sequence itself is not).
+#[derive(Debug)]
 pub struct DetachScanner {
-    /// How many bytes of [`DETACH_KEYS`] matched at the end of the previous read.
+    keys: Vec<u8>,
+    /// How many bytes of `keys` matched at the end of the previous read.
     matched: usize,
 }
 
+impl Default for DetachScanner {
+    fn default() -> Self {
+        Self::new(DETACH_KEYS.to_vec())
+    }
+}
+
 impl DetachScanner {
+    /// A scanner for `keys` (none: nothing ever detaches).
+    pub fn new(keys: Vec<u8>) -> Self {
+        Self { keys, matched: 0 }
+    }
+
     pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        if self.keys.is_empty() {
+            return (input.to_vec(), false);
+        }
         let mut out = Vec::with_capacity(input.len());
         for &b in input {
-            if b == DETACH_KEYS[self.matched] {
+            if b == self.keys[self.matched] {
                 self.matched += 1;
-                if self.matched == DETACH_KEYS.len() {
+                if self.matched == self.keys.len() {
                     return (out, true);
                 }
                 continue;
             }
             // A partial match that did not go on: those keys were meant for the container.
-            out.extend_from_slice(&DETACH_KEYS[..self.matched]);
+            // (Re-scanning them would only matter for sequences that repeat a prefix.)
+            out.extend_from_slice(&self.keys[..self.matched]);
             self.matched = 0;
-            if b == DETACH_KEYS[0] {
+            if b == self.keys[0] {
                 self.matched = 1;
             } else {
                 out.push(b);
@@ -273,6 +320,16 @@ mod tests {
         assert_eq!(s.feed(b"\x11rest"), (Vec::new(), true));
         let mut s = DetachScanner::default();
         assert_eq!(s.feed(b"\x10x"), (b"\x10x".to_vec(), false));
+    }
+
+    #[test]
+    fn detach_keys_parse_as_docker_writes_them() {
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q"), Ok(DETACH_KEYS.to_vec()));
+        assert_eq!(parse_detach_keys("a,ctrl-@,ctrl-["), Ok(vec![b'a', 0, 27]));
+        assert!(parse_detach_keys("ctrl-1").is_err());
+        assert!(parse_detach_keys("ab").is_err());
+        let mut s = DetachScanner::new(vec![b'x', b'y']);
+        assert_eq!(s.feed(b"axbxy"), (b"axb".to_vec(), true));
     }
 
     #[test]

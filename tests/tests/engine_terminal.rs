@@ -253,3 +253,41 @@ fn run_it_under_runc_gets_the_pty_through_the_console_socket() {
     s.send(b"exit 3\r");
     assert_eq!(s.exit_code(), 3, "{:?}", s.text());
 }
+
+#[test]
+fn attach_takes_other_detach_keys_and_refuses_bad_ones() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    e.ok(&[
+        "run",
+        "-dit",
+        "--name",
+        "keys",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+    ]);
+    let bad = e.run(&["attach", "--detach-keys", "ctrl-1", "keys"]);
+    assert_eq!(bad.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid detach key \"ctrl-1\""),
+        "{bad:?}"
+    );
+    let mut s = on_pty(&e, &["attach", "--detach-keys", "x,ctrl-x", "keys"], 24, 80);
+    wait_for(
+        "the attached shell to answer",
+        Duration::from_secs(20),
+        || {
+            s.send(b"echo keyed-$((2*4))\r");
+            s.pump(Duration::from_millis(300));
+            s.text().contains("keyed-8").then_some(())
+        },
+    );
+    // ctrl-p ctrl-q are now keys like others; x then ctrl-x detaches.
+    s.send(&[0x10, 0x11, b'x', 0x18]);
+    assert_eq!(s.exit_code(), 0, "detach: {:?}", s.text());
+    assert!(running(&e, "keys"));
+}

@@ -28,6 +28,9 @@ pub struct AttachArgs {
     /// there ctrl-c reaches it through the terminal).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
+    /// The keys that detach (docker's format: `ctrl-p,ctrl-q`, `a,ctrl-@`).
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
     pub container: String,
 }
 
@@ -41,6 +44,7 @@ pub enum SessionEnd {
 }
 
 pub fn run(paths: &StorePaths, args: &AttachArgs) -> anyhow::Result<ExitCode> {
+    let keys = terminal::parse_detach_keys(&args.detach_keys).map_err(anyhow::Error::msg)?;
     let id = store::resolve(paths, &args.container)?;
     let record = store::load(paths, &id)?;
     let state = berth_engine::container::status::derive(paths, &record)?;
@@ -57,7 +61,7 @@ pub fn run(paths: &StorePaths, args: &AttachArgs) -> anyhow::Result<ExitCode> {
     if args.sig_proxy && !(tty && stdin) {
         forward_signals(paths, &id)?;
     }
-    if session(&socket, conn, tty, stdin)? == SessionEnd::Detached {
+    if session(&socket, conn, tty, stdin, &keys)? == SessionEnd::Detached {
         return Ok(ExitCode::SUCCESS);
     }
     let code = ops::wait::wait(paths, &id)?;
@@ -93,6 +97,7 @@ pub fn session(
     mut conn: UnixStream,
     tty: bool,
     stdin: bool,
+    detach_keys: &[u8],
 ) -> anyhow::Result<SessionEnd> {
     // Raw only when our keys go to the container: with `-t` alone, ctrl-c must still
     // make SIGINT here (forwarded as a signal).
@@ -108,9 +113,9 @@ pub fn session(
         let mut to = conn.try_clone()?;
         let detached = Arc::clone(&detached);
         // Detach keys only from a person at a terminal (docker reads them there too).
-        let scan = tty && raw.is_some();
+        let scanner = (tty && raw.is_some()).then(|| DetachScanner::new(detach_keys.to_vec()));
         std::thread::spawn(move || {
-            copy_input(&mut to, scan, &detached);
+            copy_input(&mut to, scanner, &detached);
             if detached.load(Ordering::SeqCst) {
                 // Ends the output copy below: the session is over for us.
                 let _ = to.shutdown(std::net::Shutdown::Both);
@@ -176,10 +181,9 @@ pub fn terminal_signals(
     Ok(())
 }
 
-/// Copies our stdin to `to` until its end, or until the detach keys when `scan`.
-fn copy_input(to: &mut UnixStream, scan: bool, detached: &AtomicBool) {
+/// Copies our stdin to `to` until its end, or until the detach keys when `scanner`.
+fn copy_input(to: &mut UnixStream, mut scanner: Option<DetachScanner>, detached: &AtomicBool) {
     let mut input = std::io::stdin().lock();
-    let mut scanner = DetachScanner::default();
     let mut buf = [0u8; 4096];
     loop {
         let n = match input.read(&mut buf) {
@@ -188,10 +192,9 @@ fn copy_input(to: &mut UnixStream, scan: bool, detached: &AtomicBool) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return,
         };
-        let (pass, detach) = if scan {
-            scanner.feed(&buf[..n])
-        } else {
-            (buf[..n].to_vec(), false)
+        let (pass, detach) = match scanner.as_mut() {
+            Some(s) => s.feed(&buf[..n]),
+            None => (buf[..n].to_vec(), false),
         };
         if !pass.is_empty() && to.write_all(&pass).is_err() {
             return;

@@ -56,7 +56,14 @@ pub fn foreground(paths: &StorePaths, id: &str, stdin: bool) -> anyhow::Result<E
     if !(tty && stdin) {
         attach::forward_signals(paths, &id)?;
     }
-    if attach::session(&socket, conn, tty, stdin)? == attach::SessionEnd::Detached {
+    if attach::session(
+        &socket,
+        conn,
+        tty,
+        stdin,
+        &berth_engine::terminal::DETACH_KEYS,
+    )? == attach::SessionEnd::Detached
+    {
         return Ok(ExitCode::SUCCESS);
     }
     let code = handle.wait_exited()?;
