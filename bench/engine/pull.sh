@@ -62,10 +62,14 @@ podman --version
 echo
 
 export BERTH_REGISTRIES_CONFIG=$work/none.json BERTH_AUTH_FILE=$work/auth.json
+# docker's default is 3 layers at once; this image has 6.
+echo '{"max-concurrent-downloads": 6}' > "$work/six.json"
 b="$berth --root $work/berth/root --runroot $work/berth/run"
 p="podman --root $work/podman/root --runroot $work/podman/run --storage-driver overlay"
 hyperfine -N --warmup 1 --runs 10 --export-json "$work/pull.json" "$@" \
     --prepare "rm -rf $work/berth $work/skopeo" -n "berth pull" "$b pull -q $ref" \
+    --prepare "rm -rf $work/berth $work/skopeo" -n "berth pull (6 at once)" \
+        "env BERTH_REGISTRIES_CONFIG=$work/six.json $b pull -q $ref" \
     --prepare "rm -rf $work/berth $work/skopeo" -n "skopeo copy (to an OCI dir)" \
         "skopeo copy --quiet --src-tls-verify=false docker://$ref oci:$work/skopeo:bench" \
     --prepare "bash -c '$p rmi -af >/dev/null 2>&1 || true'" -n "podman pull" \

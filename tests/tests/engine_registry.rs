@@ -684,7 +684,7 @@ fn mirrors_serve_pulls_and_a_dead_mirror_falls_back_to_the_registry() {
     std::fs::write(
         berth.dir.path().join("registries.json"),
         format!(
-            r#"{{"registry-mirrors": {{"{closed}": ["{live}"], "{live}": ["{closed}"]}}}}"#,
+            r#"{{"registry-mirrors": {{"{closed}": ["{live}"], "{live}": ["{closed}"]}}, "max-concurrent-downloads": 1}}"#,
             live = reg.host()
         ),
     )

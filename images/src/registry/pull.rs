@@ -1,6 +1,6 @@
 //! `berth pull` and the implicit pull of `run`/`create`: manifest (platform picked from
 //! an index), config, then the layers the store lacks, fetched concurrently (at most
-//! [`MAX_CONCURRENT_LAYERS`] at once, as docker's default), each verified (digest and
+//! `max-concurrent-downloads` at once, 3 by default as docker's), each verified (digest and
 //! diff_id) before the store commits it; the image is recorded last, so a failed pull
 //! leaves no image behind (layers already verified stay, as docker keeps them, and a
 //! second pull skips them).
@@ -19,9 +19,6 @@ use super::progress::Progress;
 use super::session::{self, Doing, Registry};
 use super::{RegistryError, RegistrySettings, reference, store_link, verify};
 use crate::{Image, ImageStore};
-
-/// Layers downloaded at once (docker's `max-concurrent-downloads` default).
-pub const MAX_CONCURRENT_LAYERS: usize = 3;
 
 /// How `run`/`create` get their image (`--pull`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -283,7 +280,7 @@ fn diff_ids(
     Ok(ids)
 }
 
-/// Every layer the store lacks, at most [`MAX_CONCURRENT_LAYERS`] at once, each
+/// Every layer the store lacks, at most `max-concurrent-downloads` at once, each
 /// unpacked as it downloads; a layer listed twice is fetched once.
 async fn fetch_layers(
     store: &ImageStore,
@@ -293,7 +290,9 @@ async fn fetch_layers(
     diff_ids: &[String],
     progress: &Progress,
 ) -> Result<(), RegistryError> {
-    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_LAYERS));
+    let permits = Arc::new(Semaphore::new(
+        registry.settings.max_concurrent_downloads.max(1),
+    ));
     let mut seen = std::collections::HashSet::new();
     let mut jobs = Vec::new();
     let chain_ids = store_link::chain_ids(diff_ids)?;

@@ -4,7 +4,8 @@
 //!
 //! ```json
 //! { "insecure-registries": ["registry.lan:5000"],
-//!   "registry-mirrors": { "docker.io": ["mirror.lan:5000"] } }
+//!   "registry-mirrors": { "docker.io": ["mirror.lan:5000"] },
+//!   "max-concurrent-downloads": 3 }
 //! ```
 //!
 //! As docker does, `localhost` and `127.0.0.0/8` are always insecure (plain http) and
@@ -32,7 +33,12 @@ pub struct RegistrySettings {
     /// docker's `config.json`, read (never written) when present: `$DOCKER_CONFIG/config.json`
     /// else `~/.docker/config.json`.
     pub docker_config: Option<PathBuf>,
+    /// Layers downloaded at once (docker's daemon.json key; default 3, at least 1).
+    pub max_concurrent_downloads: usize,
 }
+
+/// docker's default `max-concurrent-downloads`.
+pub const DEFAULT_MAX_CONCURRENT_DOWNLOADS: usize = 3;
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +47,8 @@ struct SettingsFile {
     insecure: Vec<String>,
     #[serde(default, rename = "registry-mirrors")]
     mirrors: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "max-concurrent-downloads")]
+    max_concurrent_downloads: Option<usize>,
 }
 
 impl RegistrySettings {
@@ -69,6 +77,10 @@ impl RegistrySettings {
         Ok(RegistrySettings {
             insecure: file.insecure,
             mirrors: file.mirrors,
+            max_concurrent_downloads: file
+                .max_concurrent_downloads
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_DOWNLOADS)
+                .max(1),
             auth_file,
             docker_config,
         })
