@@ -37,13 +37,7 @@ pub fn run(paths: &StorePaths, args: &PullArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(pulled) => {
             if args.quiet {
-                let name = pulled
-                    .image
-                    .repo_tags
-                    .first()
-                    .cloned()
-                    .unwrap_or(pulled.digest);
-                println!("{name}");
+                println!("{}", pulled.name);
             }
             Ok(ExitCode::SUCCESS)
         }

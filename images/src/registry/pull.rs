@@ -62,6 +62,9 @@ pub struct PullOptions {
 #[derive(Debug)]
 pub struct Pulled {
     pub image: Image,
+    /// The name pulled, normalized (`docker.io/library/busybox:latest`; a digest
+    /// reference as given, normalized), as `pull -q` prints it.
+    pub name: String,
     /// The manifest digest (the index's when the reference named an index), as docker's
     /// "Digest:" line shows it.
     pub digest: String,
@@ -169,6 +172,7 @@ async fn pull_async(
     progress.line(&format!("Digest: {shown_digest}"));
     Ok(Pulled {
         image,
+        name: shown,
         digest: shown_digest,
         downloaded,
     })
