@@ -665,6 +665,126 @@ fn a_port_published_on_localhost_serves_the_host_and_the_bridge_cannot_reach_loc
     }
 }
 
+/// Sends from `ns` to `dst:port` over UDP two raw datagrams (IP_HDRINCL, so the
+/// source is whatever the header says): "spoof" from 127.0.0.2, then "ctl" from `src`.
+fn send_spoofed_then_real(ns: &Path, src: &str, dst: &str, port: u16) -> Output {
+    let script = r#"
+import socket, struct, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for a, p in (("127.0.0.2", b"spoof"), (src, b"ctl")):
+    udp = struct.pack("!HHHH", 40000, port, 8 + len(p), 0) + p
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                     socket.inet_aton(a), socket.inet_aton(dst))
+    s.sendto(ip + udp, (dst, 0))
+"#;
+    in_ns(
+        ns,
+        &[
+            "/usr/bin/python3",
+            "-c",
+            script,
+            src,
+            dst,
+            &port.to_string(),
+        ],
+    )
+}
+
+#[test]
+fn the_bridge_passes_no_datagram_from_a_loopback_source_to_the_host() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let port = 21001 + (std::process::id() % 20000) as u16;
+    // A mapping on 127.0.0.1 turns route_localnet on for the bridge.
+    let server = container_id("lhs");
+    let att = store.attach(
+        &server,
+        NetworkMode::default(),
+        &[&format!("127.0.0.1:{port}:8080")],
+        "lhs",
+    );
+    let attacker = container_id("spoof");
+    let att_e = store.attach(&attacker, NetworkMode::default(), &[], "spoof");
+    let gw = att_e.gateway.expect("gateway").to_string();
+    let ip = att_e.ip.expect("ip").to_string();
+    // A host service on every address that would trust a datagram from localhost.
+    let host = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+    host.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let host_port = host.local_addr().expect("addr").port();
+    let out = send_spoofed_then_real(ns_of(&att_e), &ip, &gw, host_port);
+    assert!(out.status.success(), "{out:?}");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while let Ok((n, from)) = host.recv_from(&mut buf) {
+        got.push((String::from_utf8_lossy(&buf[..n]).into_owned(), from.ip()));
+        if &buf[..n] == b"ctl" {
+            break;
+        }
+    }
+    // The datagram from the container's own address shows the path works.
+    assert!(
+        got.iter().any(|(p, _)| p == "ctl"),
+        "the real datagram did not arrive: {got:?}"
+    );
+    assert!(
+        !got.iter().any(|(p, _)| p == "spoof"),
+        "a datagram from 127.0.0.2 crossed the bridge to the host: {got:?}"
+    );
+    for (id, a) in [(&server, &att), (&attacker, &att_e)] {
+        network::detach(&store.paths, id, a).expect("detach");
+    }
+}
+
+#[test]
+fn a_table_without_the_localhost_guard_gets_it_back_before_route_localnet() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    let first = container_id("g1");
+    let att1 = store.attach(
+        &first,
+        NetworkMode::default(),
+        &[&format!("{}:80", 21003 + std::process::id() % 20000)],
+        "g1",
+    );
+    let net = store
+        .networks()
+        .get(network::DEFAULT_NETWORK)
+        .expect("default network");
+    let table = berth_netplug::nft::table_name(&net.cni_name);
+    // What a berth from before the guard left: the table without its localnet chain.
+    let del = sh(&["nft", "delete", "chain", "inet", &table, "localnet"]);
+    assert!(del.status.success(), "{del:?}");
+    assert!(!nft_table(&table).expect("table").contains("chain localnet"));
+    let port = 21002 + (std::process::id() % 20000) as u16;
+    let second = container_id("g2");
+    let att2 = store.attach(
+        &second,
+        NetworkMode::default(),
+        &[&format!("127.0.0.1:{port}:8080")],
+        "g2",
+    );
+    let rules = nft_table(&table).expect("table");
+    let route_localnet = std::fs::read_to_string(format!(
+        "/proc/sys/net/ipv4/conf/{}/route_localnet",
+        net.bridge
+    ))
+    .expect("route_localnet");
+    assert_eq!(route_localnet.trim(), "1");
+    for dir in ["daddr", "saddr"] {
+        let rule = format!("iifname \"{}\" ip {dir} 127.0.0.0/8 drop", net.bridge);
+        assert!(rules.contains(&rule), "no {rule:?} in\n{rules}");
+    }
+    for (id, a) in [(&first, &att1), (&second, &att2)] {
+        network::detach(&store.paths, id, a).expect("detach");
+    }
+}
+
 #[test]
 fn the_default_network_can_be_configured_before_its_first_use() {
     if !require_root() {

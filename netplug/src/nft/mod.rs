@@ -25,6 +25,11 @@ struct Entry {
     wire: Element,
 }
 
+/// The chain that drops what arrives from the bridge for or from 127.0.0.0/8
+/// (the guard that makes the bridge's route_localnet safe); the last chain a
+/// berth version added, so its presence says the table's rules are current.
+const GUARD_CHAIN: &str = "localnet";
+
 /// The nftables table of one network.
 pub struct Table<'a> {
     pub name: String,
@@ -88,9 +93,9 @@ impl<'a> Table<'a> {
         // Before conntrack and nat (raw priority), for the localhost guard below.
         let _ = writeln!(
             b,
-            "add chain inet {t} localnet {{ type filter hook prerouting priority raw; }}"
+            "add chain inet {t} {GUARD_CHAIN} {{ type filter hook prerouting priority raw; }}"
         );
-        for chain in ["prerouting", "output", "postrouting", "localnet"] {
+        for chain in ["prerouting", "output", "postrouting", GUARD_CHAIN] {
             let _ = writeln!(b, "flush chain inet {t} {chain}");
         }
         for chain in ["prerouting", "output"] {
@@ -140,12 +145,19 @@ impl<'a> Table<'a> {
                 );
                 // route_localnet would also let a container reach the host's
                 // localhost-only services by sending to 127.0.0.1 over the bridge
-                // (CVE-2020-8558, kube-proxy's): nothing from the bridge may be for
-                // 127.0.0.0/8.
-                let _ = writeln!(
-                    b,
-                    "add rule inet {t} localnet iifname \"{br}\" ip daddr 127.0.0.0/8 drop"
-                );
+                // (CVE-2020-8558, kube-proxy's), and pass a packet from a loopback
+                // source the kernel otherwise drops as martian (a UDP datagram
+                // "from 127.0.0.2" to a host service that trusts localhost):
+                // nothing from the bridge may be for or from 127.0.0.0/8. Replies to
+                // the host's own connections arrive from the container's address to
+                // the bridge's (masqueraded above); this runs before conntrack undoes
+                // that, so they pass.
+                for dir in ["daddr", "saddr"] {
+                    let _ = writeln!(
+                        b,
+                        "add rule inet {t} {GUARD_CHAIN} iifname \"{br}\" ip {dir} 127.0.0.0/8 drop"
+                    );
+                }
             }
         }
     }
@@ -210,7 +222,7 @@ impl<'a> Table<'a> {
     }
 
     /// Creates the table with its sets, maps, chains and rules (through
-    /// `nft -f`, once per network: later ADDs find the table and skip this).
+    /// `nft -f`, once per network: later ADDs find its guard chain and skip this).
     fn setup(&self) -> Result<(), Error> {
         let mut b = String::new();
         self.declare(&mut b);
@@ -232,7 +244,10 @@ impl<'a> Table<'a> {
             .collect();
         let nl_err = |e: std::io::Error| Error::netlink(format!("nftables table {}", self.name), e);
         let mut nf = Nfnl::open().map_err(nl_err)?;
-        if !nf.table_exists(&self.name).map_err(nl_err)? {
+        // The guard chain, not just the table: a table set up by a berth that
+        // predates the guard is rewritten before route_localnet can be enabled on
+        // its bridge (setup flushes and rewrites every chain, so this converges).
+        if !nf.chain_exists(&self.name, GUARD_CHAIN).map_err(nl_err)? {
             self.setup()?;
         }
         let mut result = nf.elements(&self.name, &wire, true);

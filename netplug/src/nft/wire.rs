@@ -1,7 +1,7 @@
 //! Set elements over nfnetlink, without spawning `nft`.
 //!
 //! ADD and DEL only touch set and map elements, so they speak the three
-//! nftables messages they need (GETTABLE, NEWSETELEM, DELSETELEM) directly:
+//! nftables messages they need (GETCHAIN, NEWSETELEM, DELSETELEM) directly:
 //! a batch is a few hundred bytes and one round trip.
 //!
 //! Keys and data are laid out as nftables registers: each field of a
@@ -15,7 +15,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
-const NFT_MSG_GETTABLE: u16 = 1;
+const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFPROTO_INET: u8 = 1;
@@ -26,7 +26,8 @@ const NLM_F_CREATE: u16 = 0x400;
 const NLMSG_ERROR: u16 = 2;
 const NLA_F_NESTED: u16 = 0x8000;
 
-const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -159,10 +160,11 @@ impl Nfnl {
         self.seq
     }
 
-    /// Whether `inet <table>` exists.
-    pub fn table_exists(&mut self, table: &str) -> io::Result<bool> {
+    /// Whether chain `chain` of `inet <table>` exists (false when the table
+    /// does not either).
+    pub fn chain_exists(&mut self, table: &str, chain: &str) -> io::Result<bool> {
         let seq = self.next_seq();
-        let kind = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+        let kind = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
         let (mut m, at) = Msg::start(
             Vec::new(),
             kind,
@@ -171,7 +173,8 @@ impl Nfnl {
             NFPROTO_INET,
             0,
         );
-        m.str_attr(NFTA_TABLE_NAME, table);
+        m.str_attr(NFTA_CHAIN_TABLE, table);
+        m.str_attr(NFTA_CHAIN_NAME, chain);
         let buf = m.end(at);
         self.socket.send(&buf, 0)?;
         match self.wait_acks(&[seq]) {

@@ -156,14 +156,17 @@ fn plumb(
 
     let ips: Vec<IpAddr> = leases.iter().map(|l| l.address.addr()).collect();
     let ports = &conf.runtime_config.port_mappings;
-    if !ports.is_empty() && ips.iter().any(IpAddr::is_ipv4) {
-        sysctl::enable_route_localnet(&br.name)?;
-    }
     if conf.ip_masq || !ports.is_empty() {
         let nets = subnets(ipam);
         // The batch is atomic: on error nothing was added, nothing to undo.
         nft::Table::new(&conf.name, &br.name, &nets).add_attachment(&ips, conf.ip_masq, ports)?;
         undo.nft = true;
+    }
+    // Only now that the table (with its guard chain) is in place: route_localnet
+    // on a bridge without the guard opens the host's localhost to every
+    // container on it, even for a moment.
+    if !ports.is_empty() && ips.iter().any(IpAddr::is_ipv4) {
+        sysctl::enable_route_localnet(&br.name)?;
     }
     Ok(AddResult {
         interfaces: vec![
