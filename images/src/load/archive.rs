@@ -19,6 +19,9 @@ use crate::unpack::name::{self, EntryName};
 
 /// Files up to this size stay in memory (manifests, configs, index files).
 const SMALL: u64 = 4 << 20;
+/// All the small files held in memory together: past it, small files go to the blob
+/// store too, so an archive of many 4 MiB files cannot fill the memory.
+const SMALL_TOTAL: u64 = 64 << 20;
 /// Symlink hops followed inside an archive (docker-archive links shared layers).
 const MAX_LINKS: usize = 16;
 
@@ -62,6 +65,7 @@ impl Archive {
         let mut members = BTreeMap::new();
         let mut links = BTreeMap::new();
         let mut stored = Vec::new();
+        let mut in_memory = 0u64;
         let bad = |e: std::io::Error| ImageError::malformed(format!("archive {what}"), e);
         for entry in tar.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
@@ -95,7 +99,8 @@ impl Archive {
                 continue;
             }
             let size = entry.size();
-            let member = if size <= SMALL {
+            let member = if size <= SMALL && in_memory + size <= SMALL_TOTAL {
+                in_memory += size;
                 let mut bytes = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut bytes).map_err(bad)?;
                 Member::Small(bytes)
@@ -256,4 +261,49 @@ fn clean_name(name: &str) -> Option<String> {
 fn blob_name_digest(rel: &str) -> Option<Digest> {
     rel.strip_prefix("blobs/sha256/")
         .and_then(|hex| Digest::from_hex(hex).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    #[test]
+    fn small_files_past_the_memory_budget_go_to_the_blob_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::create(dir.path().join("blobs")).expect("blobs");
+        let tar_path = dir.path().join("many.tar");
+        let count = (SMALL_TOTAL / SMALL + 3) as usize;
+        let mut builder = tar::Builder::new(File::create(&tar_path).expect("create"));
+        for i in 0..count {
+            let body = vec![i as u8; SMALL as usize];
+            let mut header = tar::Header::new_gnu();
+            header.set_size(SMALL);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, format!("f{i}"), &body[..])
+                .expect("append");
+        }
+        builder.finish().expect("finish");
+        drop(builder);
+        let archive = Archive::open(&tar_path, &blobs, &NoProgress).expect("open");
+        let Archive::Tar { members, .. } = &archive else {
+            panic!("a tar");
+        };
+        let held: u64 = members
+            .values()
+            .map(|m| match m {
+                Member::Small(b) => b.len() as u64,
+                Member::Stored { .. } => 0,
+            })
+            .sum();
+        assert!(held <= SMALL_TOTAL, "{held} bytes held in memory");
+        assert_eq!(archive.stored().len(), 3);
+        for i in 0..count {
+            let bytes = archive.bytes(&format!("f{i}"), &blobs).expect("read");
+            assert_eq!(bytes.len() as u64, SMALL);
+            assert!(bytes.iter().all(|b| *b == i as u8), "f{i}");
+        }
+    }
 }
