@@ -197,6 +197,38 @@ fn a_volume_is_filled_once_and_nocopy_leaves_it_empty() {
 }
 
 #[test]
+fn a_volume_already_mounted_empty_is_filled_in_place() {
+    if !require_root() {
+        return;
+    }
+    let s = Store::new();
+    // A first container mounted the volume where its image has nothing: still empty.
+    mounts_for(&s.paths, &[spec("shared:/absent")], &[]).expect("first use");
+    let data = s.paths.volumes_dir().join("shared/_data");
+    // Its bind mount pins the directory's inode, as this open directory does.
+    let held = fs::File::open(&data).expect("open _data");
+    let layer = s.layer("l");
+    write(&layer.join("etc/conf"), "from the image");
+    fs::set_permissions(layer.join("etc"), fs::Permissions::from_mode(0o751)).expect("chmod");
+    mounts_for(&s.paths, &[spec("shared:/etc")], &[layer]).expect("second use");
+    let md = held.metadata().expect("held");
+    assert_eq!(md.ino(), fs::metadata(&data).expect("_data").ino());
+    assert!(
+        md.nlink() > 0,
+        "the first container's directory was unlinked"
+    );
+    assert_eq!(
+        fs::read_to_string(data.join("conf")).expect("conf"),
+        "from the image"
+    );
+    assert_eq!(md.mode() & 0o7777, 0o751);
+    assert_eq!(
+        names(&s.paths.volumes_dir().join("shared")),
+        ["_data", "volume.json"]
+    );
+}
+
+#[test]
 fn binds_are_created_when_missing_and_mounted_read_only_when_asked() {
     if !require_root() {
         return;

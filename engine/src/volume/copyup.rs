@@ -9,14 +9,17 @@
 //! `/etc` gets the image's own `/etc`, never the host's. The tree below is walked
 //! through directory fds without following any symlink (they are copied as symlinks),
 //! and every entry is created under the staging directory with berth-safe-path's
-//! `EntryAt`. The copy goes to a staging directory renamed onto `_data` at the end, so
-//! a volume is either untouched or whole.
+//! `EntryAt`. The copy goes to a staging directory whose entries are then moved into
+//! `_data` one rename each: `_data` itself is never replaced, since a running container
+//! may have the empty volume bind-mounted and would go on writing into an unlinked
+//! directory (docker copies into the volume's directory too).
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use berth_safe_path::{EntryAt, NodeKind, open_in_root, open_root};
@@ -91,9 +94,27 @@ pub(crate) fn populate(
         fs::remove_dir(&staging).map_err(|e| VolumeError::io("removing", &staging, e))?;
         return Ok(false);
     }
-    // rename(2) replaces an empty directory atomically.
-    fs::rename(&staging, data).map_err(|e| VolumeError::io("moving the copy onto", data, e))?;
+    move_into(&staging, data)?;
     Ok(true)
+}
+
+/// Moves every entry of `staging` into `data` (same file system: one rename each, no
+/// copy), gives `data` the owner and mode of `staging` (the image's directory), then
+/// removes `staging`. `data` keeps its inode, so bind mounts of it see the content.
+fn move_into(staging: &Path, data: &Path) -> Result<(), VolumeError> {
+    let entries = fs::read_dir(staging).map_err(|e| VolumeError::io("reading", staging, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| VolumeError::io("reading", staging, e))?;
+        let to = data.join(entry.file_name());
+        fs::rename(entry.path(), &to)
+            .map_err(|e| VolumeError::io("moving the image's content into", &to, e))?;
+    }
+    let st = fs::metadata(staging).map_err(|e| VolumeError::io("inspecting", staging, e))?;
+    std::os::unix::fs::chown(data, Some(st.uid()), Some(st.gid()))
+        .map_err(|e| VolumeError::io("setting the owner of", data, e))?;
+    fs::set_permissions(data, fs::Permissions::from_mode(st.mode() & 0o7777))
+        .map_err(|e| VolumeError::io("setting the mode of", data, e))?;
+    fs::remove_dir(staging).map_err(|e| VolumeError::io("removing", staging, e))
 }
 
 /// In the calling thread: a private mount namespace, the image's read-only overlay at
