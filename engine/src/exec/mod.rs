@@ -149,14 +149,16 @@ fn require_running(paths: &StorePaths, container_id: &str) -> Result<()> {
 }
 
 /// The exec `exec_id` (a full id or a unique prefix, as docker accepts).
+/// Errors: [`EngineError::NoSuchExec`] for anything but hex digits (the id comes from
+/// API URLs and becomes a file name: `../x` must not name a file), or no such exec.
 pub fn load(paths: &StorePaths, exec_id: &str) -> Result<ExecRecord> {
+    let not_found = || EngineError::NoSuchExec(exec_id.to_string());
+    if !crate::container::id::is_hex(exec_id) {
+        return Err(not_found());
+    }
     let path = record_path(paths, exec_id);
     if let Some(r) = atomic_file::read_json(&path)? {
         return Ok(r);
-    }
-    let not_found = || EngineError::NoSuchExec(exec_id.to_string());
-    if exec_id.is_empty() || !crate::container::id::is_hex(exec_id) {
-        return Err(not_found());
     }
     let mut found = None;
     if let Ok(entries) = std::fs::read_dir(exec_dir(paths)) {
@@ -261,4 +263,36 @@ pub(crate) fn record_exit(paths: &StorePaths, exec_id: &str, code: i32) -> Resul
     let mut record = load(paths, exec_id)?;
     record.exit_code = Some(code);
     save(paths, &record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exec_id_that_is_not_hex_names_no_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StorePaths {
+            root: dir.path().join("root"),
+            runroot: dir.path().join("run"),
+            runtime_root: dir.path().join("rt"),
+            runtime: "berth-runtime".into(),
+        };
+        // A JSON file an exec record would parse from, outside the exec directory.
+        let outside = ExecRecord {
+            id: "ab".repeat(32),
+            container_id: "cd".repeat(32),
+            config: ExecConfig::default(),
+            started: false,
+            exit_code: None,
+        };
+        std::fs::create_dir_all(exec_dir(&paths)).expect("mkdir");
+        atomic_file::write_json(&paths.runroot.join("planted.json"), &outside).expect("plant");
+        for bad in ["../planted", "", "AB", "ab/..", "abc "] {
+            assert!(
+                matches!(load(&paths, bad), Err(EngineError::NoSuchExec(_))),
+                "{bad:?}"
+            );
+        }
+    }
 }
