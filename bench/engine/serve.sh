@@ -21,7 +21,13 @@ cleanup() {
         kill -TERM "$serve_pid" 2>/dev/null || :
         wait "$serve_pid" 2>/dev/null || :
     fi
+    # dockerd_stop talks to dockerd through DOCKER_HOST.
+    if [ -n "${dockerd_host:-}" ]; then
+        export DOCKER_HOST=$dockerd_host DOCKER_API_VERSION=1.41
+    fi
     dockerd_stop || :
+    # The engine's store keeps its network namespaces under a mount of <runroot>/netns.
+    while umount -l "$work/run/netns" 2>/dev/null; do :; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,6 +44,7 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 
+dockerd_host=""
 dockerd_start "$work/berth-runtime"
 dockerd_host=$DOCKER_HOST
 unset DOCKER_HOST DOCKER_API_VERSION

@@ -107,13 +107,25 @@ impl Served {
 }
 
 impl Drop for Served {
+    /// Removes every container (through the server, while it runs), kills the server,
+    /// then the store's networking kernel objects: the API makes the default network
+    /// (bridge, nftables table) on first use, and the netns mount under the runroot.
     fn drop(&mut self) {
+        let ids = self.docker(&["ps", "-aq", "--no-trunc"]);
+        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.docker(&args);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // The API makes the default network (its bridge and nftables table) on first use.
         berth_tests::engine_network::teardown(
             &self.dir.path().join("root"),
-            &self.dir.path().join("run"),
+            &self.dir.path().join("u"),
         );
     }
 }
