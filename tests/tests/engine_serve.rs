@@ -698,6 +698,14 @@ fn docker_pull_from_a_local_registry_then_run() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("Unable to find image"));
     let missing = s.docker(&["pull", &format!("{}/busybox:nope", reg.host())]);
     assert!(!missing.status.success());
+    // And back: docker push of a new tag, which a pull then finds.
+    let pushed = format!("{}/busybox:pushed", reg.host());
+    s.docker_ok(&["tag", &image, &pushed]);
+    let out = s.docker_ok(&["push", &pushed]);
+    assert!(out.contains("pushed: digest: sha256:"), "{out}");
+    s.docker_ok(&["rmi", &pushed]);
+    let out = s.docker_ok(&["pull", &pushed]);
+    assert!(out.contains("Digest: sha256:"), "{out}");
 }
 
 #[test]

@@ -365,3 +365,43 @@ pub async fn create(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
     });
     Ok(response)
 }
+
+/// `POST /images/{name}/push?tag=`: a push through berth-images' registry client, as
+/// docker's JSON-lines stream (`The push refers to repository [...]`, then
+/// `TAG: digest: sha256:... size: N`, or an error line).
+pub async fn push(ctx: &Ctx, name: String, q: &Query) -> ApiResult<Response<Body>> {
+    let name = match q.get("tag").filter(|t| !t.is_empty()) {
+        Some(t) => format!("{name}:{t}"),
+        None => name,
+    };
+    let full = berth_images::reference::normalize(&name)?;
+    let store = open(ctx)?;
+    let (tx, response) = super::http::streaming("application/json");
+    let line = |v: serde_json::Value| bytes::Bytes::from(format!("{v}\n"));
+    // As for pulls: the registry client runs a runtime of its own, on a plain thread.
+    std::thread::spawn(move || {
+        let (repo, tag) = berth_images::reference::split_tag(&full);
+        let _ = tx.blocking_send(line(serde_json::json!({
+            "status": format!("The push refers to repository [{repo}]")
+        })));
+        let msg = match berth_images::registry::push(&store, &name, true) {
+            Ok(p) => {
+                let tag = tag.unwrap_or("latest");
+                // Two lines, as dockerd sends them: the CLI prints the status and hands
+                // the aux line (which it does not print) to its callback.
+                let _ = tx.blocking_send(line(serde_json::json!({
+                    "status": format!("{tag}: digest: {} size: {}", p.digest, p.size),
+                })));
+                serde_json::json!({
+                    "progressDetail": {},
+                    "aux": {"Tag": tag, "Digest": p.digest, "Size": p.size},
+                })
+            }
+            Err(e) => {
+                serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})
+            }
+        };
+        let _ = tx.blocking_send(line(msg));
+    });
+    Ok(response)
+}

@@ -82,6 +82,9 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
         (&Method::POST, ["images", name @ .., "tag"]) if !name.is_empty() => {
             images::tag(&ctx, name.join("/"), &q).await
         }
+        (&Method::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            images::push(&ctx, name.join("/"), &q).await
+        }
         (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
             images::remove(&ctx, name.join("/"), &q).await
         }
