@@ -1,6 +1,7 @@
 //! `sensitive_open` records (`src/bpf/files.bpf.c`, on `syscalls/sys_enter_openat`,
-//! `sys_enter_open`, `sys_enter_creat`): opens with write intent under configured
-//! path prefixes, decided in the kernel. Opt-in: attached only when asked for, and
+//! `sys_enter_openat2`, `sys_enter_open`, `sys_enter_creat`): opens with write intent
+//! under configured path prefixes, decided in the kernel. Opt-in: attached only when
+//! asked for, and
 //! then every open of the host runs the program up to its cgroup check, and every
 //! syscall of the host takes the tracing path (see the C file).
 
@@ -66,7 +67,7 @@ impl FileProbe {
                 })?;
         }
         skel.attach().map_err(|source| Error::Attach {
-            program: "files (syscalls/sys_enter_openat, _open, _creat)",
+            program: "files (syscalls/sys_enter_openat, _openat2, _open, _creat)",
             source,
         })?;
         Ok(Self { skel })

@@ -382,3 +382,124 @@ fn records_that_find_the_ring_full_are_counted_lost_by_type() {
     // Types that are off send nothing and lose nothing.
     assert_eq!(probes.events_lost().expect("events lost").len(), 1);
 }
+
+/// Opens, from a process in the cgroup it is moved to before it goes on: openat2 for
+/// writing (`w2`), openat2 for reading (`r2`, which exists), openat for writing (`w1`),
+/// under argv[1].
+const OPENS: &str = r#"
+import ctypes, os, struct, sys
+d = sys.argv[1]
+sys.stdin.readline()
+libc = ctypes.CDLL(None, use_errno=True)
+def openat2(path, flags):
+    how = ctypes.create_string_buffer(struct.pack("QQQ", flags, 0o644 if flags & os.O_CREAT else 0, 0), 24)
+    fd = libc.syscall(ctypes.c_long(437), ctypes.c_long(-100), path.encode(), how, ctypes.c_long(24))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), path)
+    os.close(fd)
+openat2(d + "/w2", os.O_WRONLY | os.O_CREAT)
+openat2(d + "/r2", os.O_RDONLY)
+os.close(os.open(d + "/w1", os.O_WRONLY | os.O_CREAT))
+"#;
+
+#[test]
+fn an_openat2_for_writing_under_a_prefix_is_a_sensitive_open() {
+    if !require_root() {
+        return;
+    }
+    // In a thread of its own: the tracefs the open tracepoints need is mounted in that
+    // thread's private mount namespace, which goes with the thread.
+    std::thread::spawn(openat2_case)
+        .join()
+        .expect("the openat2 case");
+}
+
+fn openat2_case() {
+    // SAFETY: unshare and mount take no memory but the NUL-terminated literals, alive
+    // for the calls; CLONE_FS gives this thread its own fs context, so the new mount
+    // namespace is this thread's alone.
+    unsafe {
+        assert_eq!(
+            libc::unshare(libc::CLONE_NEWNS | libc::CLONE_FS),
+            0,
+            "unshare"
+        );
+        assert_eq!(
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ),
+            0,
+            "making / private"
+        );
+        if !std::path::Path::new("/sys/kernel/tracing/events").is_dir() {
+            assert_eq!(
+                libc::mount(
+                    c"tracefs".as_ptr(),
+                    c"/sys/kernel/tracing".as_ptr(),
+                    c"tracefs".as_ptr(),
+                    0,
+                    std::ptr::null(),
+                ),
+                0,
+                "mounting tracefs"
+            );
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("berth-openat2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("r2"), "").expect("r2");
+    let mut options = ProbeOptions::new(cgroup2_root());
+    options.audit.events = [EventType::SensitiveOpen].into_iter().collect();
+    options.audit.sensitive_prefixes = vec![format!("{}/", dir.display())];
+    let probes = Probes::load(&options).expect("loading the BPF probes");
+    let (sender, received) = mpsc::channel::<AuditEvent>();
+    let mut events = probes
+        .audit_stream(move |e| {
+            let _ = sender.send(e);
+        })
+        .expect("subscribing to audit records");
+    let watched = TestCgroup::new("ebpf-openat2", &[]);
+    probes
+        .watch(watched.id(), WatchKind::Container)
+        .expect("watch");
+    let mut child = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(OPENS)
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    watched.add(child.id());
+    {
+        use std::io::Write;
+        let mut go = child.stdin.take().expect("stdin");
+        go.write_all(b"go\n").expect("go");
+    }
+    assert!(child.wait().expect("wait").success());
+    let mut paths = BTreeSet::new();
+    for _ in 0..20 {
+        events
+            .poll(Duration::from_millis(50))
+            .expect("polling events");
+        for e in received.try_iter() {
+            if let EventDetail::Open { path, .. } = &e.detail
+                && e.task.cgroup_id == watched.id()
+            {
+                paths.insert(path.clone());
+            }
+        }
+        if paths.len() >= 2 {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let want: BTreeSet<String> = ["w1", "w2"]
+        .iter()
+        .map(|n| dir.join(n).display().to_string())
+        .collect();
+    assert_eq!(paths, want);
+}
