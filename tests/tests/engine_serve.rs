@@ -78,6 +78,13 @@ impl Served {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `docker run -d --network none --name NAME busybox CMD...`; the container's id.
+    fn run_detached(&self, name: &str, cmd: &[&str]) -> String {
+        let mut args = vec!["run", "-d", "--network", "none", "--name", name, "busybox"];
+        args.extend_from_slice(cmd);
+        self.docker_ok(&args).trim().to_string()
+    }
+
     /// One raw HTTP/1.1 request on the socket; (status, body).
     fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
         let mut s = UnixStream::connect(self.socket()).expect("connect");
@@ -282,6 +289,18 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
 
 /// Loads the fixture image (an OCI layout tarball built by tests/fixtures.sh) through
 /// `docker load` and tags it `busybox`, as the course's commands name it.
+/// A server with the fixture image loaded as `busybox`; None (the test skips) when not
+/// root and skipping was asked for.
+#[track_caller]
+fn served_with_busybox() -> Option<Served> {
+    if !require_root() {
+        return None;
+    }
+    let s = Served::start();
+    load_busybox(&s);
+    Some(s)
+}
+
 fn load_busybox(s: &Served) {
     let tar = berth_tests::fixtures_dir().join("busybox/oci-image.tar");
     let out = s.docker_ok(&["load", "-i", &tar.to_string_lossy()]);
@@ -291,11 +310,9 @@ fn load_busybox(s: &Served) {
 
 #[test]
 fn docker_load_images_tag_inspect_rmi() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
+    };
     let images = s.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
     let lines: Vec<&str> = images.lines().collect();
     assert_eq!(lines.len(), 2, "{images}");
@@ -327,11 +344,9 @@ fn docker_load_images_tag_inspect_rmi() {
 
 #[test]
 fn docker_run_rm_echo_prints_and_leaves_nothing() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
+    };
     let out = s.docker_ok(&[
         "run",
         "--rm",
@@ -378,23 +393,10 @@ const CLOCK: &str = "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; do
 
 #[test]
 fn docker_run_d_ps_logs_stop_rm() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
-    let id = s.docker_ok(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
-        "clock",
-        "busybox",
-        "sh",
-        "-c",
-        CLOCK,
-    ]);
+    };
+    let id = s.run_detached("clock", &["sh", "-c", CLOCK]);
     let id = id.trim();
     assert_eq!(id.len(), 64, "{id}");
     wait_for("three log lines", Duration::from_secs(10), || {
@@ -456,23 +458,17 @@ fn docker_run_d_ps_logs_stop_rm() {
 
 #[test]
 fn docker_kill_sends_the_signal() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
-    s.docker_ok(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
+    };
+    s.run_detached(
         "trap",
-        "busybox",
-        "sh",
-        "-c",
-        "trap 'echo got usr1' USR1; echo ready; while true; do sleep 0.1; done",
-    ]);
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got usr1' USR1; echo ready; while true; do sleep 0.1; done",
+        ],
+    );
     wait_for("the trap set", Duration::from_secs(10), || {
         s.docker_ok(&["logs", "trap"])
             .contains("ready")
@@ -502,11 +498,9 @@ fn docker_kill_sends_the_signal() {
 
 #[test]
 fn a_restarted_server_still_shows_the_running_container() {
-    if !require_root() {
+    let Some(mut s) = served_with_busybox() else {
         return;
-    }
-    let mut s = Served::start();
-    load_busybox(&s);
+    };
     let id = s.docker_ok(&[
         "run",
         "-d",
@@ -536,22 +530,10 @@ fn a_restarted_server_still_shows_the_running_container() {
 
 #[test]
 fn docker_exec_exit_codes_and_stdin() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
-    s.docker_ok(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
-        "box",
-        "busybox",
-        "sleep",
-        "1000",
-    ]);
+    };
+    s.run_detached("box", &["sleep", "1000"]);
     assert_eq!(s.docker_ok(&["exec", "box", "echo", "hi"]), "hi\n");
     assert_eq!(
         s.docker(&["exec", "box", "sh", "-c", "exit 3"])
@@ -581,11 +563,9 @@ fn docker_exec_exit_codes_and_stdin() {
 
 #[test]
 fn docker_network_and_volume() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
+    };
     let net = format!("bsn{}", std::process::id() % 100_000);
     s.docker_ok(&["network", "create", &net]);
     assert!(
@@ -745,17 +725,7 @@ fn docker_run_it_and_exec_it_on_a_pty() {
         "3"
     );
 
-    s.docker_ok(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
-        "box",
-        "busybox",
-        "sleep",
-        "1000",
-    ]);
+    s.run_detached("box", &["sleep", "1000"]);
     let mut exec = on_pty(&["exec", "-it", "box", "sh"]);
     exec.expect("# ");
     exec.shell_sees_size(24, 80);
@@ -769,26 +739,14 @@ fn docker_run_it_and_exec_it_on_a_pty() {
 
 #[test]
 fn docker_top_stats_rename_and_events() {
-    if !require_root() {
+    let Some(s) = served_with_busybox() else {
         return;
-    }
-    let s = Served::start();
-    load_busybox(&s);
+    };
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    s.docker_ok(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
-        "obs",
-        "busybox",
-        "sleep",
-        "1000",
-    ]);
+    s.run_detached("obs", &["sleep", "1000"]);
     let top = s.docker_ok(&["top", "obs"]);
     assert!(top.contains("PID") && top.contains("sleep 1000"), "{top}");
     let stats = s.docker_ok(&[
