@@ -573,6 +573,8 @@ fn docker_network_and_volume() {
             .lines()
             .any(|n| n == net)
     );
+    let port = berth_tests::registry::free_port();
+    let publish = format!("127.0.0.1:{port}:80");
     s.docker_ok(&[
         "run",
         "-d",
@@ -580,10 +582,16 @@ fn docker_network_and_volume() {
         &net,
         "--name",
         "peer-a",
+        "-p",
+        &publish,
         "busybox",
         "sleep",
         "100",
     ]);
+    let ports = s.docker_ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ports.trim(), format!("127.0.0.1:{port}->80/tcp"));
+    let info = s.docker_ok(&["info", "--format", "{{.ContainersRunning}} {{.Images}}"]);
+    assert_eq!(info.trim(), "1 1");
     let ping = s.docker(&[
         "run",
         "--rm",

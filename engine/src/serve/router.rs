@@ -58,7 +58,7 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> ApiResult<Response<Body
     match (&method, segs.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(system::ping(&method)),
         (&Method::GET, ["version"]) => Ok(system::version()),
-        (&Method::GET, ["info"]) => Ok(system::info(&ctx, &system::Counts::default())),
+        (&Method::GET, ["info"]) => Ok(system::info(&ctx, &system::counts(&ctx).await?)),
         (&Method::GET, ["events"]) => events::stream(&ctx.events, &q),
         (&Method::GET, ["networks"]) => networks::list(&ctx, &q).await,
         (&Method::POST, ["networks", "create"]) => networks::create(&ctx, req.into_body()).await,

@@ -157,7 +157,32 @@ pub fn info(ctx: &Ctx, counts: &Counts) -> Response<Body> {
     json(StatusCode::OK, &info)
 }
 
-/// Container and image counts for `info` (filled by the caller from the stores).
+/// The stores' container and image counts, for `info`.
+pub async fn counts(ctx: &Ctx) -> super::error::ApiResult<Counts> {
+    let paths = ctx.paths.clone();
+    super::blocking(move || {
+        let all = crate::ops::list::list(
+            &paths,
+            crate::ops::list::ListOptions {
+                all: true,
+                ..Default::default()
+            },
+        )?;
+        let mut c = Counts::default();
+        for s in &all {
+            match s.state.status {
+                crate::container::Status::Running => c.running += 1,
+                crate::container::Status::Paused => c.paused += 1,
+                _ => c.stopped += 1,
+            }
+        }
+        c.images = berth_images::ImageStore::open(&paths.root)?.list()?.len() as i64;
+        Ok(c)
+    })
+    .await
+}
+
+/// Container and image counts for `info`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub running: i64,

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use bollard_stubs::models::{
     ContainerSummaryInner, ContainerSummaryInnerHostConfig, ContainerSummaryInnerNetworkSettings,
+    Port, PortTypeEnum,
 };
 use hyper::{Response, StatusCode};
 
+use crate::network::ports::{PortMapping, Protocol};
 use crate::ops::display::status_text;
 use crate::ops::list::{ContainerSummary, ListOptions};
 use crate::serve::Ctx;
@@ -46,7 +48,7 @@ fn summary(c: &ContainerSummary) -> ContainerSummaryInner {
         image_id: Some(r.image_id.clone()),
         command: Some(r.process.args().join(" ")),
         created: Some(r.created.unix_seconds() as i64),
-        ports: Some(Vec::new()),
+        ports: Some(ports(r)),
         labels: Some(r.process.labels.clone().into_iter().collect()),
         state: Some(c.state.status.as_str().to_string()),
         status: Some(status_text(&c.state)),
@@ -60,6 +62,31 @@ fn summary(c: &ContainerSummary) -> ContainerSummaryInner {
         size_rw: None,
         size_root_fs: None,
     }
+}
+
+/// The published ports of the container's network attachment, as `ps` shows them.
+fn ports(r: &crate::container::ContainerRecord) -> Vec<Port> {
+    let mappings: Vec<PortMapping> = r
+        .network_attachment
+        .as_ref()
+        .and_then(|a| a.get("ports"))
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+        .unwrap_or_default();
+    mappings
+        .into_iter()
+        .map(|m| Port {
+            ip: Some(
+                m.host_ip
+                    .map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string()),
+            ),
+            private_port: i64::from(m.container_port),
+            public_port: Some(i64::from(m.host_port)),
+            typ: Some(match m.protocol {
+                Protocol::Tcp => PortTypeEnum::TCP,
+                Protocol::Udp => PortTypeEnum::UDP,
+            }),
+        })
+        .collect()
 }
 
 /// `filters={"status":["running"],"name":["web"],...}`.
