@@ -792,3 +792,38 @@ fn docker_top_stats_rename_and_events() {
         assert!(actions.contains(&want), "{want} missing from {actions:?}");
     }
 }
+
+#[test]
+fn docker_create_start_a_wait_restart() {
+    let Some(s) = served_with_busybox() else {
+        return;
+    };
+    let script = "echo started; exit 7";
+    s.docker_ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    for _ in 0..2 {
+        let out = s.docker(&["start", "-a", "c1"]);
+        assert_eq!(out.status.code(), Some(7));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");
+    }
+    s.run_detached("c2", &["sh", "-c", "sleep 1; exit 9"]);
+    assert_eq!(s.docker_ok(&["wait", "c2"]).trim(), "9");
+    let pid = |s: &Served| s.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "c2"]);
+    s.docker_ok(&["restart", "-t", "1", "c2"]);
+    assert_eq!(
+        s.docker_ok(&["inspect", "-f", "{{.State.Running}}", "c2"])
+            .trim(),
+        "true"
+    );
+    assert_ne!(pid(&s).trim(), "0");
+    assert_eq!(s.docker_ok(&["wait", "c2"]).trim(), "9");
+}

@@ -69,11 +69,11 @@ pub async fn wait(ctx: Arc<Ctx>, query: String, q: &Query) -> ApiResult<Response
         }
     };
     let paths = ctx.paths.clone();
-    let (id, record, state) = crate::serve::blocking(move || {
+    let (id, state) = crate::serve::blocking(move || {
         let id = store::resolve(&paths, &query)?;
         let record = store::load(&paths, &id)?;
         let state = status::derive(&paths, &record)?;
-        Ok((id, record, state))
+        Ok((id, state))
     })
     .await?;
     let seen_exit = ctx.exits.last(&id).map(|(s, _)| s).unwrap_or(0);
@@ -109,7 +109,6 @@ pub async fn wait(ctx: Arc<Ctx>, query: String, q: &Query) -> ApiResult<Response
             }
             std::thread::sleep(POLL);
         };
-        let _ = record;
         let body = format!(
             "{}\n",
             serde_json::json!({"StatusCode": code, "Error": null})
