@@ -27,7 +27,7 @@ pub mod record;
 pub mod seccomp_log;
 pub mod subscribers;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -210,6 +210,7 @@ impl Audit {
             binaries: HashMap::new(),
             pid_cgroups: HashMap::new(),
             pending: VecDeque::new(),
+            pending_cgroups: HashSet::new(),
             strangers: HashMap::new(),
         };
         std::thread::Builder::new()
@@ -317,6 +318,9 @@ struct Dispatcher {
     /// The cgroup each pid was last seen in by the kernel side.
     pid_cgroups: HashMap<u32, u64>,
     pending: VecDeque<Pending>,
+    /// The cgroup ids among `pending` (what [`Dispatcher::accept`] asks of every record:
+    /// a scan of `pending` there made a storm of records that wait quadratic).
+    pending_cgroups: HashSet<u64>,
     /// cgroups a discovery did not find (containers of state roots not watched here),
     /// since when: their records go out at once, without asking for discovery again,
     /// until the next discovery (at most [`STRANGER_FOR`]).
@@ -373,8 +377,9 @@ impl Dispatcher {
         let cgroup_id = self.cgroup_of(&input);
         let known = self.container_of(cgroup_id, &input).is_some() || self.stranger(cgroup_id);
         // Keep a cgroup's records in order: behind any of its own that wait.
-        if !known || self.pending.iter().any(|p| p.cgroup_id == cgroup_id) {
+        if !known || self.pending_cgroups.contains(&cgroup_id) {
             self.refresh_wanted.store(true, Ordering::Relaxed);
+            self.pending_cgroups.insert(cgroup_id);
             self.pending.push_back(Pending {
                 since: Instant::now(),
                 cgroup_id,
@@ -429,7 +434,7 @@ impl Dispatcher {
             .unwrap_or_else(|e| e.into_inner())
             .updated;
         let mut waiting = VecDeque::new();
-        let mut held: Vec<u64> = Vec::new();
+        let mut held: HashSet<u64> = HashSet::new();
         while let Some(mut p) = self.pending.pop_front() {
             if p.cgroup_id == 0 {
                 // A seccomp record whose process was gone: its exec record may have
@@ -447,11 +452,12 @@ impl Dispatcher {
                 }
                 self.emit(p.input, p.cgroup_id);
             } else {
-                held.push(p.cgroup_id);
+                held.insert(p.cgroup_id);
                 waiting.push_back(p);
             }
         }
         self.pending = waiting;
+        self.pending_cgroups = held;
         self.strangers
             .retain(|_, since| since.elapsed() < STRANGER_FOR);
         if !self.pending.is_empty() {
@@ -551,5 +557,81 @@ impl Dispatcher {
                 source: "seccomp",
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_ebpf::{EventDetail, EventTask};
+
+    fn dispatcher() -> Dispatcher {
+        Dispatcher {
+            log: None,
+            losses: Arc::new(Losses::default()),
+            subscribers: Arc::new(Subscribers::default()),
+            identities: Arc::new(RwLock::new(Identities::default())),
+            refresh_wanted: Arc::new(AtomicBool::new(false)),
+            cgroup2_root: PathBuf::from("/nonexistent-cgroup2"),
+            clock: Clock::new(),
+            binaries: HashMap::new(),
+            pid_cgroups: HashMap::new(),
+            pending: VecDeque::new(),
+            pending_cgroups: HashSet::new(),
+            strangers: HashMap::new(),
+        }
+    }
+
+    fn exit_of(pid: u32, cgroup_id: u64) -> Input {
+        Input::Kernel(AuditEvent {
+            event_type: EventType::ProcessExit,
+            task: EventTask {
+                timestamp_ns: 0,
+                cgroup_id,
+                pid,
+                ppid: 1,
+                uid: 0,
+                comm: "true".into(),
+            },
+            detail: EventDetail::Exit {
+                status: 0,
+                duration_ns: 1,
+            },
+        })
+    }
+
+    #[test]
+    fn records_of_known_cgroups_pass_a_storm_waiting_for_discovery_in_linear_time() {
+        let mut d = dispatcher();
+        // A new container's first 200,000 records before any discovery: all wait.
+        for pid in 0..200_000 {
+            d.accept(exit_of(pid, 7));
+        }
+        d.release_pending();
+        assert_eq!(d.pending.len(), 200_000);
+        // Meanwhile a known cgroup (here one discovery did not find) sends 100,000: they go
+        // out at once, each checked against the waiting ones (a scan of them per record
+        // was 2e10 compares, ~20 s here).
+        d.strangers.insert(8, Instant::now());
+        let started = Instant::now();
+        for pid in 0..100_000 {
+            d.accept(exit_of(pid, 8));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(d.pending.len(), 200_000);
+        // The waiting ones keep their order.
+        let pids: Vec<u32> = d
+            .pending
+            .iter()
+            .map(|p| match &p.input {
+                Input::Kernel(e) => e.task.pid,
+                Input::Seccomp(r, _) => r.pid,
+            })
+            .collect();
+        assert!(pids.windows(2).all(|w| w[0] < w[1]));
     }
 }
