@@ -181,6 +181,8 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a person: `berth serve > serve.log` gets plain lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // Verbs that only print end quietly when their reader goes away (`berth ps | head`)
     // as Unix tools do, instead of panicking in println!; the verbs that talk to
