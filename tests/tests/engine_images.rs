@@ -618,6 +618,32 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
 }
 
 #[test]
+fn a_layer_cannot_set_overlayfs_own_xattrs_but_keeps_its_others() {
+    if !require_root() {
+        return;
+    }
+    let h = Hostile::new();
+    // overlayfs reads trusted.overlay.* of lower layers (a redirect sends a directory's
+    // lookups elsewhere, metacopy takes the data from another file): only the whiteout
+    // markers may produce them, never a PAX record of the archive.
+    let out = h.import(
+        "overlay-xattrs",
+        r#"d("dir"); ti = info("dir/f", tarfile.REGTYPE); ti.size = 1; ti.pax_headers = {"SCHILY.xattr.trusted.overlay.redirect": "/etc", "SCHILY.xattr.trusted.overlay.metacopy": "y", "SCHILY.xattr.user.kept": "yes"}; t.addfile(ti, io.BytesIO(b"x")); ti = info("o", tarfile.DIRTYPE, 0o755); ti.pax_headers = {"SCHILY.xattr.trusted.overlay.opaque": "y"}; t.addfile(ti)"#,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let layer = h.layer("overlay-xattrs");
+    let f = layer.join("dir/f");
+    assert_eq!(std::fs::read(&f).expect("dir/f"), b"x");
+    for name in ["trusted.overlay.redirect", "trusted.overlay.metacopy"] {
+        assert_eq!(xattr(&f, name), None, "{name} reached the layer");
+    }
+    assert_eq!(xattr(&layer.join("o"), "trusted.overlay.opaque"), None);
+    assert_eq!(xattr(&f, "user.kept").as_deref(), Some(&b"yes"[..]));
+    h.engine.ok(&["rmi", "hostile/overlay-xattrs"]);
+    h.nothing_left("overlay-xattrs removed");
+}
+
+#[test]
 fn rmi_refuses_an_image_a_container_uses_and_force_only_untags_it() {
     if !require_root() {
         return;
