@@ -664,6 +664,8 @@ fn docker_pull_from_a_local_registry_then_run() {
     let s = Served::start();
     let out = s.docker_ok(&["pull", &image]);
     assert!(out.contains("Pulling from"), "{out}");
+    // Each layer's line, as the pull reports it.
+    assert!(out.contains(": Pull complete"), "{out}");
     assert!(out.contains("Digest: sha256:"), "{out}");
     assert!(
         out.contains(&format!("Status: Downloaded newer image for {image}")),
@@ -671,6 +673,7 @@ fn docker_pull_from_a_local_registry_then_run() {
     );
     let again = s.docker_ok(&["pull", &image]);
     assert!(again.contains("Image is up to date"), "{again}");
+    assert!(again.contains(": Already exists"), "{again}");
     // `run` of an image the store lacks: the create's 404 makes the CLI pull it.
     s.docker_ok(&["rmi", &image]);
     let run = s.docker(&["run", "--rm", "--network", "none", &image, "echo", "pulled"]);

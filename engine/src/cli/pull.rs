@@ -31,6 +31,7 @@ pub fn run(paths: &StorePaths, args: &PullArgs) -> anyhow::Result<ExitCode> {
                 platform,
                 quiet: args.quiet,
                 to_stderr: false,
+                sink: None,
             },
         )
     })();

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use berth_images::registry::{ProgressEvent, ProgressSink};
 use berth_images::{Image, ImageError, ImageStore};
 use bollard_stubs::models::{
     ContainerConfig, GraphDriverData, Image as ImageInspect, ImageDeleteResponseItem, ImageRootFs,
@@ -309,9 +310,9 @@ async fn spool_body(
 }
 
 /// `POST /images/create?fromImage=&tag=`: a pull through berth-images' registry client,
-/// answered as docker's JSON-lines progress stream (headers at once; a failure mid-way
-/// is an `{"error": ...}` line, as dockerd sends it). The lines are the pull's start and
-/// outcome; the per-layer lines of a terminal display are not relayed.
+/// answered as docker's JSON-lines progress stream (headers at once): the pull's own
+/// reports (`Pulling from`, each layer's state and bytes, `Digest`, `Status`) as they
+/// happen; a failure mid-way is an `{"error": ...}` line, as dockerd sends it.
 pub async fn create(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
     if q.get("fromSrc").is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::not_implemented("image import (fromSrc)"));
@@ -330,38 +331,51 @@ pub async fn create(ctx: &Ctx, q: &Query) -> ApiResult<Response<Body>> {
     berth_images::reference::normalize(&name)?;
     let store = open(ctx)?;
     let (tx, response) = super::http::streaming("application/json");
+    // The reports come from the registry client's own async tasks, which must not block:
+    // an unbounded queue, drained into the reply.
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::unbounded_channel::<bytes::Bytes>();
+    tokio::spawn(async move {
+        while let Some(line) = report_rx.recv().await {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+    });
     let line = |v: serde_json::Value| bytes::Bytes::from(format!("{v}\n"));
-    let shown = berth_images::reference::familiar_name(
-        &berth_images::reference::normalize(&name).unwrap_or_else(|_| name.clone()),
-    );
+    let sink_tx = report_tx.clone();
+    let sink = ProgressSink(std::sync::Arc::new(move |ev: ProgressEvent<'_>| {
+        let v = match ev {
+            ProgressEvent::Line(text) => serde_json::json!({ "status": text }),
+            ProgressEvent::Layer {
+                id,
+                status,
+                current,
+                total,
+            } => {
+                // Bytes only while they move: the CLI drops a line with a progress bar
+                // when its output is not a terminal, as it should only "Downloading".
+                let detail = if total > 0 && current > 0 && current < total {
+                    serde_json::json!({"current": current, "total": total})
+                } else {
+                    serde_json::json!({})
+                };
+                serde_json::json!({"status": status, "progressDetail": detail, "id": id})
+            }
+        };
+        let _ = sink_tx.send(line(v));
+    }));
     // The registry client runs a tokio runtime of its own: a plain thread, not one of
     // this runtime's blocking threads (nested runtimes are refused).
     std::thread::spawn(move || {
-        let (repo, tag) = shown.rsplit_once(':').unwrap_or((&shown, "latest"));
-        let _ = tx.blocking_send(line(
-            serde_json::json!({"status": format!("Pulling from {repo}"), "id": tag}),
-        ));
         let opts = berth_images::registry::PullOptions {
             quiet: true,
+            sink: Some(sink),
             ..Default::default()
         };
-        let msg = match berth_images::registry::pull(&store, &name, &opts) {
-            Ok(p) => {
-                let _ = tx.blocking_send(line(
-                    serde_json::json!({"status": format!("Digest: {}", p.digest)}),
-                ));
-                let status = if p.downloaded {
-                    format!("Status: Downloaded newer image for {shown}")
-                } else {
-                    format!("Status: Image is up to date for {shown}")
-                };
-                serde_json::json!({ "status": status })
-            }
-            Err(e) => {
-                serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})
-            }
-        };
-        let _ = tx.blocking_send(line(msg));
+        if let Err(e) = berth_images::registry::pull(&store, &name, &opts) {
+            let msg = serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()});
+            let _ = report_tx.send(line(msg));
+        }
     });
     Ok(response)
 }

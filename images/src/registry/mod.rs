@@ -20,6 +20,7 @@ pub mod login;
 mod manifest;
 pub mod platform;
 mod progress;
+pub use progress::{ProgressEvent, ProgressSink};
 pub mod pull;
 pub mod push;
 pub mod reference;

@@ -16,6 +16,33 @@ pub struct Progress {
     mode: Mode,
     stderr: bool,
     board: Mutex<Board>,
+    /// Where a front end without a terminal (the Docker API server) gets the same
+    /// reports, as they happen.
+    sink: Option<ProgressSink>,
+}
+
+/// One report of a pull, for a [`ProgressSink`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressEvent<'a> {
+    /// A line of its own ("latest: Pulling from library/busybox", "Digest: ...").
+    Line(&'a str),
+    /// A layer's state (`id`: 12 hex digits), with its bytes done of `total` (0: unknown).
+    Layer {
+        id: &'a str,
+        status: &'a str,
+        current: u64,
+        total: u64,
+    },
+}
+
+/// A receiver of [`ProgressEvent`]s (called from the pull's tasks, so Send + Sync).
+#[derive(Clone)]
+pub struct ProgressSink(pub std::sync::Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,6 +92,28 @@ impl Progress {
             mode,
             stderr,
             board: Mutex::new(Board::default()),
+            sink: None,
+        }
+    }
+
+    /// Reports to `sink` only (nothing is printed).
+    pub fn to_sink(sink: ProgressSink) -> Self {
+        Progress {
+            mode: Mode::Quiet,
+            stderr: false,
+            board: Mutex::new(Board::default()),
+            sink: Some(sink),
+        }
+    }
+
+    fn report_row(&self, r: &Row) {
+        if let Some(sink) = &self.sink {
+            (sink.0)(ProgressEvent::Layer {
+                id: &r.id,
+                status: &r.status,
+                current: r.current,
+                total: r.total,
+            });
         }
     }
 
@@ -86,6 +135,9 @@ impl Progress {
 
     /// A line of its own ("latest: Pulling from library/busybox", "Digest: ...").
     pub fn line(&self, text: &str) {
+        if let Some(sink) = &self.sink {
+            (sink.0)(ProgressEvent::Line(text));
+        }
         if self.mode == Mode::Quiet {
             return;
         }
@@ -112,6 +164,7 @@ impl Progress {
             started: Instant::now(),
         });
         let row = RowId(board.rows.len() - 1);
+        self.report_row(&board.rows[row.0]);
         match self.mode {
             Mode::Quiet => {}
             Mode::Plain => {
@@ -130,6 +183,7 @@ impl Progress {
             return;
         };
         r.status = status.to_string();
+        self.report_row(r);
         match self.mode {
             Mode::Quiet => {}
             Mode::Plain => {
@@ -141,14 +195,17 @@ impl Progress {
 
     /// Bytes done so far for a layer (drawn on a terminal only, at most every 100 ms).
     pub fn advance(&self, row: RowId, current: u64) {
-        if self.mode != Mode::Terminal {
+        if self.mode != Mode::Terminal && self.sink.is_none() {
             return;
         }
         let mut board = self.board();
         if let Some(r) = board.rows.get_mut(row.0) {
             r.current = current;
+            self.report_row(r);
         }
-        board.redraw(&mut self.out(), false);
+        if self.mode == Mode::Terminal {
+            board.redraw(&mut self.out(), false);
+        }
     }
 }
 

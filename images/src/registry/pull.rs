@@ -56,6 +56,8 @@ pub struct PullOptions {
     /// Progress on stderr instead of stdout (the implicit pull of `run`, whose stdout
     /// is the container's).
     pub to_stderr: bool,
+    /// Progress to this receiver instead of a display (the Docker API server).
+    pub sink: Option<super::progress::ProgressSink>,
 }
 
 /// What a pull did.
@@ -121,7 +123,10 @@ async fn pull_async(
     options: &PullOptions,
 ) -> Result<Pulled, RegistryError> {
     let platform = options.platform.clone().unwrap_or_else(Platform::host);
-    let progress = Progress::new(options.quiet, options.to_stderr);
+    let progress = match &options.sink {
+        Some(sink) => Progress::to_sink(sink.clone()),
+        None => Progress::new(options.quiet, options.to_stderr),
+    };
     let registry_host = reference.resolve_registry().to_string();
     let mirrors = settings.mirrors_for(reference.registry()).to_vec();
     let hosts: Vec<&str> = mirrors
