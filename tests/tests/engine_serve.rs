@@ -414,6 +414,10 @@ fn docker_run_d_ps_logs_stop_rm() {
         "clock"
     );
     assert_eq!(s.docker_ok(&["ps", "-l", "-q"]).trim(), &id[..12]);
+    let stamped = s.docker_ok(&["logs", "-t", "--tail", "1", "clock"]);
+    let (time, text) = stamped.trim().split_once(' ').unwrap_or_default();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{stamped:?}");
+    assert!(text.starts_with("line "), "{stamped:?}");
     let tail = s.docker_ok(&["logs", "--tail", "3", &id[..8]]);
     let lines: Vec<&str> = tail.lines().collect();
     assert_eq!(lines.len(), 3, "{tail}");
@@ -829,4 +833,42 @@ fn docker_create_start_a_wait_restart() {
     );
     assert_ne!(pid(&s).trim(), "0");
     assert_eq!(s.docker_ok(&["wait", "c2"]).trim(), "9");
+}
+
+#[test]
+fn tcp_only_when_asked_and_with_a_warning() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("bs")
+        .tempdir()
+        .expect("temp dir");
+    let port = berth_tests::registry::free_port();
+    let mut child = Command::new(bin("berth"))
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .arg("--runroot")
+        .arg(dir.path().join("u"))
+        .args(["serve", "--host", &format!("tcp://127.0.0.1:{port}")])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("berth serve on tcp");
+    let host = format!("tcp://127.0.0.1:{port}");
+    let version = wait_for("the tcp listener", Duration::from_secs(10), || {
+        let out = Command::new("docker")
+            .args(["-H", &host, "version", "--format", "{{.Server.APIVersion}}"])
+            .env("DOCKER_CONFIG", dir.path().join("docker-config"))
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    assert_eq!(version.trim(), "1.41");
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("server output");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WARNING") && err.contains("no TLS"), "{err}");
 }
