@@ -50,7 +50,7 @@ pub struct InspectArgs {
 
 pub fn run(paths: &StorePaths, args: &ImageArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
-        ImageCommand::Inspect(a) => exit_1_on_error(inspect(paths, a)),
+        ImageCommand::Inspect(a) => inspect(paths, a),
         ImageCommand::Ls(a) => images::run(paths, a),
         ImageCommand::Rm(a) => rmi::run(paths, a),
         ImageCommand::Load(a) => load::run(paths, a),
@@ -95,15 +95,6 @@ pub fn inspect(paths: &StorePaths, args: &InspectArgs) -> anyhow::Result<ExitCod
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// docker's exit status for the image verbs: a failure is printed as `berth: <error>` and
-/// exits 1 (docker's CLI does so for every error from the daemon; 125 is `run`'s).
-pub(super) fn exit_1_on_error(result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
-    Ok(result.unwrap_or_else(|e| {
-        eprintln!("berth: {}", super::error_text(&e));
-        ExitCode::from(1)
-    }))
 }
 
 /// The fields a `--format` template may name.

@@ -90,7 +90,7 @@ fn wanted(name: Option<&str>, filter: Option<&(String, bool)>) -> bool {
 }
 
 pub fn run(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
-    super::image::exit_1_on_error(list_images(paths, args))
+    list_images(paths, args)
 }
 
 fn list_images(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {

@@ -18,7 +18,7 @@ pub struct ImportArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    super::image::exit_1_on_error(import(paths, args))
+    import(paths, args)
 }
 
 fn import(paths: &StorePaths, args: &ImportArgs) -> anyhow::Result<ExitCode> {

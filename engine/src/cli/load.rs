@@ -23,7 +23,7 @@ pub struct LoadArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &LoadArgs) -> anyhow::Result<ExitCode> {
-    super::image::exit_1_on_error(load_images(paths, args))
+    load_images(paths, args)
 }
 
 fn load_images(paths: &StorePaths, args: &LoadArgs) -> anyhow::Result<ExitCode> {

@@ -26,10 +26,10 @@ mod stop;
 mod wait;
 // Terminal and exec verbs: attach sessions, exec, and the other container verbs.
 mod attach;
-mod exec;
-mod exec_shim;
 mod completion;
 mod container;
+mod exec;
+mod exec_shim;
 mod port;
 mod rename;
 mod restart;
@@ -48,6 +48,8 @@ mod load;
 mod rmi;
 mod table;
 mod tag;
+// The edge: argument errors and exit codes as docker's.
+mod exit;
 
 /// Global options, named as podman names them.
 #[derive(Debug, Parser)]
@@ -169,7 +171,10 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match exit::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // netlink-packet-route warns on every link dump that this kernel sends newer
     // attributes than it knows (IFLA_INET6_CONF): noise for a user, kept for debugging.
     let directives = match cli.log_level.as_str() {
@@ -212,6 +217,7 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve(_)) {
         berth_engine::network::set_kernel_waits_in_children(true);
     }
+    let verb = exit::Verb::of(&cli.command);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Paths => {
             println!("{paths:?}");
@@ -257,12 +263,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("berth: {}", error_text(&e));
-            // docker's codes: 125 for berth's own failure, 126/127 for a command that
-            // cannot be run / is not found.
-            let code = e
-                .downcast_ref::<berth_engine::EngineError>()
-                .map_or(125, berth_engine::EngineError::exit_code);
-            ExitCode::from(code)
+            ExitCode::from(exit::for_error(verb, &e))
         }
     }
 }
@@ -284,7 +285,11 @@ fn each<E: std::fmt::Display>(
             }
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The error and its causes joined by `: `, each cause only when the text before does not

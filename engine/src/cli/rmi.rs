@@ -21,7 +21,7 @@ pub struct RmiArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {
-    super::image::exit_1_on_error(rmi(paths, args))
+    rmi(paths, args)
 }
 
 fn rmi(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {

@@ -17,7 +17,7 @@ pub struct TagArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &TagArgs) -> anyhow::Result<ExitCode> {
-    super::image::exit_1_on_error(tag(paths, args))
+    tag(paths, args)
 }
 
 fn tag(paths: &StorePaths, args: &TagArgs) -> anyhow::Result<ExitCode> {
