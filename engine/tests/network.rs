@@ -786,6 +786,50 @@ fn a_table_without_the_localhost_guard_gets_it_back_before_route_localnet() {
 }
 
 #[test]
+fn a_host_port_a_host_service_holds_is_refused_and_leaves_nothing() {
+    if !require_root() {
+        return;
+    }
+    let store = Store::new();
+    // A host service on every address (tcp) and one on localhost (udp).
+    let tcp = std::net::TcpListener::bind("0.0.0.0:0").expect("bind tcp");
+    let tcp_port = tcp.local_addr().expect("addr").port();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let udp_port = udp.local_addr().expect("addr").port();
+    let id = container_id("busy");
+    for spec in [
+        format!("{tcp_port}:80"),
+        format!("127.0.0.1:{tcp_port}:80"),
+        format!("{udp_port}:53/udp"),
+    ] {
+        let req = AttachRequest {
+            mode: NetworkMode::default(),
+            ports: vec![parse_publish(&spec).expect("mapping")],
+            container_name: "busy".into(),
+            hostname: id[..12].into(),
+        };
+        match network::attach(&store.paths, &id, &req) {
+            Err(NetworkError::InvalidPublish { reason, .. }) => {
+                assert!(reason.contains("in use"), "{spec}: {reason}");
+            }
+            other => panic!("{spec}: {other:?}"),
+        }
+        assert!(!store.paths.runroot.join("netns").join(&id).exists());
+        assert!(!link_exists(&berth_netplug::veth::host_name(&id, "eth0")));
+    }
+    // Once the host lets the port go, the mapping is taken.
+    drop(tcp);
+    let att = store.attach(
+        &id,
+        NetworkMode::default(),
+        &[&format!("{tcp_port}:80")],
+        "busy",
+    );
+    assert_eq!(att.ports[0].host_port, tcp_port);
+    network::detach(&store.paths, &id, &att).expect("detach");
+}
+
+#[test]
 fn the_default_network_can_be_configured_before_its_first_use() {
     if !require_root() {
         return;

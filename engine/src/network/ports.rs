@@ -30,7 +30,8 @@ pub struct PortMapping {
     /// The host address the port is bound to; `None` = every address (docker's 0.0.0.0).
     pub host_ip: Option<IpAddr>,
     /// The host port; 0 (from `-p CTR` or `-p IP::CTR`) means "pick a free one", which
-    /// [`PortMapping::resolve_host_port`] does at attach time.
+    /// [`PortMapping::resolve_host_port`] does at attach time (where a given one is
+    /// checked to be free on the host).
     pub host_port: u16,
     pub container_port: u16,
     pub protocol: Protocol,
@@ -55,24 +56,38 @@ impl fmt::Display for PortMapping {
 }
 
 impl PortMapping {
-    /// Gives a mapping without a host port (0) a free one, asking the kernel for an
-    /// ephemeral port of the same protocol on the same address (as docker does). The
-    /// port is free when chosen; the DNAT rule does not hold it, so a host process could
-    /// still bind it later, which is docker's behaviour with its userland proxy off.
+    /// Binds the host port for a moment, as docker's proxy would hold it: a mapping
+    /// without a host port (0) gets a free one, asked of the kernel for the same
+    /// protocol on the same address (as docker does); a given port must be free on the
+    /// host, since the DNAT would otherwise take a host service's traffic (`-p 22:22`
+    /// with sshd listening: every connection to the host's port 22, even from the host
+    /// itself, would reach the container). Docker refuses it too ("address already in
+    /// use"). The DNAT rule does not hold the port: a host process could still bind it
+    /// later, which is docker's behaviour with its userland proxy off.
+    ///
+    /// Errors: [`NetworkError::InvalidPublish`] naming the mapping, the address and the
+    /// kernel's reason (in use, not an address of this host).
     pub fn resolve_host_port(&mut self) -> Result<(), NetworkError> {
-        if self.host_port != 0 {
-            return Ok(());
-        }
         let ip = self
             .host_ip
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let picked = match self.protocol {
-            Protocol::Tcp => TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()),
-            Protocol::Udp => UdpSocket::bind((ip, 0)).and_then(|s| s.local_addr()),
+        let port = self.host_port;
+        let bound = match self.protocol {
+            Protocol::Tcp => TcpListener::bind((ip, port)).and_then(|l| l.local_addr()),
+            Protocol::Udp => UdpSocket::bind((ip, port)).and_then(|s| s.local_addr()),
         };
-        let addr = picked.map_err(|e| NetworkError::InvalidPublish {
+        let addr = bound.map_err(|e| NetworkError::InvalidPublish {
             spec: self.to_string(),
-            reason: format!("picking a free host port on {ip}: {e}"),
+            reason: if port == 0 {
+                format!("picking a free host port on {ip}: {e}")
+            } else {
+                format!(
+                    "binding host port {}:{port}/{} failed: {e}",
+                    self.host_ip
+                        .map_or("0.0.0.0".to_string(), |i| i.to_string()),
+                    self.protocol.as_str()
+                )
+            },
         })?;
         self.host_port = addr.port();
         Ok(())
