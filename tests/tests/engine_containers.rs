@@ -1002,3 +1002,60 @@ fn wait_reports_the_code_of_a_container_that_rm_removed() {
     });
     assert!(e.leaks(&id).is_empty(), "{:?}", e.leaks(&id));
 }
+
+#[test]
+fn a_non_root_process_binds_a_low_port_in_its_own_network_namespace() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // docker 20.10+: ip_unprivileged_port_start=0 and the whole ping group range in a
+    // container's own network namespace; `nc -l` still listening when `timeout` ends it
+    // (143) has bound port 80 as uid 1000.
+    let probe = "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range; timeout 1 nc -l -p 80; echo nc=$?";
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "1000",
+        "busybox",
+        "sh",
+        "-c",
+        probe,
+    ]);
+    assert_eq!(out, "0\n0\t2147483647\nnc=143\n");
+    // A --sysctl of the user's wins: the bind is refused again.
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "1000",
+        "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=1024",
+        "busybox",
+        "sh",
+        "-c",
+        probe,
+    ]);
+    assert!(
+        out.starts_with("1024\n") && out.ends_with("nc=1\n"),
+        "{out}"
+    );
+    // --network host keeps the host's value.
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .expect("host value");
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "cat",
+        "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+    ]);
+    assert_eq!(out, host);
+}

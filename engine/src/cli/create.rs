@@ -84,6 +84,9 @@ pub struct ContainerFlags {
     /// json-file log options: max-size=SIZE, max-file=N.
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// Set a namespaced kernel parameter (KEY=VALUE, e.g. net.ipv4.ip_forward=1).
+    #[arg(long)]
+    pub sysctl: Vec<String>,
     /// Pull the image first: missing (when the store lacks it), always, never.
     #[arg(long, default_value = "missing")]
     pub pull: PullPolicy,
@@ -139,6 +142,7 @@ impl ContainerFlags {
             // The store's runtime (--runtime) is recorded so later verbs use the same.
             runtime: Some(paths.runtime.clone()),
             log_opts: self.log_opt.clone(),
+            sysctls: self.sysctl.clone(),
         }
     }
 }

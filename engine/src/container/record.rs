@@ -112,6 +112,9 @@ pub struct HostConfig {
     /// Log rotation: bytes per file and files kept (docker's `max-size`, `max-file`).
     pub log_max_size: u64,
     pub log_max_files: u32,
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters (the spec's `linux.sysctl`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
 }
 
 /// The default log cap: 10 MiB per file, 3 files (the current and 2 rotated).

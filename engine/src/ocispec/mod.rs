@@ -142,6 +142,7 @@ pub fn build(inputs: &SpecInputs<'_>) -> Result<Value> {
             }
         }
     }
+    set_sysctls(linux, &host.sysctls, &inputs.network);
     linux["cgroupsPath"] = json!(cgroups_path(&record.id));
     let resources = &mut linux["resources"];
     if let Some(memory) = host.memory {
@@ -192,6 +193,38 @@ pub fn build(inputs: &SpecInputs<'_>) -> Result<Value> {
         EngineError::InvalidArgument(format!("the generated spec does not parse: {e}"))
     })?;
     Ok(spec)
+}
+
+/// Kernel parameters docker (20.10+) sets in a container with its own network
+/// namespace, so that a non-root process can bind ports below 1024 and `ping` with an
+/// ICMP socket; the host's own values stay with `--network host`.
+pub const NETNS_SYSCTLS: [(&str, &str); 2] = [
+    ("net.ipv4.ip_unprivileged_port_start", "0"),
+    ("net.ipv4.ping_group_range", "0 2147483647"),
+];
+
+/// `linux.sysctl`: the user's `--sysctl`s, then [`NETNS_SYSCTLS`] where the user set
+/// none of those keys and the container has a network namespace of its own.
+fn set_sysctls(
+    linux: &mut Value,
+    user: &std::collections::BTreeMap<String, String>,
+    network: &NetworkNamespace,
+) {
+    let mut sysctl = match linux.get("sysctl") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in user {
+        sysctl.insert(k.clone(), json!(v));
+    }
+    if *network != NetworkNamespace::Host {
+        for (k, v) in NETNS_SYSCTLS {
+            sysctl.entry(k).or_insert_with(|| json!(v));
+        }
+    }
+    if !sysctl.is_empty() {
+        linux["sysctl"] = Value::Object(sysctl);
+    }
 }
 
 #[cfg(test)]
@@ -324,5 +357,56 @@ mod tests {
                 .any(|n| n["type"] == "network")
         );
         assert!(spec["linux"].get("seccomp").is_none());
+    }
+
+    #[test]
+    fn a_network_namespace_of_its_own_gets_dockers_port_and_ping_sysctls() {
+        let mut r = record();
+        let spec_for = |r: &ContainerRecord, network: NetworkNamespace| {
+            build(&SpecInputs {
+                record: r,
+                user: ResolvedUser::default(),
+                network,
+                mounts: vec![],
+                peer_runtime: false,
+            })
+            .expect("spec")
+        };
+        for network in [
+            NetworkNamespace::New,
+            NetworkNamespace::Path("/run/berth/netns/x".into()),
+        ] {
+            let spec = spec_for(&r, network);
+            assert_eq!(
+                spec["linux"]["sysctl"],
+                json!({
+                    "net.ipv4.ip_unprivileged_port_start": "0",
+                    "net.ipv4.ping_group_range": "0 2147483647",
+                })
+            );
+        }
+        assert!(
+            spec_for(&r, NetworkNamespace::Host)["linux"]
+                .get("sysctl")
+                .is_none(),
+            "--network host keeps the host's values"
+        );
+        r.host.sysctls = [
+            (
+                "net.ipv4.ip_unprivileged_port_start".to_string(),
+                "1024".to_string(),
+            ),
+            ("net.ipv4.ip_forward".to_string(), "1".to_string()),
+        ]
+        .into();
+        let spec = spec_for(&r, NetworkNamespace::New);
+        assert_eq!(
+            spec["linux"]["sysctl"],
+            json!({
+                "net.ipv4.ip_unprivileged_port_start": "1024",
+                "net.ipv4.ping_group_range": "0 2147483647",
+                "net.ipv4.ip_forward": "1",
+            })
+        );
     }
 }

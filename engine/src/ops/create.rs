@@ -55,6 +55,8 @@ pub struct CreateOptions {
     pub runtime: Option<PathBuf>,
     /// `--log-opt` values of the json-file driver: `max-size=10m`, `max-file=3`.
     pub log_opts: Vec<String>,
+    /// `--sysctl KEY=VALUE`.
+    pub sysctls: Vec<String>,
 }
 
 /// Parses docker's byte sizes: a number with an optional `b`, `k`, `m`, `g` (1024-based,
@@ -271,6 +273,19 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
             }
         }
     }
+    let mut sysctls = std::collections::BTreeMap::new();
+    for s in &opts.sysctls {
+        match s.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                sysctls.insert(k.trim().to_string(), v.to_string());
+            }
+            _ => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid --sysctl {s:?}: give KEY=VALUE"
+                )));
+            }
+        }
+    }
     let memory = opts.memory.as_deref().map(parse_bytes).transpose()?;
     if let Some(m) = memory
         && m < 6 << 20
@@ -294,6 +309,7 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
         runtime: opts.runtime.clone(),
         log_max_size,
         log_max_files,
+        sysctls,
     })
 }
 
