@@ -1,7 +1,7 @@
 //! `POST /containers/{id}/attach?stream=1&stdin=&stdout=&stderr=` (hijacked) and
-//! `POST /containers/{id}/resize?h=&w=`, both through the monitor's attach socket
-//! (`crate::monitor::attach` documents its handshake): the monitor already speaks
-//! docker's framing, so the server only splices bytes.
+//! `POST /containers/{id}/resize?h=&w=` (`ops::resize`), both through the monitor's
+//! attach socket (`crate::monitor::attach` documents its handshake): the monitor
+//! already speaks docker's framing, so the server only splices bytes.
 //!
 //! The docker CLI attaches BEFORE it starts a container (`run`, `start -a`). Such an
 //! attach is [`Pending`] until the container's monitor is up: `start` then asks the
@@ -150,17 +150,6 @@ pub async fn resize(ctx: &Ctx, query: String, q: &Query) -> ApiResult<Response<B
         width: dim("w")?,
     };
     let paths = ctx.paths.clone();
-    crate::serve::blocking(move || {
-        let id = store::resolve(&paths, &query)?;
-        let socket = ContainerFiles::new(&paths, &id).attach_socket();
-        let req = AttachRequest {
-            resize: Some(size),
-            ..Default::default()
-        };
-        connect(&socket, &req).map(|_| ()).map_err(|e| {
-            ApiError::conflict(format!("resizing the terminal of container {id}: {e}"))
-        })
-    })
-    .await?;
+    crate::serve::blocking(move || Ok(crate::ops::resize::resize(&paths, &query, size)?)).await?;
     Ok(empty(StatusCode::OK))
 }
