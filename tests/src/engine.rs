@@ -100,8 +100,8 @@ impl Engine {
     }
 
     /// What a removed container `id` could have left behind: its cgroups on every
-    /// hierarchy, mounts under this store, its directories, its runtime state. Empty when
-    /// nothing leaked.
+    /// hierarchy, mounts under this store, its directories, its runtime state, its host
+    /// veth, netns and network endpoint. Empty when nothing leaked.
     pub fn leaks(&self, id: &str) -> Vec<String> {
         let mut found = Vec::new();
         if let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") {
@@ -129,6 +129,22 @@ impl Engine {
         ] {
             if p.exists() {
                 found.push(format!("path {}", p.display()));
+            }
+        }
+        // Its network: host veth, netns file and mount, endpoint on any of the store's
+        // networks (the address is gone with the record, so leases and nftables
+        // elements are for the network tests, which know it).
+        for net in crate::engine_network::networks(self.root.path()) {
+            for left in crate::engine_network::leftovers(
+                self.root.path(),
+                self.runroot.path(),
+                &net,
+                id,
+                None,
+            ) {
+                if !found.contains(&left) {
+                    found.push(left);
+                }
             }
         }
         found
