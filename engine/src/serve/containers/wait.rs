@@ -50,6 +50,15 @@ impl Exits {
     }
 }
 
+/// The exit code an auto-removed container's monitor kept for waiters, if any.
+fn kept_exit_code(paths: &crate::StorePaths, id: &str) -> Option<i32> {
+    let kept = crate::ops::remove::kept_exit(paths, id);
+    crate::atomic_file::read_json::<crate::container::exit::ExitRecord>(&kept)
+        .ok()
+        .flatten()
+        .map(|exit| exit.exit_code)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Condition {
     NotRunning,
@@ -91,7 +100,13 @@ pub async fn wait(ctx: Arc<Ctx>, query: String, q: &Query) -> ApiResult<Response
                 Err(_) => None,
             };
             let Some(st) = current else {
-                break reported.map(|(_, c)| c).unwrap_or(last_code);
+                // The monitor's report to this server can trail the removal by an
+                // `--rm` monitor; the code the monitor kept for waiters is on disk
+                // before the container's directory goes (ops::remove::kept_exit).
+                break reported
+                    .map(|(_, c)| c)
+                    .or_else(|| kept_exit_code(&ctx.paths, &id))
+                    .unwrap_or(last_code);
             };
             let starting = st.status == status::Status::Created && st.monitor.is_some();
             let stopped = !st.is_running() && !starting;
