@@ -220,6 +220,13 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
         ),
         (
             "GET",
+            "/v1.41/exec/nosuchexec/json".into(),
+            vec![],
+            404,
+            "No such exec instance",
+        ),
+        (
+            "GET",
             "/v1.41/no/such/route".into(),
             vec![],
             404,
@@ -336,6 +343,21 @@ fn docker_load_images_tag_inspect_rmi() {
     let missing = s.docker(&["image", "inspect", "busybox"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("No such image"));
+    // An image a container uses is refused (409) as `berth rmi` refuses it.
+    s.docker_ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "user",
+        "berth-busybox:test",
+        "true",
+    ]);
+    let used = s.docker(&["rmi", "berth-busybox:test"]);
+    assert!(!used.status.success(), "{used:?}");
+    let err = String::from_utf8_lossy(&used.stderr);
+    assert!(err.contains("conflict") || err.contains("used by"), "{err}");
+    s.docker_ok(&["rm", "user"]);
     let out = s.docker_ok(&["rmi", "berth-busybox:test"]);
     assert!(out.contains("Untagged: berth-busybox:test"), "{out}");
     assert!(out.contains(&format!("Deleted: {}", id.trim())), "{out}");

@@ -212,7 +212,13 @@ pub async fn tag(ctx: &Ctx, name: String, q: &Query) -> ApiResult<Response<Body>
 pub async fn remove(ctx: &Ctx, name: String, q: &Query) -> ApiResult<Response<Body>> {
     let force = q.flag("force");
     let store = open(ctx)?;
-    let removed = blocking(move || Ok(store.remove(&name, force)?)).await?;
+    let paths = ctx.paths.clone();
+    // The same rule as `berth rmi`: an image a container uses is a 409 conflict.
+    let removed = blocking(move || {
+        let users = crate::image_users::ContainersOf(&paths);
+        Ok(store.remove_unless_used(&name, force, &users)?)
+    })
+    .await?;
     let out: Vec<ImageDeleteResponseItem> = removed
         .into_iter()
         .map(|r| match r {

@@ -27,6 +27,9 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match &e {
             EngineError::NoSuchContainer(q) => ApiError::no_such_container(q),
+            EngineError::NoSuchExec(id) => {
+                ApiError::not_found(format!("No such exec instance: {id}"))
+            }
             EngineError::Ambiguous(_) | EngineError::InvalidArgument(_) => {
                 ApiError::bad_request(e.to_string())
             }
