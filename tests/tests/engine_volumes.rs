@@ -223,3 +223,40 @@ fn rm_v_takes_the_anonymous_volumes_and_keeps_the_named_ones() {
     assert!(pruned.contains("Total reclaimed space:"), "{pruned}");
     assert_eq!(volume_names(&e), ["keep"]);
 }
+
+#[test]
+fn restart_keeps_the_anonymous_volume_and_rm_v_takes_it() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let script = "echo run >> /data/f; cat /data/f";
+    e.ok(&[
+        "run",
+        "--name",
+        "keeper",
+        "--network",
+        "none",
+        "-v",
+        "/data",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let first = volume_names(&e);
+    assert_eq!(first.len(), 1, "{first:?}");
+    e.ok(&["restart", "keeper"]);
+    assert_eq!(e.ok(&["wait", "keeper"]), "0\n");
+    // Docker's behaviour: the same volume, its content kept, no second one made.
+    assert_eq!(volume_names(&e), first);
+    assert_eq!(e.ok(&["logs", "keeper"]), "run\nrun\nrun\n");
+    assert_eq!(
+        std::fs::read_to_string(e.root().join("volumes").join(&first[0]).join("_data/f"))
+            .expect("the volume's file"),
+        "run\nrun\n"
+    );
+    e.ok(&["rm", "-v", "keeper"]);
+    assert!(volume_names(&e).is_empty());
+    assert!(!e.root().join("volumes").join(&first[0]).exists());
+}

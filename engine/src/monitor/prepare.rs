@@ -79,10 +79,18 @@ pub fn prepare(paths: &StorePaths, record: &mut ContainerRecord) -> Result<()> {
         bind("/etc/resolv.conf", &etc.resolv_conf),
     ];
     // Volumes after the /etc files: a `-v` onto one of them wins, as in docker.
-    let volumes = volume::container_mounts(paths, &record.host.volumes, &image_volumes, &lower)
-        .map_err(|e| {
-            EngineError::InvalidArgument(format!("the volumes of container {}: {e}", record.id))
-        })?;
+    // The container's anonymous volumes from an earlier start are mounted again (docker
+    // keeps them across restarts; `rm -v` removes the ones the spec names).
+    let volumes = volume::mounts_for_container(
+        paths,
+        &record.id,
+        &record.host.volumes,
+        &image_volumes,
+        &lower,
+    )
+    .map_err(|e| {
+        EngineError::InvalidArgument(format!("the volumes of container {}: {e}", record.id))
+    })?;
     for m in volumes {
         mounts.push(serde_json::to_value(&m).map_err(|e| {
             EngineError::InvalidArgument(format!("serializing a volume mount: {e}"))
