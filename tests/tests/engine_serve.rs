@@ -402,6 +402,23 @@ fn docker_run_rm_echo_prints_and_leaves_nothing() {
     ]);
     assert_eq!(code.trim(), "3 exited");
     s.docker_ok(&["rm", "three"]);
+    // A setting berth does not apply is refused, not silently dropped.
+    for flags in [
+        &["--restart", "always"][..],
+        &["--dns", "1.1.1.1"],
+        &["--add-host", "a:10.1.2.3"],
+        &["--tmpfs", "/t"],
+    ] {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "true"]);
+        let out = s.docker(&args);
+        assert!(!out.status.success(), "docker {args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not supported by berth"),
+            "docker {args:?}: {out:?}"
+        );
+    }
     // `run --rm` waits with condition=removed: the code must survive the removal,
     // however the monitor's report and the removal interleave (it once came back 0
     // about one run in eight).

@@ -144,9 +144,83 @@ pub fn decode(bytes: &[u8]) -> ApiResult<CreateBody> {
     unknown_field(top.keys(), CONFIG_FIELDS, "the container config")?;
     if let Some(Value::Object(host)) = top.get("HostConfig") {
         unknown_field(host.keys(), HOST_CONFIG_FIELDS, "HostConfig")?;
+        unapplied_setting(host)?;
     }
     serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON in the container config: {e}")))
+}
+
+/// HostConfig fields berth applies (`create::host_options`), or that only the client
+/// reads (`ContainerIDFile`, `ConsoleSize`: the CLI resizes after start).
+const APPLIED_HOST_FIELDS: &[&str] = &[
+    "AutoRemove",
+    "Memory",
+    "NanoCpus",
+    "CpuQuota",
+    "CpuPeriod",
+    "PidsLimit",
+    "ReadonlyRootfs",
+    "CapAdd",
+    "CapDrop",
+    "SecurityOpt",
+    "NetworkMode",
+    "PortBindings",
+    "Binds",
+    "Mounts",
+    "Runtime",
+    "Privileged",
+    "Devices",
+    "ContainerIDFile",
+    "ConsoleSize",
+];
+
+/// Refuses (400) a known HostConfig setting that berth does not apply when it holds
+/// anything but what the docker CLI sends for "not asked for" (zero, empty, null, false,
+/// `RestartPolicy {"Name": "no"}`, `MemorySwappiness: -1`, a json-file `LogConfig`
+/// without options): `docker run --restart always` or `--dns 1.1.1.1` must fail, not
+/// run a container that looks configured and is not.
+pub fn unapplied_setting(host: &serde_json::Map<String, Value>) -> ApiResult<()> {
+    for (key, value) in host {
+        if APPLIED_HOST_FIELDS.contains(&key.as_str()) || is_unset(key, value) {
+            continue;
+        }
+        return Err(ApiError::bad_request(format!(
+            "HostConfig.{key} = {value} is not supported by berth"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `value` of HostConfig field `key` is what a client sends when the user did not
+/// set it (captured from the docker CLI 28's create body).
+fn is_unset(key: &str, value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(set) => !set,
+        Value::Number(n) => {
+            n.as_f64() == Some(0.0) || (key == "MemorySwappiness" && n.as_i64() == Some(-1))
+        }
+        Value::String(s) => s.is_empty() || (key == "CgroupnsMode" && s == "private"),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => match key {
+            "RestartPolicy" => {
+                matches!(
+                    fields.get("Name").and_then(Value::as_str),
+                    None | Some("" | "no")
+                ) && fields
+                    .get("MaximumRetryCount")
+                    .is_none_or(|m| is_unset(key, m))
+            }
+            "LogConfig" => {
+                matches!(
+                    fields.get("Type").and_then(Value::as_str),
+                    None | Some("" | "json-file")
+                ) && fields.get("Config").is_none_or(|c| is_unset(key, c))
+            }
+            // A map's keys are settings (Tmpfs {"/t": ""}, Sysctls, StorageOpt).
+            _ => fields.is_empty(),
+        },
+    }
 }
 
 /// Refuses (400) the first key of `keys` not in `known`, naming it and `what`.
@@ -186,6 +260,22 @@ mod tests {
             (br#"{"Image":["x"]}"#, "invalid JSON"),
             (br#"[1]"#, "expected an object"),
             (b"", "cannot be empty"),
+            (
+                br#"{"Image":"x","HostConfig":{"RestartPolicy":{"Name":"always","MaximumRetryCount":0}}}"#,
+                "HostConfig.RestartPolicy",
+            ),
+            (
+                br#"{"Image":"x","HostConfig":{"Dns":["1.1.1.1"]}}"#,
+                "HostConfig.Dns",
+            ),
+            (
+                br#"{"Image":"x","HostConfig":{"Tmpfs":{"/t":""}}}"#,
+                "HostConfig.Tmpfs",
+            ),
+            (
+                br#"{"Image":"x","HostConfig":{"ShmSize":1048576}}"#,
+                "HostConfig.ShmSize",
+            ),
         ] {
             let e = decode(bad).expect_err("refused");
             assert_eq!(e.status, hyper::StatusCode::BAD_REQUEST);
