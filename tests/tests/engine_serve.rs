@@ -409,7 +409,7 @@ fn docker_run_rm_echo_prints_and_leaves_nothing() {
         &["--add-host", "a:10.1.2.3"],
         &["--tmpfs", "/t"],
     ] {
-        let mut args = vec!["run", "--rm", "--network", "none"];
+        let mut args = vec!["run", "--network", "none"];
         args.extend_from_slice(flags);
         args.extend_from_slice(&["busybox", "true"]);
         let out = s.docker(&args);
