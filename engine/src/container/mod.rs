@@ -3,6 +3,7 @@
 //! status derived from those facts.
 //!
 //! - [`id`]: 64-hex ids; [`names`]: unique names, reserved atomically, generated;
+//! - [`hostname`]: what `--hostname` may be;
 //! - [`record`]: [`ContainerRecord`], `container.json`;
 //! - [`store`]: directories, lock, listing, lookup by id / prefix / name;
 //! - [`exit`]: monitor.json, start.json, exit.json;
@@ -10,6 +11,7 @@
 //! - [`image`]: the image store as containers use it.
 
 pub mod exit;
+pub mod hostname;
 pub mod id;
 pub mod image;
 pub mod names;

@@ -10,7 +10,7 @@ use crate::container::record::{
     ContainerRecord, DEFAULT_LOG_MAX_FILES, DEFAULT_LOG_MAX_SIZE, HostConfig, ProcessConfig,
     SeccompChoice,
 };
-use crate::container::{id, names, store};
+use crate::container::{hostname, id, names, store};
 use crate::error::{EngineError, Result, io_err};
 use crate::paths::StorePaths;
 
@@ -186,16 +186,22 @@ pub fn merge_process(opts: &CreateOptions, image: &ImageInfo, id: &str) -> Resul
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
         labels.insert(k.to_string(), v.to_string());
     }
+    // Checked here, at create: it goes into /etc/hosts lines (this container's and its
+    // network peers') and to sethostname(2), which would only fail at start.
+    let hostname = match &opts.hostname {
+        Some(h) => {
+            hostname::validate(h)?;
+            h.clone()
+        }
+        None => id::short(id).to_string(),
+    };
     Ok(ProcessConfig {
         entrypoint,
         cmd,
         env,
         working_dir,
         user,
-        hostname: opts
-            .hostname
-            .clone()
-            .unwrap_or_else(|| id::short(id).to_string()),
+        hostname,
         stop_signal,
         stop_timeout: opts.stop_timeout,
         tty: opts.tty,
