@@ -667,7 +667,7 @@ fn no_such_container_is_named_in_the_error_and_exits_1() {
         &["wait", "4f2a"],
         &["restart", "4f2a"],
         &["start", "4f2a"],
-        &["inspect", "4f2a"],
+        &["inspect", "--type", "container", "4f2a"],
         &["exec", "4f2a", "true"],
         &["attach", "4f2a"],
         &["rename", "4f2a", "xy"],
@@ -680,6 +680,10 @@ fn no_such_container_is_named_in_the_error_and_exits_1() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Without --type, inspect looks for any kind of object (docker: No such object).
+    let out = e.run(&["inspect", "4f2a"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such object: 4f2a"));
 }
 
 #[test]

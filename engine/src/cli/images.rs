@@ -10,9 +10,9 @@ use berth_engine::ops::display::ago;
 use berth_images::display::human_size;
 use berth_images::reference::{self, familiar_name, split_tag};
 use berth_images::{Image, ImageStore, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::table::{print_table, render};
+use super::template::{Format, row};
 
 /// `berth images`
 #[derive(Debug, clap::Args)]
@@ -66,8 +66,28 @@ fn fields(image: &Image, name: Option<&str>, no_trunc: bool) -> Vec<(&'static st
         ("CreatedSince", created_since),
         ("CreatedAt", created_at),
         ("Size", human_size(image.size)),
+        ("VirtualSize", human_size(image.size)),
+        // docker prints N/A unless asked to count (`docker system df -v`).
+        ("Containers", "N/A".to_string()),
+        ("SharedSize", "N/A".to_string()),
+        ("UniqueSize", "N/A".to_string()),
     ]
 }
+
+/// docker's column names of the image fields.
+const HEADERS: &[(&str, &str)] = &[
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("ID", "IMAGE ID"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+];
 
 /// Go's default time format, as docker's CreatedAt: `2024-05-18 17:37:28 +0000 UTC`.
 fn docker_time(t: &Timestamp) -> String {
@@ -94,6 +114,13 @@ pub fn run(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list_images(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode> {
+    let default_table = if args.digests {
+        "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    };
+    // A bad template fails before the store is read.
+    let format = Format::parse(args.format.as_deref(), default_table)?;
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let filter = args
         .repository
@@ -116,49 +143,17 @@ fn list_images(paths: &StorePaths, args: &ImagesArgs) -> anyhow::Result<ExitCode
             }
         }
     }
-    let value = |row: &[(&'static str, String)], key: &str| {
-        row.iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     if args.quiet {
+        let value = |row: &[(&'static str, String)], key: &str| {
+            row.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         rows.iter().for_each(|r| println!("{}", value(r, "ID")));
         return Ok(ExitCode::SUCCESS);
     }
-    match args.format.as_deref() {
-        Some("json") | Some("{{json .}}") => {
-            for row in &rows {
-                let mut obj: serde_json::Map<String, Value> =
-                    row.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-                for na in ["Containers", "SharedSize", "UniqueSize"] {
-                    obj.insert(na.into(), json!("N/A"));
-                }
-                obj.insert("VirtualSize".into(), json!(value(row, "Size")));
-                println!("{}", Value::Object(obj));
-            }
-        }
-        Some(template) if !template.starts_with("table") => {
-            rows.iter()
-                .for_each(|r| println!("{}", render(template, r)));
-        }
-        _ => {
-            let mut columns = vec![("Repository", "REPOSITORY"), ("Tag", "TAG")];
-            if args.digests {
-                columns.push(("Digest", "DIGEST"));
-            }
-            columns.extend([
-                ("ID", "IMAGE ID"),
-                ("CreatedSince", "CREATED"),
-                ("Size", "SIZE"),
-            ]);
-            let header: Vec<String> = columns.iter().map(|(_, h)| h.to_string()).collect();
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| columns.iter().map(|(k, _)| value(r, k)).collect())
-                .collect();
-            print_table(&header, &table);
-        }
-    }
+    let rows: Vec<Value> = rows.into_iter().map(row).collect();
+    format.print(&rows, HEADERS, "*formatter.imageContext")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -48,6 +48,7 @@ mod load;
 mod rmi;
 mod table;
 mod tag;
+mod template;
 // The edge: argument errors and exit codes as docker's.
 mod exit;
 

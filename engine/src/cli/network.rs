@@ -10,7 +10,8 @@ use berth_engine::network::{CreateOptions, Network, NetworkStore, inspect::inspe
 use clap::{Args, Subcommand};
 use ipnet::Ipv4Net;
 
-use super::table::{print_table, render};
+use super::inspect::inspect_all;
+use super::template::{Format, row};
 
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
@@ -120,107 +121,34 @@ fn fields(n: &Network, no_trunc: bool) -> Vec<(&'static str, String)> {
         ("IPv6", "false".to_string()),
         ("Internal", "false".to_string()),
         ("CreatedAt", n.created.to_string()),
+        ("Labels", String::new()),
     ]
 }
 
-fn ls(store: &NetworkStore, a: &LsArgs) -> anyhow::Result<ExitCode> {
-    let nets = store.list().context("listing networks")?;
-    match (a.quiet, a.format.as_deref()) {
-        (true, _) => nets
-            .iter()
-            .for_each(|n| println!("{}", short(&n.id, a.no_trunc))),
-        (false, Some("json")) => {
-            for n in &nets {
-                let obj: serde_json::Map<String, serde_json::Value> = fields(n, a.no_trunc)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.into()))
-                    .collect();
-                println!("{}", serde_json::Value::Object(obj));
-            }
-        }
-        (false, Some(t)) => nets
-            .iter()
-            .for_each(|n| println!("{}", render(t, &fields(n, a.no_trunc)))),
-        (false, None) => {
-            let header = ["NETWORK ID", "NAME", "DRIVER", "SCOPE"].map(String::from);
-            let rows: Vec<Vec<String>> = nets
-                .iter()
-                .map(|n| {
-                    vec![
-                        short(&n.id, a.no_trunc).to_string(),
-                        n.name.clone(),
-                        n.driver.clone(),
-                        "local".to_string(),
-                    ]
-                })
-                .collect();
-            print_table(&header, &rows);
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The top-level fields of the network and volume documents a `--format` template can name.
-const KEYS: [&str; 13] = [
-    "Name",
-    "Id",
-    "Created",
-    "CreatedAt",
-    "Scope",
-    "Driver",
-    "Mountpoint",
-    "Labels",
-    "Options",
-    "Containers",
-    "IPAM",
-    "EnableIPv6",
-    "Internal",
+/// docker's column names of the network fields.
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("CreatedAt", "CREATED AT"),
+    ("Labels", "LABELS"),
 ];
 
-/// `inspect` of each name: the documents found printed as one array (or template
-/// lines), `berth: <error>` for each name not found; exit 1 if any was not.
-pub fn inspect_all<T: serde::Serialize, E: std::fmt::Display>(
-    names: &[String],
-    format: Option<&str>,
-    mut find: impl FnMut(&str) -> Result<T, E>,
-) -> anyhow::Result<ExitCode> {
-    let mut docs = Vec::new();
-    let mut failed = false;
-    for n in names {
-        match find(n) {
-            Ok(doc) => docs.push(doc),
-            Err(e) => {
-                eprintln!("berth: {e}");
-                failed = true;
-            }
-        }
+fn ls(store: &NetworkStore, a: &LsArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(
+        a.format.as_deref(),
+        "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+    )?;
+    let nets = store.list().context("listing networks")?;
+    if a.quiet {
+        nets.iter()
+            .for_each(|n| println!("{}", short(&n.id, a.no_trunc)));
+        return Ok(ExitCode::SUCCESS);
     }
-    print_documents(&docs, format)?;
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// docker's inspect output: a JSON array (indented), or a template per document filled
-/// from its top-level fields (strings as they are, others as JSON).
-fn print_documents<T: serde::Serialize>(docs: &[T], format: Option<&str>) -> anyhow::Result<()> {
-    match format {
-        None | Some("json") => println!("{}", serde_json::to_string_pretty(docs)?),
-        Some(t) => {
-            for d in docs {
-                let d = serde_json::to_value(d)?;
-                let fields: Vec<(&'static str, String)> = KEYS
-                    .iter()
-                    .filter_map(|k| {
-                        let v = d.get(*k)?;
-                        Some((*k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                    })
-                    .collect();
-                println!("{}", render(t, &fields));
-            }
-        }
-    }
-    Ok(())
+    let rows: Vec<_> = nets.iter().map(|n| row(fields(n, a.no_trunc))).collect();
+    format.print(&rows, HEADERS, "*formatter.networkContext")?;
+    Ok(ExitCode::SUCCESS)
 }

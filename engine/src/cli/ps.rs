@@ -6,12 +6,14 @@ use std::process::ExitCode;
 
 use berth_engine::StorePaths;
 use berth_engine::container::id;
+use berth_engine::network::NetworkMode;
 use berth_engine::ops::display;
 use berth_engine::ops::list::{ContainerSummary, ListOptions, list};
+use berth_engine::volume::{VolumeSource, VolumeSpec};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::table::{print_table, render};
+use super::template::{Format, row};
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -70,6 +72,39 @@ fn fields(c: &ContainerSummary, no_trunc: bool) -> Vec<(&'static str, String)> {
         })
         .filter(|_| c.state.is_running())
         .unwrap_or_default();
+    let labels: Vec<String> = r
+        .process
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let labels = labels.join(",");
+    // docker: a volume's name or a bind's host path, each cut to 15 characters unless
+    // --no-trunc; LocalVolumes counts the volumes.
+    let mut mounts = Vec::new();
+    let mut local_volumes = 0;
+    for spec in r
+        .host
+        .volumes
+        .iter()
+        .filter_map(|v| VolumeSpec::parse(v).ok())
+    {
+        let name = match spec.source {
+            VolumeSource::Bind(p) => p.display().to_string(),
+            VolumeSource::Named(n) => {
+                local_volumes += 1;
+                n
+            }
+            VolumeSource::Anonymous => {
+                local_volumes += 1;
+                continue;
+            }
+        };
+        mounts.push(if no_trunc { name } else { ellipsis(&name, 15) });
+    }
+    let networks = NetworkMode::parse(&r.host.network)
+        .map(|m| m.to_string())
+        .unwrap_or_else(|_| r.host.network.clone());
     vec![
         (
             "ID",
@@ -87,8 +122,46 @@ fn fields(c: &ContainerSummary, no_trunc: bool) -> Vec<(&'static str, String)> {
         ("State", c.state.status.as_str().to_string()),
         ("Ports", ports),
         ("Names", r.name.clone()),
+        ("Labels", labels),
+        ("Mounts", mounts.join(",")),
+        ("Networks", networks),
+        // docker without --size: no figure.
+        ("Size", "0B".to_string()),
+        ("LocalVolumes", local_volumes.to_string()),
     ]
 }
+
+/// docker's Ellipsis: at most `max` characters, the last one `…` when cut.
+fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// docker's `ps` table.
+const DEFAULT_TABLE: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+/// docker's column names of ps's fields.
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Status", "STATUS"),
+    ("State", "STATE"),
+    ("Ports", "PORTS"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("Size", "SIZE"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+];
 
 pub fn run(paths: &StorePaths, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let opts = ListOptions {
@@ -96,6 +169,8 @@ pub fn run(paths: &StorePaths, args: &PsArgs) -> anyhow::Result<ExitCode> {
         last: args.last,
         latest: args.latest,
     };
+    // A bad template fails before the store is read.
+    let format = Format::parse(args.format.as_deref(), DEFAULT_TABLE)?;
     let rows = list(paths, opts)?;
     if args.quiet {
         for c in &rows {
@@ -104,62 +179,7 @@ pub fn run(paths: &StorePaths, args: &PsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    match args.format.as_deref() {
-        Some("json") | Some("{{json .}}") => {
-            for c in &rows {
-                let obj: serde_json::Map<String, Value> = fields(c, args.no_trunc)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), json!(v)))
-                    .collect();
-                println!("{}", Value::Object(obj));
-            }
-        }
-        Some(t) if !t.starts_with("table") => {
-            for c in &rows {
-                println!("{}", render(t, &fields(c, args.no_trunc)));
-            }
-        }
-        other => {
-            let headers = [
-                ("ID", "CONTAINER ID"),
-                ("Image", "IMAGE"),
-                ("Command", "COMMAND"),
-                ("RunningFor", "CREATED"),
-                ("Status", "STATUS"),
-                ("Ports", "PORTS"),
-                ("Names", "NAMES"),
-            ];
-            let chosen: Vec<(&str, &str)> = match other.and_then(|t| t.strip_prefix("table")) {
-                Some(t) if !t.trim().is_empty() => headers
-                    .iter()
-                    .copied()
-                    .filter(|(k, _)| t.contains(&format!(".{k}")))
-                    .collect(),
-                _ => headers.to_vec(),
-            };
-            let table: Vec<Vec<String>> = rows
-                .iter()
-                .map(|c| {
-                    let f = fields(c, args.no_trunc);
-                    chosen
-                        .iter()
-                        .map(|(k, _)| {
-                            f.iter()
-                                .find(|(n, _)| n == k)
-                                .map(|(_, v)| v.clone())
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .collect();
-            print_table(
-                &chosen
-                    .iter()
-                    .map(|(_, h)| h.to_string())
-                    .collect::<Vec<_>>(),
-                &table,
-            );
-        }
-    }
+    let rows: Vec<Value> = rows.iter().map(|c| row(fields(c, args.no_trunc))).collect();
+    format.print(&rows, HEADERS, "*formatter.ContainerContext")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,8 @@ use berth_engine::ops::stats::{StatsSample, cpu_percent, sample};
 use berth_images::display::human_size;
 use clap::Args;
 
+use super::template::{Format, row};
+
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Print one reading and exit.
@@ -33,6 +35,7 @@ pub struct StatsArgs {
 const INTERVAL: Duration = Duration::from_millis(1000);
 
 pub fn run(paths: &StorePaths, args: &StatsArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(args.format.as_deref(), DEFAULT_TABLE)?;
     let targets: Vec<String> = if args.containers.is_empty() {
         let opts = ListOptions {
             all: args.all,
@@ -63,7 +66,7 @@ pub fn run(paths: &StorePaths, args: &StatsArgs) -> anyhow::Result<ExitCode> {
             // docker's screen: clear and home.
             print!("\x1b[2J\x1b[H");
         }
-        print(&prev, &cur, args.format.as_deref())?;
+        print(&prev, &cur, &format)?;
         if args.no_stream {
             return Ok(ExitCode::SUCCESS);
         }
@@ -71,55 +74,29 @@ pub fn run(paths: &StorePaths, args: &StatsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn print(prev: &[StatsSample], cur: &[StatsSample], format: Option<&str>) -> anyhow::Result<()> {
-    let rows: Vec<Vec<(&'static str, String)>> =
-        prev.iter().zip(cur).map(|(p, c)| fields(p, c)).collect();
-    match format {
-        Some("json") => {
-            for r in &rows {
-                let obj: serde_json::Map<String, serde_json::Value> = r
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
-                    .collect();
-                println!("{}", serde_json::Value::Object(obj));
-            }
-        }
-        Some(template) => {
-            for r in &rows {
-                println!("{}", super::table::render(template, r));
-            }
-        }
-        None => {
-            let header = [
-                "CONTAINER ID",
-                "NAME",
-                "CPU %",
-                "MEM USAGE / LIMIT",
-                "MEM %",
-                "NET I/O",
-                "BLOCK I/O",
-                "PIDS",
-            ]
-            .map(str::to_string);
-            let keys = [
-                "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs",
-            ];
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    keys.iter()
-                        .map(|k| {
-                            r.iter()
-                                .find(|(f, _)| f == k)
-                                .map(|(_, v)| v.clone())
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .collect();
-            super::table::print_table(&header, &cells);
-        }
-    }
+/// docker's stats table.
+const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+/// docker's column names of the stats fields.
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Container", "CONTAINER"),
+    ("Name", "NAME"),
+    ("CPUPerc", "CPU %"),
+    ("MemUsage", "MEM USAGE / LIMIT"),
+    ("MemPerc", "MEM %"),
+    ("NetIO", "NET I/O"),
+    ("BlockIO", "BLOCK I/O"),
+    ("PIDs", "PIDS"),
+];
+
+fn print(prev: &[StatsSample], cur: &[StatsSample], format: &Format) -> anyhow::Result<()> {
+    let rows: Vec<_> = prev
+        .iter()
+        .zip(cur)
+        .map(|(p, c)| row(fields(p, c)))
+        .collect();
+    format.print(&rows, HEADERS, "formatter.containerStatsContext")?;
     Ok(())
 }
 

@@ -17,6 +17,6 @@ pub struct TopArgs {
 
 pub fn run(paths: &StorePaths, args: &TopArgs) -> anyhow::Result<ExitCode> {
     let top = ops::top::top_with(paths, &args.container, &args.ps_args)?;
-    super::table::print_table(&top.titles, &top.processes);
+    super::table::print_table(&top.titles, &top.processes, super::table::TOP_MIN_WIDTH);
     Ok(ExitCode::SUCCESS)
 }

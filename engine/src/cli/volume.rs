@@ -10,8 +10,8 @@ use berth_engine::StorePaths;
 use berth_engine::volume::{Volume, VolumeStore};
 use clap::{Args, Subcommand};
 
-use super::network::inspect_all;
-use super::table::{print_table, render};
+use super::inspect::inspect_all;
+use super::template::{Format, row};
 
 #[derive(Debug, Args)]
 pub struct VolumeArgs {
@@ -123,31 +123,25 @@ fn fields(v: &Volume) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// docker's column names of the volume fields.
+const HEADERS: &[(&str, &str)] = &[
+    ("Driver", "DRIVER"),
+    ("Name", "VOLUME NAME"),
+    ("Mountpoint", "MOUNTPOINT"),
+    ("Scope", "SCOPE"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED AT"),
+];
+
 fn ls(store: &VolumeStore, a: &LsArgs) -> anyhow::Result<ExitCode> {
+    let format = Format::parse(a.format.as_deref(), "table {{.Driver}}\t{{.Name}}")?;
     let vols = store.list().context("listing volumes")?;
-    match (a.quiet, a.format.as_deref()) {
-        (true, _) => vols.iter().for_each(|v| println!("{}", v.name)),
-        (false, Some("json")) => {
-            for v in &vols {
-                let obj: serde_json::Map<String, serde_json::Value> = fields(v)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.into()))
-                    .collect();
-                println!("{}", serde_json::Value::Object(obj));
-            }
-        }
-        (false, Some(t)) => vols
-            .iter()
-            .for_each(|v| println!("{}", render(t, &fields(v)))),
-        (false, None) => {
-            let header = ["DRIVER", "VOLUME NAME"].map(String::from);
-            let rows: Vec<Vec<String>> = vols
-                .iter()
-                .map(|v| vec![v.driver.clone(), v.name.clone()])
-                .collect();
-            print_table(&header, &rows);
-        }
+    if a.quiet {
+        vols.iter().for_each(|v| println!("{}", v.name));
+        return Ok(ExitCode::SUCCESS);
     }
+    let rows: Vec<_> = vols.iter().map(|v| row(fields(v))).collect();
+    format.print(&rows, HEADERS, "*formatter.volumeContext")?;
     Ok(ExitCode::SUCCESS)
 }
 
