@@ -1,6 +1,7 @@
 //! What a user types that ends up in the store or in a container's files, end to end
 //! through `berth`: a hostname that is not one RFC 1123 name is refused at create (it
-//! would add lines to /etc/hosts, or fail late in sethostname(2)).
+//! would add lines to /etc/hosts, or fail late in sethostname(2)); a name or id that no
+//! object can have (`..`, `.`, `a/b`) is "no such ...", never a path in the store.
 
 use berth_tests::engine::Engine;
 use berth_tests::require_root;
@@ -51,4 +52,48 @@ fn a_hostname_that_is_not_one_name_is_refused_at_create() {
         ]);
         assert_eq!(out, format!("{good}\n1\n7\n"), "{good}");
     }
+}
+
+#[test]
+fn a_name_no_object_can_have_is_not_found_rather_than_a_store_path() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // A named container, a volume and a network: the store's names/, volumes/ and
+    // networks/ directories exist, so `..` or `.` joined to them is a directory.
+    e.ok(&[
+        "create",
+        "--name",
+        "web",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    e.ok(&["volume", "create", "vol"]);
+    for bad in ["..", ".", "web/..", "../containers"] {
+        for verb in [
+            &["inspect", "--type", "container", bad][..],
+            &["logs", bad],
+            &["start", bad],
+            &["rm", bad],
+            &["rename", bad, "other"],
+            &["exec", bad, "true"],
+            &["volume", "inspect", bad],
+            &["volume", "rm", bad],
+            &["network", "inspect", bad],
+            &["rmi", bad],
+        ] {
+            let out = e.run(verb);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{verb:?}: {err}");
+            assert!(
+                err.contains("no such") || err.contains("not found"),
+                "{verb:?}: {err}"
+            );
+        }
+    }
+    assert_eq!(e.all_ids().len(), 1);
+    e.ok(&["inspect", "web"]);
 }

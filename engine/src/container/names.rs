@@ -17,27 +17,37 @@ pub fn names_dir(root: &Path) -> PathBuf {
     root.join("names")
 }
 
+/// `<root>/names/<name>` for a valid name (without the leading `/`), None otherwise: a
+/// name that is not valid (`..`, `a/b`, a space) is never joined to a store path.
+fn reservation(root: &Path, name: &str) -> Option<PathBuf> {
+    crate::docker_name::is_valid(name, 2).then(|| names_dir(root).join(name))
+}
+
+fn invalid_name(name: &str) -> EngineError {
+    EngineError::InvalidArgument(format!(
+        "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters"
+    ))
+}
+
 /// Checks `name` as docker does: `[a-zA-Z0-9][a-zA-Z0-9_.-]+` (a leading `/` allowed and
 /// dropped). Returns the name without the slash.
 pub fn validate(name: &str) -> Result<&str> {
     let n = name.strip_prefix('/').unwrap_or(name);
-    let ok = crate::docker_name::is_valid(n, 2);
-    if ok {
+    if crate::docker_name::is_valid(n, 2) {
         Ok(n)
     } else {
-        Err(EngineError::InvalidArgument(format!(
-            "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters"
-        )))
+        Err(invalid_name(name))
     }
 }
 
-/// Reserves `name` for container `id`; [`EngineError::NameInUse`] when taken. The
+/// Reserves `name` (a [`validate`]d one) for container `id`; [`EngineError::NameInUse`]
+/// when taken, [`EngineError::InvalidArgument`] for a name that is not valid. The
 /// container's directory must exist first (a reservation whose container directory is
 /// gone is stale and taken over).
 pub fn reserve(root: &Path, name: &str, id: &str) -> Result<()> {
+    let path = reservation(root, name).ok_or_else(|| invalid_name(name))?;
     let dir = names_dir(root);
     std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
-    let path = dir.join(name);
     match OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(mut f) => f.write_all(id.as_bytes()).map_err(io_err("writing", &path)),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -64,7 +74,7 @@ pub fn reserve(root: &Path, name: &str, id: &str) -> Result<()> {
 
 /// [`reserve`] without taking over a stale reservation.
 fn reserve_once(root: &Path, name: &str, id: &str) -> Result<()> {
-    let path = names_dir(root).join(name);
+    let path = reservation(root, name).ok_or_else(|| invalid_name(name))?;
     match OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(mut f) => f.write_all(id.as_bytes()).map_err(io_err("writing", &path)),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(EngineError::NameInUse {
@@ -75,22 +85,24 @@ fn reserve_once(root: &Path, name: &str, id: &str) -> Result<()> {
     }
 }
 
-/// The id holding `name`, if any.
+/// The id holding `name`, if any; None for a name that is not valid (no container can
+/// have it).
 pub fn lookup(root: &Path, name: &str) -> Result<Option<String>> {
-    let path = names_dir(root).join(name);
+    let Some(path) = reservation(root, name) else {
+        return Ok(None);
+    };
     match std::fs::read_to_string(&path) {
         Ok(id) => Ok(Some(id.trim().to_string())),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        // A name with a `/` inside, or other unreadable names: not a reservation.
-        Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(None),
         Err(e) => Err(io_err("reading", &path)(e)),
     }
 }
 
 /// Releases `name` if it is held by `id` (never another container's reservation).
 pub fn release(root: &Path, name: &str, id: &str) -> Result<()> {
-    if lookup(root, name)?.as_deref() == Some(id) {
-        let path = names_dir(root).join(name);
+    if lookup(root, name)?.as_deref() == Some(id)
+        && let Some(path) = reservation(root, name)
+    {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {}

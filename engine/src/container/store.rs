@@ -254,9 +254,11 @@ pub fn resolve(paths: &StorePaths, query: &str) -> Result<String> {
     if id::is_full_id(query) && paths.container_dir(query).join("container.json").exists() {
         return Ok(query.to_string());
     }
+    // Only a valid name is looked up and only a full id is joined to a store path
+    // (`..` must not name the containers directory itself).
     let name = query.strip_prefix('/').unwrap_or(query);
-    if !name.contains('/')
-        && let Some(id) = names::lookup(&paths.root, name)?
+    if let Some(id) = names::lookup(&paths.root, name)?
+        && id::is_full_id(&id)
         && paths.container_dir(&id).join("container.json").exists()
     {
         return Ok(id);
@@ -357,10 +359,14 @@ mod tests {
         ));
         let err = resolve(&paths, "4f2c").expect_err("absent");
         assert_eq!(err.to_string(), "no such container: 4f2c");
-        assert!(matches!(
-            resolve(&paths, "../x"),
-            Err(EngineError::NoSuchContainer(_))
-        ));
+        // Names no container can have are not looked up in the store (`..` and `.` were
+        // read as directories: "Is a directory").
+        for bad in ["../x", "..", ".", "/..", "a/b", "web/", " web", "x"] {
+            assert!(
+                matches!(resolve(&paths, bad), Err(EngineError::NoSuchContainer(_))),
+                "{bad:?}"
+            );
+        }
         assert_eq!(list(&paths).expect("list").len(), 2);
     }
 }
