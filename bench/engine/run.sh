@@ -52,6 +52,9 @@ podman=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir 
 had_cni_bridge=$(ip link show cni-podman0 >/dev/null 2>&1 && echo 1 || :)
 had_cni_dir=$([ -e /var/lib/cni ] && echo 1 || :)
 had_cni_chains=$(iptables -S CNI-FORWARD >/dev/null 2>&1 && echo 1 || :)
+# iptables-nft makes these tables for podman's CNI plugins when there were none.
+had_ip_filter=$(nft list table ip filter >/dev/null 2>&1 && echo 1 || :)
+had_ip_nat=$(nft list table ip nat >/dev/null 2>&1 && echo 1 || :)
 
 rm_all_berth() { "${berth[@]}" rm -f $("${berth[@]}" ps -aq) >/dev/null 2>&1 || :; }
 cleanup() {
@@ -74,6 +77,16 @@ cleanup() {
         iptables -F CNI-FORWARD; iptables -X CNI-FORWARD
         iptables -F CNI-ADMIN; iptables -X CNI-ADMIN
     fi
+    # Only when left empty (no rule in any chain): then nothing else uses them.
+    local t
+    for t in filter nat; do
+        if [ "$t" = filter ] && [ -n "$had_ip_filter" ]; then continue; fi
+        if [ "$t" = nat ] && [ -n "$had_ip_nat" ]; then continue; fi
+        if nft list table ip "$t" >/dev/null 2>&1 &&
+            ! nft list table ip "$t" | grep -qvE '^\s*(table|chain|type|\}|$)'; then
+            nft delete table ip "$t"
+        fi
+    done
     [ -z "$docker_too" ] || dockerd_stop
     local m
     for m in $(awk -v d="$work/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
