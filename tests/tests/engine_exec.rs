@@ -62,6 +62,16 @@ fn exec_exits_with_the_process_code_and_docker_s_126_127() {
     assert_eq!(c, Some(127), "{err}");
     assert!(err.contains("executable file not found"), "{err}");
     assert_eq!(code(&e, &["exec", "ex", "/no/such/path"]).0, Some(127));
+    // A process that exits 255 keeps it, whatever it printed: only a runtime that failed
+    // before the process started is classified.
+    for words in ["executable file not found", "permission denied"] {
+        let script = format!("echo {words} >&2; exit 255");
+        let (c, _, err) = code(&e, &["exec", "ex", "sh", "-c", &script]);
+        assert_eq!(
+            (c, err.as_str()),
+            (Some(255), format!("{words}\n").as_str())
+        );
+    }
     // exec in a stopped container fails as docker's does: 1 (docker's CLI gives 125 only
     // for run and create's own failures).
     e.ok(&["kill", "ex"]);
@@ -418,6 +428,8 @@ fn exec_under_runc_gives_the_same_codes_and_a_terminal() {
     assert_eq!(code(&e, &["exec", "rc", "sh", "-c", "exit 3"]).0, Some(3));
     assert_eq!(code(&e, &["exec", "rc", "/etc/passwd"]).0, Some(126));
     assert_eq!(code(&e, &["exec", "rc", "no-such-command"]).0, Some(127));
+    let script = "echo executable file not found >&2; exit 255";
+    assert_eq!(code(&e, &["exec", "rc", "sh", "-c", script]).0, Some(255));
     let mut cmd = e.cmd();
     cmd.args(["exec", "-it", "rc", "sh"]);
     let mut s = PtySession::spawn(cmd, 33, 99);

@@ -27,7 +27,8 @@ static PTYS: Mutex<BTreeMap<String, File>> = Mutex::new(BTreeMap::new());
 /// child of the exec'd process may hold its stdout open for ever).
 const DRAIN: Duration = Duration::from_millis(200);
 
-/// How much of the runtime's stderr is kept to classify its failure (126/127).
+/// How much of the stderr pipe (the runtime's and then the process's) is kept to
+/// classify a runtime failure (126/127).
 const ERROR_TAIL: usize = 4096;
 
 /// A started exec. Pump it with [`ExecProcess::run_framed`] or
@@ -362,8 +363,11 @@ impl ExecProcess {
             ptys.remove(&self.exec_id);
         }
         let mut code = exit_code(status);
-        if code == 255 {
-            // The runtime's own failure: docker's 126/127 when its words say so.
+        // 255 is the runtime's failure only when it failed before the process started
+        // (the runtime writes the pid file once the process has exec'd): then docker's
+        // 126/127 when its words say so. A process that itself exits 255 keeps it, whatever
+        // it printed (its stderr is in the same tail).
+        if code == 255 && !pid_file(&self.paths, &self.exec_id).exists() {
             let text = tail
                 .lock()
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
