@@ -37,6 +37,8 @@ bash "$repo/tests/fixtures.sh" >&2
 monitors=${BERTH_BENCH_MONITORS:-10}
 docker_too=$([ "${BERTH_BENCH_NO_DOCKER:-}" = 1 ] || ! command -v dockerd >/dev/null || echo 1)
 img=busybox
+engines=(berth podman)
+[ -z "$docker_too" ] || engines+=(docker)
 ulimits=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 work=$(mktemp -d /var/tmp/berth-run-bench.XXXXXX)
 # Copies: the shared target dir may be rebuilt by a concurrent cargo while we run.
@@ -147,7 +149,7 @@ detach=(
     "docker run -d --network none $img sleep 600")
 echo "== 2. run -d $img sleep 600 (rm -f in --prepare, untimed)"
 hyperfine -N --warmup 2 --export-json "$work/detach.json" "$@" "${detach[@]}"
-for e in berth podman docker; do "$work/rm-all" "$e"; done
+for e in "${engines[@]}"; do "$work/rm-all" "$e"; done
 
 # 3. The process each running container keeps, with $monitors containers up.
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -177,7 +179,7 @@ if [ -n "$docker_too" ]; then
     mapfile -t pids < <(dockerd_shims)
     memory_row "containerd-shim-runc-v2 (docker)" "${pids[@]}"
 fi
-for e in berth podman docker; do "$work/rm-all" "$e"; done
+for e in "${engines[@]}"; do "$work/rm-all" "$e"; done
 
 echo
 echo "== medians (ms); ratio to podman with the same network"
