@@ -351,3 +351,60 @@ fn _listener_kept_alive(mut c: std::process::Child) {
     let _ = c.wait();
     let _ = Stdio::null();
 }
+
+#[test]
+fn network_host_takes_the_hosts_name_and_hosts_file_and_warns_about_ports() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let host_name = nix::unistd::gethostname()
+        .expect("hostname")
+        .into_string()
+        .expect("utf-8 hostname");
+    let host_hosts = std::fs::read_to_string("/etc/hosts").expect("/etc/hosts");
+    // docker: the host's hostname in the container and its config, the host's
+    // /etc/hosts, and a warning that -p has no effect.
+    let out = e.run(&[
+        "run",
+        "--rm",
+        "--name",
+        "hostnet",
+        "--network",
+        "host",
+        "-p",
+        "8080:80",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; cat /etc/hosts",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{host_name}\n{host_name}\n{host_hosts}")
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("WARNING: Published ports are discarded when using host network mode"),
+        "{out:?}"
+    );
+    // --hostname still wins; other networks keep the short id.
+    let named = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-h",
+        "web",
+        "busybox",
+        "hostname",
+    ]);
+    assert_eq!(named, "web\n");
+    let id = e.ok(&["create", "--network", "none", "busybox", "true"]);
+    assert_eq!(
+        inspect(&e, id.trim())["Config"]["Hostname"],
+        id.get(..12).expect("id")
+    );
+    e.ok(&["rm", id.trim()]);
+}

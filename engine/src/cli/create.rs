@@ -112,7 +112,16 @@ impl ContainerFlags {
         Ok(())
     }
 
+    /// The options, docker's warnings about them printed on stderr (`WARNING: ...`).
     pub fn options(&self, paths: &StorePaths) -> CreateOptions {
+        let opts = self.options_quietly(paths);
+        for w in berth_engine::ops::create::warnings(&opts) {
+            eprintln!("WARNING: {w}");
+        }
+        opts
+    }
+
+    fn options_quietly(&self, paths: &StorePaths) -> CreateOptions {
         CreateOptions {
             image: self.image.clone(),
             cmd: self.command.clone(),

@@ -193,6 +193,12 @@ pub fn merge_process(opts: &CreateOptions, image: &ImageInfo, id: &str) -> Resul
             hostname::validate(h)?;
             h.clone()
         }
+        // docker: a container on the host's network is named as the host is.
+        None if uses_host_network(opts) => nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| hostname::validate(h).is_ok())
+            .unwrap_or_else(|| id::short(id).to_string()),
         None => id::short(id).to_string(),
     };
     Ok(ProcessConfig {
@@ -317,6 +323,23 @@ fn host_config(opts: &CreateOptions) -> Result<HostConfig> {
         log_max_files,
         sysctls,
     })
+}
+
+/// True when `--network host` was asked for.
+fn uses_host_network(opts: &CreateOptions) -> bool {
+    opts.network.as_deref().is_some_and(|n| {
+        crate::network::NetworkMode::parse(n).ok() == Some(crate::network::NetworkMode::Host)
+    })
+}
+
+/// What docker warns about for these options (its create response's `Warnings`), each
+/// a sentence without the `WARNING: ` the CLI puts before it.
+pub fn warnings(opts: &CreateOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    if uses_host_network(opts) && !opts.publish.is_empty() {
+        out.push("Published ports are discarded when using host network mode".to_string());
+    }
+    out
 }
 
 /// Creates a container: checks the flags, resolves the image, stages its directory,
