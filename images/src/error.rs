@@ -65,14 +65,14 @@ pub enum ImageError {
         expected: String,
         actual: String,
     },
-    /// The image is used by a container and removal was not forced (docker's words).
-    #[error(
-        "conflict: unable to remove image {name:?} (must force) - container {container} is using its referenced image {id}"
-    )]
+    /// The image is used by a container and removal was not forced, or by a running
+    /// container, which even `-f` cannot override (docker's words for each).
+    #[error("{}", in_use_text(.name, .id, .container, *.running))]
     InUse {
         name: String,
         id: String,
         container: String,
+        running: bool,
     },
     /// Finding which containers use an image failed ([`crate::ImageUsers`]).
     #[error("checking which containers use image {id}: {source}")]
@@ -128,5 +128,18 @@ impl ImageError {
     /// True for [`ImageError::NotFound`].
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
+    }
+}
+
+/// [`ImageError::InUse`]'s text, as docker's daemon words each case.
+fn in_use_text(name: &str, id: &str, container: &str, running: bool) -> String {
+    if running {
+        format!(
+            "conflict: unable to delete {id} (cannot be forced) - image is being used by running container {container}"
+        )
+    } else {
+        format!(
+            "conflict: unable to remove image {name:?} (must force) - container {container} is using its referenced image {id}"
+        )
     }
 }

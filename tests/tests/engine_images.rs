@@ -676,6 +676,52 @@ fn rmi_refuses_an_image_a_container_uses_and_force_only_untags_it() {
 }
 
 #[test]
+fn rmi_force_is_refused_while_a_running_container_uses_the_image() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    e.ok(&["load", "-i", &fixture("docker-archive.tar")]);
+    let id = inspect(&e, "busybox")["Id"]
+        .as_str()
+        .expect("Id")
+        .to_string();
+    let container = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    // docker: "conflict: unable to delete <id12> (cannot be forced) - image is being
+    // used by running container <id12>", exit 1, nothing untagged.
+    let out = e.run(&["rmi", "-f", "busybox"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let hex = id.strip_prefix("sha256:").expect("sha256 id");
+    assert!(
+        stderr(&out).contains(&format!(
+            "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+            &hex[..12],
+            &container.trim()[..12]
+        )),
+        "{out:?}"
+    );
+    assert_eq!(names(&e), ["busybox:latest"]);
+    // Stopped, -f untags as before.
+    e.ok(&["kill", "busy"]);
+    e.ok(&["wait", "busy"]);
+    assert_eq!(
+        e.ok(&["rmi", "-f", "busybox"]),
+        "Untagged: busybox:latest\n"
+    );
+    e.ok(&["rm", "busy"]);
+}
+
+#[test]
 fn concurrent_loads_unpack_each_layer_once() {
     if !require_root() {
         return;

@@ -34,6 +34,13 @@ impl fmt::Display for Removed {
 pub trait ImageUsers {
     /// A container (ID or name) created from the image `image_id`, if any.
     fn container_using(&self, image_id: &str) -> Result<Option<String>, ImageError>;
+
+    /// A running container created from the image `image_id`, if any: docker refuses to
+    /// delete or untag such an image even with `-f`. None by default (no containers).
+    fn running_container_using(&self, image_id: &str) -> Result<Option<String>, ImageError> {
+        let _ = image_id;
+        Ok(None)
+    }
 }
 
 /// No containers at all (the image store on its own, tests).
@@ -90,6 +97,15 @@ impl ImageStore {
                         name: name_or_id.to_string(),
                         id: short(&id).to_string(),
                         container,
+                        running: false,
+                    });
+                }
+                if let Some(container) = users.running_container_using(&id)? {
+                    return Err(ImageError::InUse {
+                        name: name_or_id.to_string(),
+                        id: short(&id).to_string(),
+                        container,
+                        running: true,
                     });
                 }
                 return Ok(untag_all(index, &tags));
