@@ -137,6 +137,17 @@ for c in "unshare -U true" "unshare -m true" "unshare -n true" "mount -t tmpfs x
 done
 "#;
 
+/// Adds CAP_SYS_ADMIN to a config's bounding, effective and permitted sets, so that only
+/// seccomp stands between the process and mount or unshare.
+fn add_sys_admin(config: &mut Value) {
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set]
+            .as_array_mut()
+            .expect("set")
+            .push(json!("CAP_SYS_ADMIN"));
+    }
+}
+
 fn escape_results(stdout: &str) -> Vec<&str> {
     stdout.lines().filter(|l| !l.is_empty()).collect()
 }
@@ -150,14 +161,7 @@ fn default_profile_denies_namespaces_and_mount_with_eperm() {
     // CAP_SYS_ADMIN added, so that only seccomp stands between the process and mount
     // and unshare; without it the capability check alone would answer EPERM.
     let mut b = spec_default_bundle(&rt, &[], &["sh", "-c", ESCAPES]);
-    b.edit(|c| {
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set]
-                .as_array_mut()
-                .expect("set")
-                .push(json!("CAP_SYS_ADMIN"));
-        }
-    });
+    b.edit(add_sys_admin);
     let (out, stdout, stderr) = run(&rt, &b, "default-profile");
     assert!(out.status.success(), "stderr: {stderr}");
     let lines = escape_results(&stdout);
@@ -183,12 +187,7 @@ fn default_profile_denies_namespaces_and_mount_with_eperm() {
             c["linux"]["seccomp"].is_null(),
             "--no-seccomp wrote a profile"
         );
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set]
-                .as_array_mut()
-                .expect("set")
-                .push(json!("CAP_SYS_ADMIN"));
-        }
+        add_sys_admin(c);
     });
     let (out, stdout, stderr) = run(&rt, &b, "no-profile");
     assert!(out.status.success(), "stderr: {stderr}");
@@ -471,5 +470,100 @@ fn missing_seccomp_agent_fails_create_with_runcs_words() {
         );
         assert!(!rt.root.path().join(&id).exists(), "state dir left behind");
         assert!(cgroup_dirs_named(&id).is_empty(), "cgroup left behind");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The compiled-program cache under the state root
+// ---------------------------------------------------------------------------------
+
+/// The cache directory `berth-runtime` keeps compiled seccomp programs in (its
+/// `seccomp::CACHE_DIR`), and the entries in it.
+fn seccomp_cache_entries(rt: &Runtime) -> Vec<std::path::PathBuf> {
+    match fs::read_dir(rt.root.path().join("@seccomp-cache")) {
+        Ok(entries) => entries.map(|e| e.expect("cache entry").path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).expect("stat cache entry").ino()
+}
+
+#[test]
+fn seccomp_cache_cold_warm_and_corrupt_enforce_the_same_profile() {
+    if !require_root() {
+        return;
+    }
+    let rt = Runtime::new();
+    // What must be refused (the escapes, with CAP_SYS_ADMIN so only seccomp refuses
+    // them) and what must be allowed (ordinary work, and the filter itself in place).
+    let script = format!(
+        "{ESCAPES}\necho allowed: $(echo hi | busybox cat) $(busybox date +%Y >/dev/null && echo date)\n\
+         grep -E '^Seccomp(_filters)?:' /proc/self/status"
+    );
+    let mut b = spec_default_bundle(&rt, &[], &["sh", "-c", &script]);
+    b.edit(add_sys_admin);
+    let check = |stdout: &str, when: &str| {
+        let lines = escape_results(stdout);
+        let escapes: Vec<&&str> = lines
+            .iter()
+            .filter(|l| !l.starts_with("allowed") && !l.starts_with("Seccomp"))
+            .collect();
+        assert_eq!(escapes.len(), 4, "{when}: {stdout}");
+        for l in escapes {
+            assert!(
+                !l.contains(": 0 ")
+                    && (l.contains("Operation not permitted")
+                        || l.contains("permission denied (are you root?)")),
+                "{when}: not refused with EPERM: {l}"
+            );
+        }
+        assert!(lines.contains(&"allowed: hi date"), "{when}: {stdout}");
+        assert!(lines.contains(&"Seccomp:\t2"), "{when}: {stdout}");
+        assert!(lines.contains(&"Seccomp_filters:\t1"), "{when}: {stdout}");
+    };
+
+    assert!(seccomp_cache_entries(&rt).is_empty());
+    let (out, cold, stderr) = run(&rt, &b, "cache-cold");
+    assert!(out.status.success(), "stderr: {stderr}");
+    check(&cold, "cold cache");
+    let entries = seccomp_cache_entries(&rt);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = entries[0].clone();
+    let good = fs::read(&entry).expect("read cache entry");
+    let ino = inode(&entry);
+
+    let (out, warm, stderr) = run(&rt, &b, "cache-warm");
+    assert!(out.status.success(), "stderr: {stderr}");
+    check(&warm, "warm cache");
+    assert_eq!(warm, cold);
+    assert_eq!(
+        inode(&entry),
+        ino,
+        "the warm run rebuilt the entry instead of using it"
+    );
+
+    // A corrupt entry (torn write, flipped bit) is rebuilt and the profile still holds.
+    for (what, bytes) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("flipped", {
+            let mut b = good.clone();
+            let last = b.len() - 1;
+            b[last] ^= 0x10;
+            b
+        }),
+    ] {
+        fs::write(&entry, &bytes).expect("corrupt cache entry");
+        let (out, stdout, stderr) = run(&rt, &b, "cache-corrupt");
+        assert!(out.status.success(), "{what}: stderr: {stderr}");
+        check(&stdout, what);
+        assert_eq!(stdout, cold, "{what}");
+        assert_eq!(
+            fs::read(&entry).expect("read entry"),
+            good,
+            "{what}: not rebuilt"
+        );
     }
 }

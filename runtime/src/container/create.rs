@@ -103,7 +103,11 @@ pub fn create_with_console(
     if let Some(h) = spec.hooks() {
         hooks::validate(h)?;
     }
-    let seccomp = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(|spec| seccomp::compile_cached(spec, root))
+        .transpose()?;
     let cgroup_path = berth_cgroups::resolve_path(
         linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
         &opts.id,

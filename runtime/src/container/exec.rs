@@ -82,7 +82,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32> {
             .linux()
             .as_ref()
             .and_then(|l| l.seccomp().as_ref())
-            .map(seccomp::compile)
+            .map(|spec| seccomp::compile_cached(spec, root))
             .transpose()?;
         let namespaces = open_namespaces(&state)?;
         // The pid may have been recycled between the status check and opening its

@@ -18,9 +18,9 @@ use super::{SeccompError, SeccompFilter};
 /// Syscall arguments are numbered 0..=5.
 const MAX_ARG_INDEX: usize = 5;
 /// `BPF_MAXINSNS`: the kernel refuses longer classic BPF programs.
-const MAX_INSNS: usize = 4096;
+pub(super) const MAX_INSNS: usize = 4096;
 /// Size of one `struct sock_filter` in an exported program.
-const INSN_SIZE: usize = 8;
+pub(super) const INSN_SIZE: usize = 8;
 
 /// Syscalls the container init itself needs between loading the filter and `execve`
 /// (sending the listener fd to the runtime). Notifying them would deadlock: nobody can
@@ -30,6 +30,43 @@ const NOT_NOTIFIABLE: &[&str] = &["write", "sendmsg"];
 /// Validates `spec` and builds its filter (not loaded). Run before creating anything, so
 /// a bad profile fails `create` with nothing left behind.
 pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
+    let checked = check(spec)?;
+    let program = build_program(spec, checked.default)?;
+    Ok(checked.into_filter(spec, program))
+}
+
+/// What validating a profile yields: everything but the BPF program.
+pub(super) struct Checked {
+    pub(super) default: ScmpAction,
+    /// The `seccomp(2)` flags to load the program with.
+    pub(super) flags: libc::c_ulong,
+    notify: bool,
+}
+
+impl Checked {
+    pub(super) fn into_filter(
+        self,
+        spec: &LinuxSeccomp,
+        program: Vec<libc::sock_filter>,
+    ) -> SeccompFilter {
+        tracing::debug!(
+            instructions = program.len(),
+            notify = self.notify,
+            "seccomp filter ready"
+        );
+        SeccompFilter {
+            program,
+            flags: self.flags,
+            notify: self.notify,
+            listener_path: spec.listener_path().clone(),
+            listener_metadata: spec.listener_metadata().clone(),
+        }
+    }
+}
+
+/// Every check of `spec` that needs no libseccomp filter: actions, rules, the listener,
+/// what the running kernel supports, the load flags.
+pub(super) fn check(spec: &LinuxSeccomp) -> Result<Checked, SeccompError> {
     let default = action(
         spec.default_action(),
         spec.default_errno_ret(),
@@ -53,7 +90,21 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
     }
     check_actions_available(spec)?;
     let flags = filter_flags(spec.flags().as_deref().unwrap_or_default(), notify)?;
+    Ok(Checked {
+        default,
+        flags,
+        notify,
+    })
+}
 
+/// Lets libseccomp build the checked `spec`'s filter and exports it as classic BPF,
+/// with berth's ENOSYS prologue in front (the costly part: ~26 ms for the default
+/// profile, which is why [`super::cache`] keeps the result).
+pub(super) fn build_program(
+    spec: &LinuxSeccomp,
+    default: ScmpAction,
+) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    let rules = spec.syscalls().as_deref().unwrap_or_default();
     let lib = |op: String| {
         move |e: libseccomp::error::SeccompError| SeccompError::Libseccomp {
             op: op.clone(),
@@ -86,24 +137,18 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<SeccompFilter, SeccompError> {
         with_prologue.append(&mut program);
         program = with_prologue;
     }
-    if program.len() > MAX_INSNS {
+    check_length(program.len())?;
+    Ok(program)
+}
+
+/// The kernel refuses classic BPF programs longer than `BPF_MAXINSNS`.
+pub(super) fn check_length(instructions: usize) -> Result<(), SeccompError> {
+    if instructions > MAX_INSNS {
         return Err(SeccompError::invalid(format!(
-            "the filter has {} BPF instructions, more than the kernel's limit of {MAX_INSNS}",
-            program.len()
+            "the filter has {instructions} BPF instructions, more than the kernel's limit of {MAX_INSNS}"
         )));
     }
-    tracing::debug!(
-        instructions = program.len(),
-        notify,
-        "seccomp filter compiled"
-    );
-    Ok(SeccompFilter {
-        program,
-        flags,
-        notify,
-        listener_path: spec.listener_path().clone(),
-        listener_metadata: spec.listener_metadata().clone(),
-    })
+    Ok(())
 }
 
 /// The libseccomp action for an OCI action; `errnoRet` is only valid where the action
@@ -359,7 +404,13 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
             ),
         });
     }
-    let program: Vec<libc::sock_filter> = bytes
+    Ok(decode(&bytes))
+}
+
+/// `struct sock_filter`s from their in-memory bytes (as `seccomp_export_bpf` writes
+/// them); a trailing partial instruction is dropped, callers check the length first.
+pub(super) fn decode(bytes: &[u8]) -> Vec<libc::sock_filter> {
+    bytes
         .chunks_exact(INSN_SIZE)
         .map(|c| libc::sock_filter {
             code: u16::from_ne_bytes([c[0], c[1]]),
@@ -367,8 +418,19 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, SeccompErro
             jf: c[3],
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
-        .collect();
-    Ok(program)
+        .collect()
+}
+
+/// The inverse of [`decode`].
+pub(super) fn encode(program: &[libc::sock_filter]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(program.len() * INSN_SIZE);
+    for insn in program {
+        out.extend_from_slice(&insn.code.to_ne_bytes());
+        out.push(insn.jt);
+        out.push(insn.jf);
+        out.extend_from_slice(&insn.k.to_ne_bytes());
+    }
+    out
 }
 
 /// Whether the running kernel knows filter flag `bit`: with a NULL program the kernel

@@ -13,10 +13,15 @@
 //!   is allocated or resolved between the filter and the container's first instruction,
 //!   and flags libseccomp 2.5 cannot set (WAIT_KILLABLE_RECV) still work.
 //!
+//! - [`compile_cached`] is [`compile`] with the exported program kept under the state
+//!   root (see `cache.rs`): the validation runs every time, the libseccomp build only
+//!   when the profile, libseccomp, the kernel or berth changed.
+//!
 //! `SCMP_ACT_NOTIFY` gives a listener fd at load; the init hands it to the runtime
 //! ([`send_fd`]/[`recv_fd`]), which passes it with the container state to the agent at
 //! `listenerPath` ([`send_to_listener`], [`container_process_state`]).
 
+mod cache;
 mod compile;
 mod enosys;
 mod load;
@@ -24,6 +29,7 @@ mod notify;
 
 use std::path::{Path, PathBuf};
 
+pub use cache::{CACHE_DIR, cache_dir, compile_cached};
 pub use compile::compile;
 
 /// Whether the running kernel supports seccomp filter flag `bit` (for `features`).

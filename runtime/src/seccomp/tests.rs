@@ -63,6 +63,17 @@ where
     })
 }
 
+/// The probe of a filter that denies getcwd with EPERM and nothing else.
+fn getcwd_denied_getppid_allowed() -> Result<(), String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is live and writable for its whole length.
+    let got = raw(unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) });
+    expect_errno("getcwd", got, libc::EPERM)?;
+    getppid_raw()
+        .map(drop)
+        .map_err(|e| format!("getppid denied too: {e}"))
+}
+
 #[test]
 fn getcwd_denied_with_eperm() {
     if !require_root() {
@@ -72,16 +83,7 @@ fn getcwd_denied_with_eperm() {
         "defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}]
     }));
-    with_filter(spec, || {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is live and writable for its whole length.
-        let got = raw(unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) });
-        expect_errno("getcwd", got, libc::EPERM)?;
-        getppid_raw()
-            .map(drop)
-            .map_err(|e| format!("getppid denied too: {e}"))
-    })
-    .expect("getcwd denied");
+    with_filter(spec, getcwd_denied_getppid_allowed).expect("getcwd denied");
 }
 
 #[test]
@@ -611,4 +613,175 @@ fn notify_fd_reaches_the_listener_and_answers_the_syscall() {
     assert_eq!(state["metadata"], json!("hello-agent"));
     assert_eq!(state["state"]["id"], json!("notify-test"));
     assert_eq!(state["pid"], json!(4242));
+}
+
+// ---------------------------------------------------------------------------------
+// The compiled-program cache
+// ---------------------------------------------------------------------------------
+
+/// The bytes and flags of a compiled filter, for comparing two compiles.
+fn compiled(filter: &SeccompFilter) -> (Vec<u8>, libc::c_ulong, bool) {
+    (
+        compile::encode(&filter.program),
+        filter.flags,
+        filter.notify,
+    )
+}
+
+/// The only cache entry under `root` and its inode (a rebuilt entry is a new file).
+fn cache_entry(root: &std::path::Path) -> (std::path::PathBuf, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let entries: Vec<_> = std::fs::read_dir(cache_dir(root))
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let ino = std::fs::metadata(&entries[0]).expect("stat entry").ino();
+    (entries[0].clone(), ino)
+}
+
+/// Profiles whose programs differ in every part the cache stores: the default profile
+/// (ENOSYS prologue, many rules), a widened one, argument conditions with a flag, and an
+/// allow-by-default one (no prologue).
+fn cache_profiles() -> Vec<LinuxSeccomp> {
+    let mut caps = oci_spec::runtime::Capabilities::new();
+    caps.insert(oci_spec::runtime::Capability::SysAdmin);
+    vec![
+        default_profile(),
+        default_profile_for(&caps),
+        profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
+                "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]
+        })),
+    ]
+}
+
+#[test]
+fn cached_program_equals_a_fresh_compile_byte_for_byte() {
+    use std::os::unix::fs::MetadataExt;
+    for spec in cache_profiles() {
+        let root = tempfile::tempdir().expect("state root");
+        let fresh = compiled(&compile(&spec).expect("compile"));
+        let cold = compiled(&compile_cached(&spec, root.path()).expect("cold"));
+        let (entry, ino) = cache_entry(root.path());
+        let meta = std::fs::metadata(&entry).expect("stat entry");
+        assert_eq!(meta.mode() & 0o7777, 0o600, "{}", entry.display());
+        assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
+        let warm = compiled(&compile_cached(&spec, root.path()).expect("warm"));
+        assert_eq!(cold, fresh, "cold cache differs from compile");
+        assert_eq!(warm, fresh, "cached program differs from compile");
+        // A hit reads the entry; it does not write a new one.
+        assert_eq!(
+            cache_entry(root.path()),
+            (entry, ino),
+            "the warm compile rebuilt"
+        );
+    }
+}
+
+#[test]
+fn different_profiles_get_different_cache_entries() {
+    let root = tempfile::tempdir().expect("state root");
+    let profiles = cache_profiles();
+    for spec in &profiles {
+        compile_cached(spec, root.path()).expect("compile");
+    }
+    let n = std::fs::read_dir(cache_dir(root.path()))
+        .expect("cache dir")
+        .count();
+    assert_eq!(n, profiles.len());
+    for spec in &profiles {
+        let fresh = compiled(&compile(spec).expect("compile"));
+        let cached = compiled(&compile_cached(spec, root.path()).expect("cached"));
+        assert_eq!(cached, fresh);
+    }
+}
+
+#[test]
+fn a_bad_cache_entry_is_rebuilt_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let spec = default_profile();
+    let fresh = compiled(&compile(&spec).expect("compile"));
+    let good = {
+        let root = tempfile::tempdir().expect("state root");
+        compile_cached(&spec, root.path()).expect("cold");
+        std::fs::read(cache_entry(root.path()).0).expect("read entry")
+    };
+    let header = cache::HEADER_LEN;
+    let mut flipped_body = good.clone();
+    flipped_body[header + 3] ^= 0x40;
+    let mut other_key = good.clone();
+    other_key[8] ^= 1;
+    let mut other_count = good.clone();
+    other_count[72] ^= 1;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("header only", good[..header].to_vec()),
+        ("torn header", good[..header - 3].to_vec()),
+        ("one instruction short", good[..good.len() - 8].to_vec()),
+        ("not a multiple of 8", good[..good.len() - 3].to_vec()),
+        ("a flipped program bit", flipped_body),
+        ("another key", other_key),
+        ("a wrong count", other_count),
+        ("garbage", vec![0xa5; good.len()]),
+    ];
+    for (what, bytes) in cases {
+        let root = tempfile::tempdir().expect("state root");
+        compile_cached(&spec, root.path()).expect("cold");
+        let (entry, _) = cache_entry(root.path());
+        std::fs::write(&entry, &bytes).expect("corrupt entry");
+        let got = compiled(&compile_cached(&spec, root.path()).expect("rebuild"));
+        assert_eq!(got, fresh, "{what}: the corrupt entry was used");
+        assert_eq!(
+            std::fs::read(&entry).expect("read entry"),
+            good,
+            "{what}: the entry was not rebuilt"
+        );
+    }
+
+    // A good entry that others could have written is not used either.
+    let root = tempfile::tempdir().expect("state root");
+    compile_cached(&spec, root.path()).expect("cold");
+    let (entry, ino) = cache_entry(root.path());
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    assert_eq!(
+        compiled(&compile_cached(&spec, root.path()).expect("rebuild")),
+        fresh
+    );
+    assert_ne!(
+        cache_entry(root.path()).1,
+        ino,
+        "a writable entry was trusted"
+    );
+}
+
+#[test]
+fn a_filter_from_the_cache_enforces_the_profile() {
+    if !require_root() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("state root");
+    let spec = profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    }));
+    compile_cached(&spec, root.path()).expect("cold");
+    let filter = compile_cached(&spec, root.path()).expect("warm");
+    in_child(move || {
+        filter.load().map_err(|e| e.to_string())?;
+        getcwd_denied_getppid_allowed()
+    })
+    .expect("the cached filter denies getcwd only");
+}
+
+#[test]
+fn an_unusable_cache_dir_does_not_fail_the_compile() {
+    let root = tempfile::tempdir().expect("state root");
+    // A file where the cache directory belongs.
+    std::fs::write(cache_dir(root.path()), b"x").expect("plant file");
+    let spec = default_profile();
+    let got = compiled(&compile_cached(&spec, root.path()).expect("compile"));
+    assert_eq!(got, compiled(&compile(&spec).expect("compile")));
 }
