@@ -1,5 +1,6 @@
 //! Link options of the `berth-runtime` binary that keep its peak memory small.
-//! Also the commit id that `berth-runtime --version` prints.
+//! Also the commit id that `berth-runtime --version` prints, and a hash of the code that
+//! builds seccomp programs (part of the program cache's key).
 
 fn main() {
     // Relative relocations as a compact bitmap (DT_RELR, glibc 2.36+) instead of a
@@ -13,6 +14,7 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Wl,-z,keep-text-section-prefix");
     static_nss_files_only();
     commit_id();
+    seccomp_code_hash();
 }
 
 /// In a static build (scripts/build-runtime.sh: `+crt-static`), links nss_files_only.c:
@@ -80,4 +82,25 @@ fn commit_id() {
         .or_else(|| git(&["rev-parse", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=BERTH_RUNTIME_COMMIT={commit}");
+}
+
+/// `BERTH_SECCOMP_CODE`: a hash of the sources that turn a profile into a BPF program, in
+/// the key of the runtime's program cache (seccomp/cache.rs), so a build off an
+/// uncommitted tree (same commit, other code) never reads programs an older build cached.
+/// Hashed here, not at run time, so `create` neither carries nor reads the sources.
+fn seccomp_code_hash() {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in ["src/seccomp/compile.rs", "src/seccomp/enosys.rs"] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        println!("cargo:rerun-if-changed={path}");
+        match std::fs::read(&path) {
+            Ok(text) => text.hash(&mut hasher),
+            Err(e) => fail(&format!("reading {path}: {e}")),
+        }
+    }
+    println!(
+        "cargo:rustc-env=BERTH_SECCOMP_CODE={:016x}",
+        hasher.finish()
+    );
 }

@@ -6,8 +6,8 @@
 //! container id, so the directory can never be taken for a container nor collide with
 //! one). The key is a SHA-256 of everything the program depends on: the profile as
 //! applied (its JSON), the load flags, libseccomp's version, the architecture, the
-//! kernel release, berth's version and commit and the source of the code that builds
-//! the program. A file is only used when it is ours (owner = euid, not writable by
+//! kernel release, berth's version and commit and a hash of the code that builds the
+//! program. A file is only used when it is ours (owner = euid, not writable by
 //! group or others, not a symlink) and its header carries the same key, the
 //! instruction count that its size gives and the SHA-256 of the program; anything else
 //! is rebuilt and replaced. Cache faults never fail `create`: they are logged and the
@@ -82,10 +82,9 @@ fn key(spec: &LinuxSeccomp, flags: libc::c_ulong) -> Result<[u8; 32], SeccompErr
         MAGIC.as_slice(),
         env!("CARGO_PKG_VERSION").as_bytes(),
         env!("BERTH_RUNTIME_COMMIT").as_bytes(),
-        // The code that turns a profile into a program, for builds off an uncommitted
-        // tree (same commit, different code).
-        include_str!("compile.rs").as_bytes(),
-        include_str!("enosys.rs").as_bytes(),
+        // The code that turns a profile into a program (runtime/build.rs), for builds
+        // off an uncommitted tree: same commit, other code.
+        env!("BERTH_SECCOMP_CODE").as_bytes(),
         library.as_bytes(),
         std::env::consts::ARCH.as_bytes(),
         kernel.as_bytes(),
