@@ -5,13 +5,16 @@
 //! One file per program, `<root>/@seccomp-cache/<key>.bpf` (`@` is not allowed in a
 //! container id, so the directory can never be taken for a container nor collide with
 //! one). The key is a SHA-256 of everything the program depends on: the profile as
-//! applied (its JSON), the load flags, libseccomp's version, the architecture, the
-//! kernel release, berth's version and commit and a hash of the code that builds the
-//! program. A file is only used when it is ours (owner = euid, not writable by
-//! group or others, not a symlink) and its header carries the same key, the
-//! instruction count that its size gives and the SHA-256 of the program; anything else
-//! is rebuilt and replaced. Cache faults never fail `create`: they are logged and the
-//! program is compiled as without a cache.
+//! applied (its JSON, less the agent's listenerPath and listenerMetadata), the load
+//! flags, libseccomp's version, the architecture, the kernel release, berth's version
+//! and commit and a hash of the code that builds the program. A file is only used when
+//! it is ours (owner = euid, not writable by group or others, not a symlink) and its
+//! header carries the same key, the instruction count that its size gives and the
+//! SHA-256 of the program; anything else is rebuilt and replaced. Cache faults never
+//! fail `create`: they are logged and the program is compiled as without a cache.
+//!
+//! The program is the same with or without `SCMP_ACT_NOTIFY`; the listener comes from
+//! the load flags, which [`SeccompFilter::load`] sets the same way for both.
 
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
@@ -67,7 +70,12 @@ pub fn compile_cached(spec: &LinuxSeccomp, root: &Path) -> Result<SeccompFilter,
 
 /// The cache key of `spec` loaded with `flags`.
 fn key(spec: &LinuxSeccomp, flags: libc::c_ulong) -> Result<[u8; 32], SeccompError> {
-    let json = serde_json::to_vec(spec).map_err(|e| SeccompError::Libseccomp {
+    // The agent's socket and metadata are not part of the program: a notify profile
+    // whose agent listens at a per-container path still hits.
+    let mut program_part = spec.clone();
+    program_part.set_listener_path(None);
+    program_part.set_listener_metadata(None);
+    let json = serde_json::to_vec(&program_part).map_err(|e| SeccompError::Libseccomp {
         op: "serialising the profile for the cache key".into(),
         detail: e.to_string(),
     })?;

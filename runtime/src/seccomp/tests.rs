@@ -538,6 +538,27 @@ fn notify_fd_reaches_the_listener_and_answers_the_syscall() {
     if !require_root() {
         return;
     }
+    notify_round_trip(None);
+}
+
+/// The same filter taken from a warm program cache: loaded with NEW_LISTENER (and
+/// WAIT_KILLABLE_RECV) exactly as a freshly compiled one.
+#[test]
+fn notify_from_the_program_cache_reaches_the_listener() {
+    if !require_root() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("state root");
+    notify_round_trip(Some(root.path()));
+    let cold = cache_entry(root.path());
+    // Another agent socket: the program is the same, so is the entry.
+    notify_round_trip(Some(root.path()));
+    assert_eq!(cache_entry(root.path()), cold, "the warm compile rebuilt");
+}
+
+/// A notify profile's filter (compiled, or through the cache under `cache_root`) is
+/// loaded in a child, whose getppid the agent answers with 4242.
+fn notify_round_trip(cache_root: Option<&std::path::Path>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("agent.sock");
     let listener = UnixListener::bind(&socket).expect("bind agent socket");
@@ -548,7 +569,11 @@ fn notify_fd_reaches_the_listener_and_answers_the_syscall() {
         "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
         "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
     }));
-    let filter = compile(&spec).expect("notify profile compiles");
+    let filter = match cache_root {
+        None => compile(&spec),
+        Some(root) => compile_cached(&spec, root),
+    }
+    .expect("notify profile compiles");
     assert!(filter.uses_notify());
     let state: oci_spec::runtime::State = serde_json::from_value(json!({
         "ociVersion": "1.2.0", "id": "notify-test", "status": "created", "pid": 4242, "bundle": "/b"
