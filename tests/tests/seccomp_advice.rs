@@ -9,6 +9,7 @@ use std::fs::File;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use berth_metrics::audit::seccomp_log::{AuditSocket, Received};
 use berth_testkit::scrape::metrics_body;
 use berth_testkit::wait::wait_for;
 use berth_tests::exporter::Exporter;
@@ -186,21 +187,29 @@ fn advice_says_why_when_a_container_is_unknown_or_not_counted() {
     delete_and_check_clean(&rt, &id);
 }
 
-/// New `audit: type=1326` (seccomp) records of busybox since `before` (a dmesg
-/// snapshot): the syscall numbers, in order.
-fn seccomp_records_since(before: &str) -> Vec<u32> {
-    let seen: BTreeSet<&str> = before.lines().collect();
-    dmesg()
-        .lines()
-        .filter(|l| !seen.contains(l))
-        .filter(|l| l.contains("type=1326") && l.contains("exe=\"/bin/busybox\""))
-        .filter_map(|l| l.split(" syscall=").nth(1)?.split(' ').next()?.parse().ok())
-        .collect()
-}
-
-fn dmesg() -> String {
-    let out = Command::new("dmesg").output().expect("running dmesg");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Syscall numbers of the seccomp audit records (type 1326) that a filter *logged*
+/// (action `log`) for busybox, read from the audit multicast group as berth-exporter
+/// reads them, sent on as they arrive. Not the kernel's printk copy (dmesg): that one is
+/// rate-limited (10 lines per 5 s without auditd), and the default profile's logged
+/// refusals in other tests' containers crowd it out.
+fn logged_by_busybox() -> std::sync::mpsc::Receiver<u32> {
+    let socket = AuditSocket::open().expect("subscribing to the audit multicast group");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Ends at the first record after the receiver is dropped (the test's end).
+    std::thread::spawn(move || {
+        while let Ok(received) = socket.receive() {
+            let Received::Records(records) = received else {
+                continue;
+            };
+            for r in records {
+                let busybox = r.exe.as_deref() == Some("/bin/busybox");
+                if busybox && r.action == "log" && r.native && tx.send(r.nr).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
 }
 
 #[test]
@@ -217,20 +226,20 @@ fn complain_mode_runs_everything_and_logs_only_syscalls_outside_the_profile() {
     assert!(profile.get("defaultErrnoRet").is_none(), "{profile}");
     assert!(!allowed(&profile).contains("unshare"));
 
-    // The kernel rate-limits audit lines it prints (10 per 5 s without auditd): start
-    // from a quiet window.
-    std::thread::sleep(Duration::from_secs(5));
-    let before = dmesg();
+    let records = logged_by_busybox();
     let script = format!("{WORKLOAD}; unshare -U true && echo unshared");
     let out = run_with_profile(&rt, &script, Some(&profile));
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("unshared"));
-    let logged = wait_for("the kernel to log unshare", LIMIT, || {
-        let logged = seccomp_records_since(&before);
-        logged
-            .contains(&(libc::SYS_unshare as u32))
-            .then_some(logged)
-    });
+    let mut logged = Vec::new();
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !logged.contains(&(libc::SYS_unshare as u32)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match records.recv_timeout(left) {
+            Ok(nr) => logged.push(nr),
+            Err(_) => panic!("no logged unshare within {LIMIT:?}; logged: {logged:?}"),
+        }
+    }
     // Only syscalls outside the profile are logged (busybox unshare also asks for its
     // ids, which the workload never did).
     let names = allowed(&profile);
