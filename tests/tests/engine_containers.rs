@@ -1063,3 +1063,60 @@ fn a_non_root_process_binds_a_low_port_in_its_own_network_namespace() {
     ]);
     assert_eq!(out, host);
 }
+
+#[test]
+fn an_attach_client_that_never_reads_does_not_delay_the_log() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // About 1 MB/s of numbered lines: a stalled client's buffers fill in well under a
+    // second.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "chatty",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while :; do i=$((i+1)); printf '%d %1000s\\n' $i x; usleep 1000; done",
+    ]);
+    // `berth attach` whose stdout nobody reads: it stops reading the attach socket.
+    let mut stalled = e
+        .cmd()
+        .args(["attach", "--no-stdin", "chatty"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("berth attach");
+    std::thread::sleep(Duration::from_millis(500));
+    let last = || -> u64 {
+        let out = e.ok(&["logs", "--tail", "1", "chatty"]);
+        out.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (mut seen, mut since) = (last(), Instant::now());
+    let mut longest = Duration::ZERO;
+    let end = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = last();
+        if now > seen {
+            (seen, since) = (now, Instant::now());
+        }
+        longest = longest.max(since.elapsed());
+    }
+    let _ = stalled.kill();
+    let _ = stalled.wait();
+    // The monitor once waited up to its 5 s write timeout for such a client.
+    assert!(
+        longest < Duration::from_secs(2),
+        "the log stood still for {longest:?} (last line {seen})"
+    );
+}

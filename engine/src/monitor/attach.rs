@@ -32,20 +32,30 @@
 //!      [`crate::ops::wait`] (or, for the process that spawned the monitor, from
 //!      [`crate::monitor::MonitorHandle`]).
 //!
-//! Output written before the client attached is not replayed (it is in the log). A
-//! client that does not read for [`WRITE_TIMEOUT`] is dropped so it cannot stall the
-//! container.
+//! Output written before the client attached is not replayed (it is in the log). Each
+//! client has its own queue and writer thread, so a client that does not read never
+//! delays the log or the other clients: it is dropped (its output ends, as at the
+//! container's exit) once [`CLIENT_QUEUE_BYTES`] wait for it or a write to it blocks for
+//! [`WRITE_TIMEOUT`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// How long a write to a client may block before the client is dropped.
+/// How long a write to a client may block before the client is dropped; also how long
+/// [`AttachHub::close_all`] waits for the clients' queues to drain.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many bytes of output may wait for one client (a slow reader's backlog) before
+/// the client is dropped.
+pub const CLIENT_QUEUE_BYTES: usize = 4 << 20;
 
 /// Stream ids of docker's framing.
 pub const STDOUT: u8 = 1;
@@ -201,18 +211,74 @@ fn read_line(stream: &mut UnixStream) -> std::io::Result<Vec<u8>> {
     Err(std::io::Error::other("handshake line longer than 4 KiB"))
 }
 
-/// One attached client, as the output pumps see it.
+/// One attached client, as the output pumps see it: its output goes through `queue` to
+/// its own writer thread, never written by the pumps themselves.
 struct Client {
+    /// Messages (frames, or raw bytes with a tty) for the writer; dropped to end it.
+    queue: Sender<Arc<[u8]>>,
+    /// Bytes sent on `queue` and not yet written.
+    queued: Arc<AtomicUsize>,
+    /// The connection (to end it when the client is dropped or at close).
     stream: UnixStream,
+    writer: JoinHandle<()>,
     stdout: bool,
     stderr: bool,
+}
+
+impl Client {
+    /// Starts the writer of `stream` (whose write timeout is [`WRITE_TIMEOUT`]).
+    fn start(stream: UnixStream, request: &AttachRequest) -> std::io::Result<Self> {
+        let (queue, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let stream = stream.try_clone()?;
+            let queued = Arc::clone(&queued);
+            std::thread::spawn(move || write_queue(stream, rx, &queued))
+        };
+        Ok(Self {
+            queue,
+            queued,
+            stream,
+            writer,
+            stdout: request.stdout,
+            stderr: request.stderr,
+        })
+    }
+
+    /// Queues `msg`; false when the client is gone or too far behind (then its output
+    /// is ended: it sees the end of the stream, its stdin still works).
+    fn offer(&self, msg: &Arc<[u8]>) -> bool {
+        let behind = self.queued.fetch_add(msg.len(), Ordering::AcqRel);
+        if behind + msg.len() > CLIENT_QUEUE_BYTES || self.queue.send(Arc::clone(msg)).is_err() {
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            return false;
+        }
+        true
+    }
+}
+
+/// A client's writer: the queue's messages to `stream` in order, until the queue ends
+/// (then the output half is shut down) or a write fails or times out.
+fn write_queue(mut stream: UnixStream, rx: Receiver<Arc<[u8]>>, queued: &AtomicUsize) {
+    for msg in rx {
+        let written = stream.write_all(&msg);
+        queued.fetch_sub(msg.len(), Ordering::AcqRel);
+        if written.is_err() {
+            break;
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
 /// The monitor's side: the attached clients, the container's stdin and the tty flag.
 pub struct AttachHub {
     clients: Mutex<Vec<Client>>,
-    /// The write end of the container's stdin pipe, while open (`-i`).
-    stdin: Mutex<Option<std::fs::File>>,
+    /// The write end of the container's stdin pipe, while open (`-i`). Writers take a
+    /// clone of the Arc and write without this lock, so closing stdin never waits for
+    /// a write to a full pipe; the fd closes when the last write in flight ends.
+    stdin: Mutex<Option<Arc<std::fs::File>>>,
+    /// Serializes stdin writes (each client's chunk reaches the pipe whole).
+    stdin_write: Mutex<()>,
     tty: bool,
     /// The pty master of a `-t` container (resize requests set its window size).
     pty: Option<std::fs::File>,
@@ -224,7 +290,8 @@ impl AttachHub {
     pub fn new(stdin: Option<std::fs::File>, tty: bool) -> Arc<Self> {
         Arc::new(Self {
             clients: Mutex::new(Vec::new()),
-            stdin: Mutex::new(stdin),
+            stdin: Mutex::new(stdin.map(Arc::new)),
+            stdin_write: Mutex::new(()),
             tty,
             pty: None,
             attached: (Mutex::new(false), Condvar::new()),
@@ -237,40 +304,60 @@ impl AttachHub {
     pub fn with_pty(master: std::fs::File) -> std::io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             clients: Mutex::new(Vec::new()),
-            stdin: Mutex::new(Some(master.try_clone()?)),
+            stdin: Mutex::new(Some(Arc::new(master.try_clone()?))),
+            stdin_write: Mutex::new(()),
             tty: true,
             pty: Some(master),
             attached: (Mutex::new(false), Condvar::new()),
         }))
     }
 
-    /// Sends `data` from `stream` (STDOUT or STDERR) to every client that asked for it,
-    /// dropping clients that fail or stall.
+    /// Queues `data` from `stream` (STDOUT or STDERR) for every client that asked for
+    /// it, dropping clients that are gone or too far behind. Never blocks on a client.
     pub fn broadcast(&self, stream: u8, data: &[u8]) {
         let Ok(mut clients) = self.clients.lock() else {
             return;
         };
-        clients.retain_mut(|c| {
+        let mut msg: Option<Arc<[u8]>> = None;
+        clients.retain(|c| {
             let wanted = if stream == STDERR { c.stderr } else { c.stdout };
             if !wanted {
                 return true;
             }
-            let res = if self.tty {
-                c.stream.write_all(data)
-            } else {
-                c.stream
-                    .write_all(&frame_header(stream, data.len()))
-                    .and_then(|()| c.stream.write_all(data))
-            };
-            res.is_ok()
+            let msg = msg.get_or_insert_with(|| {
+                if self.tty {
+                    Arc::from(data)
+                } else {
+                    [&frame_header(stream, data.len())[..], data]
+                        .concat()
+                        .into()
+                }
+            });
+            c.offer(msg)
         });
     }
 
-    /// Ends every client's output (the container's output ended).
+    /// Ends every client's output (the container's output ended): what is queued is
+    /// written first, for at most [`WRITE_TIMEOUT`] in all, then the connections close.
     pub fn close_all(&self) {
-        if let Ok(mut clients) = self.clients.lock() {
-            for c in clients.drain(..) {
-                let _ = c.stream.shutdown(std::net::Shutdown::Both);
+        let clients = match self.clients.lock() {
+            Ok(mut clients) => std::mem::take(&mut *clients),
+            Err(_) => return,
+        };
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        let mut writers = Vec::new();
+        for c in clients {
+            // The queue's end tells the writer to finish.
+            drop(c.queue);
+            writers.push((c.writer, c.stream));
+        }
+        for (writer, stream) in writers {
+            while !writer.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            if writer.is_finished() {
+                let _ = writer.join();
             }
         }
     }
@@ -295,6 +382,25 @@ impl AttachHub {
                 std::thread::spawn(move || hub.handle(conn));
             }
         });
+    }
+
+    /// Writes a client's `chunk` to the container's stdin, holding the hub's stdin lock
+    /// only to take the file (a container that does not read its stdin blocks this
+    /// client alone, not a client closing stdin). A broken pipe closes stdin.
+    fn write_stdin(&self, chunk: &[u8]) {
+        let Some(file) = self.stdin.lock().ok().and_then(|s| s.clone()) else {
+            return;
+        };
+        let failed = {
+            let _serial = self.stdin_write.lock();
+            (&*file).write_all(chunk).is_err()
+        };
+        if failed
+            && let Ok(mut stdin) = self.stdin.lock()
+            && stdin.as_ref().is_some_and(|f| Arc::ptr_eq(f, &file))
+        {
+            *stdin = None;
+        }
     }
 
     fn handle(&self, mut conn: UnixStream) {
@@ -355,13 +461,11 @@ impl AttachHub {
             return;
         }
         let _ = conn.set_write_timeout(Some(WRITE_TIMEOUT));
-        let Ok(output) = conn.try_clone() else { return };
+        let Ok(client) = conn.try_clone().and_then(|c| Client::start(c, &request)) else {
+            return;
+        };
         if let Ok(mut clients) = self.clients.lock() {
-            clients.push(Client {
-                stream: output,
-                stdout: request.stdout,
-                stderr: request.stderr,
-            });
+            clients.push(client);
         }
         {
             let (lock, cv) = &self.attached;
@@ -378,16 +482,8 @@ impl AttachHub {
                 Ok(c) => c.to_vec(),
             };
             reader.consume(chunk.len());
-            if !request.stdin {
-                continue;
-            }
-            let Ok(mut stdin) = self.stdin.lock() else {
-                break;
-            };
-            if let Some(f) = stdin.as_mut()
-                && f.write_all(&chunk).is_err()
-            {
-                *stdin = None;
+            if request.stdin {
+                self.write_stdin(&chunk);
             }
         }
         if request.stdin
@@ -422,6 +518,84 @@ mod tests {
         )
         .expect("connect");
         assert!(!tty);
+    }
+
+    fn output_client(sock: &Path) -> UnixStream {
+        let watch = AttachRequest {
+            stdout: true,
+            ..Default::default()
+        };
+        connect(sock, &watch).expect("connect").0
+    }
+
+    #[test]
+    fn a_client_that_never_reads_delays_neither_the_output_nor_other_clients() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("attach.sock");
+        let hub = AttachHub::new(None, false);
+        hub.serve(bind(&sock).expect("bind"));
+        let _stalled = output_client(&sock);
+        let mut reader = output_client(&sock);
+        let counted = std::thread::spawn(move || {
+            let mut n = 0;
+            while let Some((_, payload)) = read_frame(&mut reader).expect("frame") {
+                n += payload.len();
+            }
+            n
+        });
+        while hub.clients.lock().expect("clients").len() < 2 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Far more than a socket buffer: a pump writing to the stalled client itself
+        // would block for WRITE_TIMEOUT at the first full buffer.
+        let chunk = vec![b'x'; 32 * 1024];
+        let total = 256 * chunk.len();
+        let start = Instant::now();
+        for _ in 0..256 {
+            hub.broadcast(STDOUT, &chunk);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "broadcast took {:?}",
+            start.elapsed()
+        );
+        hub.close_all();
+        assert_eq!(counted.join().expect("reader"), total);
+    }
+
+    #[test]
+    fn closing_stdin_does_not_wait_for_a_write_to_a_full_pipe() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("attach.sock");
+        // Nobody reads the container's stdin: its pipe fills.
+        let (_stdin_r, stdin_w) = std::io::pipe().expect("pipe");
+        let hub = AttachHub::new(
+            Some(std::fs::File::from(std::os::fd::OwnedFd::from(stdin_w))),
+            false,
+        );
+        hub.serve(bind(&sock).expect("bind"));
+        let typist = AttachRequest {
+            stdin: true,
+            ..Default::default()
+        };
+        let (mut filling, _) = connect(&sock, &typist).expect("first client");
+        // More than the pipe holds: the hub's write for this client blocks (and so does
+        // this writer, once the socket is full too).
+        std::thread::spawn(move || {
+            let _ = filling.write_all(&vec![b'y'; 1 << 20]);
+        });
+        let (ending, _) = connect(&sock, &typist).expect("second client");
+        std::thread::sleep(Duration::from_millis(200));
+        ending.shutdown(std::net::Shutdown::Write).expect("eof");
+        let start = Instant::now();
+        // try_lock: a lock held across the blocked write must fail the test, not hang it.
+        while !hub.stdin.try_lock().is_ok_and(|s| s.is_none()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "a client's end of input waited for another's blocked write"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
