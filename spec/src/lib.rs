@@ -4,10 +4,12 @@
 //!
 //! - [`default_config`] / [`write`]: what `berth-runtime spec` writes (runc's default, or
 //!   with [`Profile::Hardened`] berth's hardening on top);
+//! - [`caps`]: capability names in kernel order, docker's default set;
 //! - [`seccomp`]: the default seccomp profile (`spec/seccomp/default.json`) resolved for
 //!   this host, and widened for extra capabilities.
 pub use oci_spec;
 
+pub mod caps;
 mod config;
 pub mod seccomp;
 
