@@ -2,7 +2,8 @@
 //! per-container lock, ids and names, what the monitor records about a run, and the
 //! status derived from those facts.
 //!
-//! - [`id`]: 64-hex ids; [`names`]: unique names, reserved atomically, generated;
+//! - [`id`]: 64-hex ids; [`names`]: unique names, reserved atomically, generated (from
+//!   the word lists of `name_words`);
 //! - [`hostname`]: what `--hostname` may be;
 //! - [`record`]: [`ContainerRecord`], `container.json`;
 //! - [`store`]: directories, lock, listing, lookup by id / prefix / name;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod hostname;
 pub mod id;
 pub mod image;
+mod name_words;
 pub mod names;
 pub mod record;
 pub mod status;
