@@ -1065,6 +1065,38 @@ fn a_non_root_process_binds_a_low_port_in_its_own_network_namespace() {
 }
 
 #[test]
+fn bad_paths_and_missing_images_get_dockers_messages() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let err = |args: &[&str]| {
+        let out = e.run(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        err(&["run", "--rm", "-v", "/tmp:relative", "busybox", "true"]).contains(
+            "invalid mount config for type \"bind\": invalid mount path: 'relative' mount path must be absolute"
+        )
+    );
+    assert!(
+        err(&["run", "--rm", "-v", "vol:relative", "busybox", "true"]).contains(
+            "invalid mount config for type \"volume\": invalid mount path: 'relative' mount path must be absolute"
+        )
+    );
+    assert!(
+        err(&["run", "--rm", "-w", "rel", "busybox", "true"])
+            .contains("the working directory 'rel' is invalid, it needs to be an absolute path")
+    );
+    // docker names the image with its tag; the registry is a closed loopback port.
+    assert!(
+        err(&["run", "--rm", "127.0.0.1:1/nosuchimage", "true"])
+            .contains("Unable to find image '127.0.0.1:1/nosuchimage:latest' locally")
+    );
+}
+
+#[test]
 fn an_attach_client_that_never_reads_does_not_delay_the_log() {
     if !require_root() {
         return;

@@ -722,6 +722,44 @@ fn rmi_force_is_refused_while_a_running_container_uses_the_image() {
 }
 
 #[test]
+fn load_and_push_errors_name_what_the_user_gave() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::empty();
+    let load_from = |input: &[u8]| {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), input).expect("write input");
+        let mut cmd = e.cmd();
+        cmd.arg("load")
+            .stdin(std::fs::File::open(file.path()).expect("open input"));
+        cmd.output().expect("berth load")
+    };
+    // Nothing on stdin: said so, no spool file of the store named.
+    let out = load_from(b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no image archive on standard input"),
+        "{out:?}"
+    );
+    let out = load_from(b"not an archive\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("standard input") && !err.contains(".load-") && !err.contains("/images/"),
+        "{err}"
+    );
+    // push of an image the store lacks: the local store's answer, not a registry's.
+    let out = e.run(&["push", "127.0.0.1:1/nosuchimage:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no such image: 127.0.0.1:1/nosuchimage:1") && !err.contains("registry"),
+        "{err}"
+    );
+}
+
+#[test]
 fn concurrent_loads_unpack_each_layer_once() {
     if !require_root() {
         return;

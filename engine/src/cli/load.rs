@@ -30,16 +30,23 @@ fn load_images(paths: &StorePaths, args: &LoadArgs) -> anyhow::Result<ExitCode> 
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let progress = progress_for(args.quiet);
     let spooled;
-    let input = match &args.input {
-        Some(path) => path.clone(),
+    // What errors call the input: the user's path, or "standard input" rather than the
+    // store's spool file (a name the user never gave).
+    let (input, shown) = match &args.input {
+        Some(path) => (path.clone(), path.display().to_string()),
         None => {
             spooled = spool_stdin(&store)?;
-            spooled.path().to_path_buf()
+            (spooled.path().to_path_buf(), "standard input".to_string())
         }
     };
-    let loaded = store
-        .load_named(&input, progress.as_ref())
-        .with_context(|| format!("loading {}", input.display()))?;
+    let loaded = store.load_named(&input, progress.as_ref()).map_err(|e| {
+        let text = e.to_string().replace(&input.display().to_string(), &shown);
+        if text.contains(&shown) {
+            anyhow::anyhow!(text)
+        } else {
+            anyhow::anyhow!("loading {shown}: {text}")
+        }
+    })?;
     for l in loaded {
         if l.names.is_empty() {
             println!("Loaded image ID: {}", l.image.id);
@@ -62,7 +69,12 @@ fn spool_stdin(store: &ImageStore) -> anyhow::Result<tempfile::NamedTempFile> {
         .prefix(".load-")
         .tempfile_in(store.images_dir())
         .context("creating a file for standard input")?;
-    std::io::copy(&mut stdin.lock(), &mut file).context("reading standard input")?;
+    let n = std::io::copy(&mut stdin.lock(), &mut file).context("reading standard input")?;
+    if n == 0 {
+        anyhow::bail!(
+            "no image archive on standard input (it was empty): pipe an archive or use -i FILE"
+        );
+    }
     Ok(file)
 }
 

@@ -162,7 +162,7 @@ pub fn merge_process(opts: &CreateOptions, image: &ImageInfo, id: &str) -> Resul
         .unwrap_or_else(|| "/".into());
     if !working_dir.starts_with('/') {
         return Err(EngineError::InvalidArgument(format!(
-            "the working directory {working_dir:?} is not an absolute path"
+            "the working directory '{working_dir}' is invalid, it needs to be an absolute path"
         )));
     }
     let user = opts

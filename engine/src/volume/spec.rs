@@ -45,13 +45,20 @@ impl VolumeSpec {
         let parts: Vec<&str> = spec.split(':').collect();
         let (src, dst, opts) = match parts.as_slice() {
             [dst] => (None, *dst, ""),
-            // DST:OPTS when the second part is not a path; SRC:DST otherwise.
-            [dst, opts] if !opts.starts_with('/') => (None, *dst, *opts),
+            // DST:OPTS when the second part is a list of options (docker's rule), SRC:DST
+            // otherwise (`/x:relative` is a bind to a relative path, refused below).
+            [dst, opts] if opts.split(',').all(|o| OPTIONS.contains(&o)) => (None, *dst, *opts),
             [src, dst] => (Some(*src), *dst, ""),
             [src, dst, opts] => (Some(*src), *dst, *opts),
             _ => return Err(bad("expected SRC:DST[:OPTS] or DST[:OPTS]")),
         };
-        let destination = normalize_destination(dst).map_err(|r| bad(&r))?;
+        // docker's words name the mount's type.
+        let kind = match src {
+            Some(s) if s.starts_with('/') => "bind",
+            _ => "volume",
+        };
+        let destination = normalize_destination(dst)
+            .map_err(|r| bad(&format!("invalid mount config for type {kind:?}: {r}")))?;
         let (mut read_only, mut no_copy) = (false, false);
         for opt in opts.split(',').filter(|o| !o.is_empty()) {
             match opt {
@@ -120,10 +127,15 @@ pub fn validate_name(name: &str) -> Result<(), VolumeError> {
     }
 }
 
+/// The options a `-v` may end with.
+const OPTIONS: [&str; 5] = ["ro", "rw", "nocopy", "z", "Z"];
+
 /// An absolute destination without `.`/`..`, trailing slashes or repeated slashes.
 fn normalize_destination(dst: &str) -> Result<PathBuf, String> {
     if !dst.starts_with('/') {
-        return Err(format!("destination {dst:?} is not an absolute path"));
+        return Err(format!(
+            "invalid mount path: '{dst}' mount path must be absolute"
+        ));
     }
     let mut out = PathBuf::from("/");
     for c in Path::new(dst).components() {
@@ -173,7 +185,14 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_reasons() {
         for (s, needle) in [
-            ("data:relative", "absolute"),
+            (
+                "data:relative",
+                "invalid mount config for type \"volume\": invalid mount path: 'relative' mount path must be absolute",
+            ),
+            (
+                "/x:relative",
+                "invalid mount config for type \"bind\": invalid mount path: 'relative' mount path must be absolute",
+            ),
             ("data:/", "can't be '/'"),
             ("data:/x/../y", "'..'"),
             ("data:/x:rx", "unknown option"),

@@ -92,7 +92,11 @@ pub fn ensure_image(
             return Err(RegistryError::NotPresent(name.to_string()));
         }
         if !options.quiet {
-            eprintln!("Unable to find image '{name}' locally");
+            // docker names the reference with its tag: 'busybox:latest'.
+            let shown = crate::reference::normalize(name)
+                .map(|full| crate::reference::familiar_name(&full))
+                .unwrap_or_else(|_| name.to_string());
+            eprintln!("Unable to find image '{shown}' locally");
         }
     }
     pull(store, name, options).map(|p| p.image)

@@ -33,9 +33,12 @@ pub struct Pushed {
 /// the manifest.
 pub fn push(store: &ImageStore, name: &str, quiet: bool) -> Result<Pushed, RegistryError> {
     let reference = reference::parse(name)?;
-    let image = store_link::find(store, name)?.ok_or_else(|| RegistryError::NotFound {
-        reference: name.to_string(),
-        registry: "the local store".to_string(),
+    // Not a registry's answer: the local store has no such image (docker: "An image
+    // does not exist locally with the tag").
+    let image = store_link::find(store, name)?.ok_or_else(|| {
+        RegistryError::Store(crate::ImageError::NotFound {
+            name: name.to_string(),
+        })
     })?;
     let manifest_digest = image.manifest_digest.clone();
     let bytes = store_link::read_blob(store, &manifest_digest)?;
