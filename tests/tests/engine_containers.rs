@@ -1152,3 +1152,29 @@ fn an_attach_client_that_never_reads_does_not_delay_the_log() {
         "the log stood still for {longest:?} (last line {seen})"
     );
 }
+
+#[test]
+fn start_attach_of_a_running_container_attaches_to_it() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    // docker: `start -a` of a running container attaches (its start is a no-op) and
+    // exits with the container's code.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; echo after; exit 6",
+    ]);
+    let out = e.run(&["start", "-a", "late"]);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "after\n");
+    e.ok(&["rm", "late"]);
+}

@@ -45,23 +45,42 @@ pub enum SessionEnd {
 
 pub fn run(paths: &StorePaths, args: &AttachArgs) -> anyhow::Result<ExitCode> {
     let keys = terminal::parse_detach_keys(&args.detach_keys).map_err(anyhow::Error::msg)?;
-    let id = store::resolve(paths, &args.container)?;
+    to_running(
+        paths,
+        &args.container,
+        !args.no_stdin,
+        args.sig_proxy,
+        &keys,
+    )
+}
+
+/// Attaches to the running `container` until its output ends (then its exit code) or
+/// the user detaches (0): `attach`, and `start -a` of a running container as docker's.
+/// `stdin`: forward ours when the container was created with `-i`.
+pub fn to_running(
+    paths: &StorePaths,
+    container: &str,
+    stdin: bool,
+    sig_proxy: bool,
+    keys: &[u8],
+) -> anyhow::Result<ExitCode> {
+    let id = store::resolve(paths, container)?;
     let record = store::load(paths, &id)?;
     let state = berth_engine::container::status::derive(paths, &record)?;
     if !state.is_running() {
         anyhow::bail!("you cannot attach to a stopped container {id}: start it first");
     }
-    let stdin = !args.no_stdin && record.process.open_stdin;
+    let stdin = stdin && record.process.open_stdin;
     let socket = ContainerFiles::new(paths, &id).attach_socket();
     let tty = record.process.tty;
     if tty {
         send_size(&socket);
     }
     let (conn, tty) = connect(&socket, &id, stdin)?;
-    if args.sig_proxy && !(tty && stdin) {
+    if sig_proxy && !(tty && stdin) {
         forward_signals(paths, &id)?;
     }
-    if session(&socket, conn, tty, stdin, &keys)? == SessionEnd::Detached {
+    if session(&socket, conn, tty, stdin, keys)? == SessionEnd::Detached {
         return Ok(ExitCode::SUCCESS);
     }
     let code = ops::wait::wait(paths, &id)?;
