@@ -6,7 +6,10 @@
 /// characters of container and volume names, one of network names).
 pub fn is_valid(name: &str, min_len: usize) -> bool {
     (min_len..=255).contains(&name.len())
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))

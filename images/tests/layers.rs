@@ -106,7 +106,10 @@ fn a_layer_blob_changed_on_disk_is_refused_and_leaves_no_layer() {
     std::fs::write(&path, &bytes).expect("tamper");
     let err = store.lower_dirs(&image).expect_err("tampered blob");
     let text = err.to_string();
-    assert!(text.contains("corrupt") && text.contains(blob.as_str()), "{text}");
+    assert!(
+        text.contains("corrupt") && text.contains(blob.as_str()),
+        "{text}"
+    );
     assert!(!layers.join(top.hex()).exists());
     assert!(!entries(&layers).iter().any(|n| n.starts_with(".tmp-")));
 }
