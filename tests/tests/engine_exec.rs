@@ -240,7 +240,7 @@ fn rename_moves_the_name_and_frees_the_old_one() {
     assert_eq!(c["Id"], id.as_str());
     assert_eq!(c["Name"], "/after");
     assert!(e.ok(&["ps"]).contains("after"));
-    let (code_, _, err) = code(&e, &["inspect", "before"]);
+    let (code_, _, err) = code(&e, &["inspect", "--type", "container", "before"]);
     assert_ne!(code_, Some(0));
     assert!(err.contains("no such container: before"), "{err}");
     // The old name is free again; a taken one is refused and nothing changes.
