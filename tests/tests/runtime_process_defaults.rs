@@ -212,3 +212,39 @@ fn passwd_outside_the_root_or_not_a_file_is_not_read() {
         0o010000
     );
 }
+
+/// The container process's ignored signals, as `/proc/self/status` shows them, under
+/// berth-runtime and runc from the same caller: the runtime's own SIGPIPE ignore (Rust's
+/// runtime sets it) must not reach the container (`yes | head` would see EPIPE).
+#[test]
+fn the_container_process_starts_with_the_ignored_signals_runc_gives_it() {
+    if !require_root() {
+        return;
+    }
+    let b = TestBundle::busybox(&["grep", "SigIgn", "/proc/self/status"]);
+    let (code, berth, err) = run(&b);
+    assert_eq!(code, 0, "stderr: {err}");
+    let mask = u64::from_str_radix(berth.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .expect("a hex mask");
+    assert_eq!(
+        mask & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE ignored: {berth}"
+    );
+    let runc = berth_tests::Runtime::runc();
+    let out = runc.run(&["run", "--bundle", b.path_str(), &unique_id("defaults-runc")]);
+    assert!(out.status.success(), "{out:?}");
+    // The classic signals (1-31); 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID),
+    // never a program's to handle, and show up here as inherited from the test harness.
+    let classic = |text: &str| {
+        u64::from_str_radix(text.trim().trim_start_matches("SigIgn:").trim(), 16)
+            .expect("a hex mask")
+            & 0x7fff_ffff
+    };
+    assert_eq!(
+        classic(&berth),
+        classic(&String::from_utf8_lossy(&out.stdout)),
+        "berth {berth:?} vs runc {:?}",
+        out.stdout
+    );
+}
