@@ -1181,3 +1181,43 @@ fn start_attach_of_a_running_container_attaches_to_it() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "after\n");
     e.ok(&["rm", "late"]);
 }
+
+/// A container's signal dispositions are the defaults whatever the caller ignored: a
+/// script's background job runs `berth run` with SIGINT and SIGQUIT ignored, and those
+/// ignores would reach the container through the monitor and the runtime (a shell in it
+/// could not trap INT, `berth kill -s INT` would do nothing). SIGPIPE too: both Rust
+/// programs on the way ignore it for themselves.
+#[test]
+fn the_container_ignores_no_signal_its_caller_ignored() {
+    if !require_root() {
+        return;
+    }
+    let e = Engine::new();
+    let mut cmd = e.cmd();
+    cmd.args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "grep",
+        "SigIgn",
+        "/proc/self/status",
+    ]);
+    // SAFETY: between fork and exec only async-signal-safe signal(2) calls.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = berth_tests::output_via_files(cmd);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mask = u64::from_str_radix(text.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .expect("a hex mask");
+    // The classic signals; 32 and 33 are glibc's own.
+    assert_eq!(mask & 0x7fff_ffff, 0, "ignored in the container: {text}");
+}

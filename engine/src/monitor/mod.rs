@@ -253,7 +253,14 @@ pub fn run(paths: &StorePaths, id: &str, ready_fd: RawFd, wait_attach: bool) -> 
     // SAFETY: the fd was handed to us by spawn() as our report pipe; we own it.
     let ready = unsafe { File::from_raw_fd(ready_fd) };
     let mut reporter = Reporter(Some(ready));
+    // The container is the monitor's, not the caller's shell's: signals that shell
+    // ignored (a script's background job ignores SIGINT and SIGQUIT) would stay ignored
+    // through the runtime into the container, where a shell then cannot trap them and
+    // `berth kill -s INT` does nothing. docker's containers, started by a daemon, start
+    // with every disposition at its default; so do berth's.
+    reset_inherited_ignores();
     // SAFETY: setting SIGPIPE to ignored: writes to a gone client return EPIPE instead.
+    // (std's Command puts it back to the default in the runtime it spawns.)
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
         reporter.send(&format!("error becoming a child subreaper: {e}"));
@@ -572,6 +579,26 @@ fn wait_for(pid: u32) -> i32 {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 return crate::container::status::LOST_EXIT_CODE;
+            }
+        }
+    }
+}
+
+/// Sets every classic signal the monitor was started with ignored back to its default
+/// action (SIGKILL and SIGSTOP cannot be ignored; SIGPIPE is set just after).
+fn reset_inherited_ignores() {
+    for sig in 1..32 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: reading a signal's disposition (null new action) in this
+        // single-threaded process, then resetting an ignored one to the default.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+            {
+                libc::signal(sig, libc::SIG_DFL);
             }
         }
     }
