@@ -33,10 +33,11 @@
 //!      [`crate::monitor::MonitorHandle`]).
 //!
 //! Output written before the client attached is not replayed (it is in the log). Each
-//! client has its own queue and writer thread, so a client that does not read never
-//! delays the log or the other clients: it is dropped (its output ends, as at the
-//! container's exit) once [`CLIENT_QUEUE_BYTES`] wait for it or a write to it blocks for
-//! [`WRITE_TIMEOUT`].
+//! client has its own queue and writer thread. A client that reads slowly slows the
+//! container's output once [`CLIENT_QUEUE_BYTES`] wait for it (as docker's attach does:
+//! output is never cut short for a reader that keeps reading); a client that made no
+//! progress for [`WRITE_TIMEOUT`] is dropped (its output ends, as at the container's
+//! exit), so a stalled one holds the container up for at most that long.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -54,7 +55,7 @@ use serde::{Deserialize, Serialize};
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many bytes of output may wait for one client (a slow reader's backlog) before
-/// the client is dropped.
+/// the output is held until the client catches up.
 pub const CLIENT_QUEUE_BYTES: usize = 4 << 20;
 
 /// Stream ids of docker's framing.
@@ -218,6 +219,9 @@ struct Client {
     queue: Sender<Arc<[u8]>>,
     /// Bytes sent on `queue` and not yet written.
     queued: Arc<AtomicUsize>,
+    /// When the writer last finished a write (or started): a client whose backlog is
+    /// full and that made no progress for [`WRITE_TIMEOUT`] is dropped.
+    progress: Arc<Mutex<Instant>>,
     /// The connection (to end it when the client is dropped or at close).
     stream: UnixStream,
     writer: JoinHandle<()>,
@@ -230,14 +234,17 @@ impl Client {
     fn start(stream: UnixStream, request: &AttachRequest) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
+        let progress = Arc::new(Mutex::new(Instant::now()));
         let writer = {
             let stream = stream.try_clone()?;
             let queued = Arc::clone(&queued);
-            std::thread::spawn(move || write_queue(stream, rx, &queued))
+            let progress = Arc::clone(&progress);
+            std::thread::spawn(move || write_queue(stream, rx, &queued, &progress))
         };
         Ok(Self {
             queue,
             queued,
+            progress,
             stream,
             writer,
             stdout: request.stdout,
@@ -245,11 +252,27 @@ impl Client {
         })
     }
 
-    /// Queues `msg`; false when the client is gone or too far behind (then its output
-    /// is ended: it sees the end of the stream, its stdin still works).
+    /// Queues `msg`, first waiting while the client's backlog is full and it still
+    /// makes progress; false when the client is gone or stalled (then its output is
+    /// ended: it sees the end of the stream, its stdin still works).
     fn offer(&self, msg: &Arc<[u8]>) -> bool {
-        let behind = self.queued.fetch_add(msg.len(), Ordering::AcqRel);
-        if behind + msg.len() > CLIENT_QUEUE_BYTES || self.queue.send(Arc::clone(msg)).is_err() {
+        loop {
+            let behind = self.queued.load(Ordering::Acquire);
+            if behind == 0 || behind + msg.len() <= CLIENT_QUEUE_BYTES {
+                break;
+            }
+            let stalled = self
+                .progress
+                .lock()
+                .map_or(true, |last| last.elapsed() >= WRITE_TIMEOUT);
+            if stalled || self.writer.is_finished() {
+                let _ = self.stream.shutdown(std::net::Shutdown::Write);
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.queued.fetch_add(msg.len(), Ordering::AcqRel);
+        if self.queue.send(Arc::clone(msg)).is_err() {
             let _ = self.stream.shutdown(std::net::Shutdown::Write);
             return false;
         }
@@ -259,12 +282,20 @@ impl Client {
 
 /// A client's writer: the queue's messages to `stream` in order, until the queue ends
 /// (then the output half is shut down) or a write fails or times out.
-fn write_queue(mut stream: UnixStream, rx: Receiver<Arc<[u8]>>, queued: &AtomicUsize) {
+fn write_queue(
+    mut stream: UnixStream,
+    rx: Receiver<Arc<[u8]>>,
+    queued: &AtomicUsize,
+    progress: &Mutex<Instant>,
+) {
     for msg in rx {
         let written = stream.write_all(&msg);
         queued.fetch_sub(msg.len(), Ordering::AcqRel);
         if written.is_err() {
             break;
+        }
+        if let Ok(mut last) = progress.lock() {
+            *last = Instant::now();
         }
     }
     let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -313,7 +344,9 @@ impl AttachHub {
     }
 
     /// Queues `data` from `stream` (STDOUT or STDERR) for every client that asked for
-    /// it, dropping clients that are gone or too far behind. Never blocks on a client.
+    /// it, dropping clients that are gone or stalled. Waits while a client that still
+    /// reads is [`CLIENT_QUEUE_BYTES`] behind (the container's output is held, as with
+    /// docker), at most [`WRITE_TIMEOUT`] past a stalled client's last progress.
     pub fn broadcast(&self, stream: u8, data: &[u8]) {
         let Ok(mut clients) = self.clients.lock() else {
             return;
@@ -546,12 +579,12 @@ mod tests {
         while hub.clients.lock().expect("clients").len() < 2 {
             std::thread::sleep(Duration::from_millis(5));
         }
-        // Far more than a socket buffer: a pump writing to the stalled client itself
-        // would block for WRITE_TIMEOUT at the first full buffer.
+        // Far more than a socket buffer, within the backlog a client may have: a pump
+        // writing to the stalled client itself would block for WRITE_TIMEOUT at the
+        // first full buffer.
         let chunk = vec![b'x'; 32 * 1024];
-        let total = 256 * chunk.len();
         let start = Instant::now();
-        for _ in 0..256 {
+        for _ in 0..64 {
             hub.broadcast(STDOUT, &chunk);
         }
         assert!(
@@ -559,8 +592,51 @@ mod tests {
             "broadcast took {:?}",
             start.elapsed()
         );
+        // Past the stalled client's backlog: held at most WRITE_TIMEOUT past its last
+        // progress, then it is dropped and the reader goes on.
+        for _ in 0..192 {
+            hub.broadcast(STDOUT, &chunk);
+        }
+        assert!(
+            start.elapsed() < WRITE_TIMEOUT + Duration::from_secs(3),
+            "broadcast took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            hub.clients.lock().expect("clients").len(),
+            1,
+            "stalled one dropped"
+        );
         hub.close_all();
-        assert_eq!(counted.join().expect("reader"), total);
+        assert_eq!(counted.join().expect("reader"), 256 * chunk.len());
+    }
+
+    #[test]
+    fn a_slow_reader_gets_every_byte_past_its_backlog() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("attach.sock");
+        let hub = AttachHub::new(None, false);
+        hub.serve(bind(&sock).expect("bind"));
+        let mut reader = output_client(&sock);
+        let counted = std::thread::spawn(move || {
+            let mut n = 0;
+            while let Some((_, payload)) = read_frame(&mut reader).expect("frame") {
+                n += payload.len();
+                // Slower than the pump: the backlog fills and the output is held.
+                std::thread::sleep(Duration::from_micros(300));
+            }
+            n
+        });
+        while hub.clients.lock().expect("clients").is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let chunk = vec![b'y'; 32 * 1024];
+        for _ in 0..256 {
+            hub.broadcast(STDOUT, &chunk);
+        }
+        hub.close_all();
+        // 8 MiB, twice the backlog: nothing cut (docker's attach never cuts a reader).
+        assert_eq!(counted.join().expect("reader"), 256 * chunk.len());
     }
 
     #[test]
