@@ -51,7 +51,7 @@ pub fn compile_cached(spec: &LinuxSeccomp, root: &Path) -> Result<SeccompFilter,
     let key = key(spec, checked.flags)?;
     let dir = cache_dir(root);
     let path = dir.join(format!("{}.bpf", hex(&key)));
-    let program = match read(&path, &key) {
+    let program = match read(&dir, &path, &key) {
         Ok(program) => {
             tracing::debug!(path = %path.display(), "seccomp program from the cache");
             program
@@ -109,14 +109,46 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The program cached at `path` for `key`, or why there is none usable.
-fn read(path: &Path, key: &[u8; 32]) -> Result<Vec<libc::sock_filter>, String> {
-    let mut file = fs::OpenOptions::new()
+/// The program cached at `path` (in `dir`) for `key`, or why there is none usable.
+///
+/// The directory is opened and judged first, by fd: a directory someone else owns or
+/// can write (a state root shared or made by another user) is never read from. The
+/// entry is then opened below that fd without following a symlink and without
+/// blocking (a FIFO planted there would hang every create), and must be a regular file
+/// of ours with one link (a hard link to a file whose content someone else chose,
+/// e.g. in an image layer, is refused).
+fn read(dir: &Path, path: &Path, key: &[u8; 32]) -> Result<Vec<libc::sock_filter>, String> {
+    let dir_file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| format!("opening: {e}"))?;
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| format!("opening the cache directory: {e}"))?;
+    let dir_meta = dir_file.metadata().map_err(|e| format!("fstat: {e}"))?;
+    trusted(&dir_meta).map_err(|e| format!("the cache directory is {e}"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| "a cache entry without a name".to_string())?;
+    let fd = nix::fcntl::openat(
+        &dir_file,
+        name,
+        nix::fcntl::OFlag::O_RDONLY
+            | nix::fcntl::OFlag::O_NOFOLLOW
+            | nix::fcntl::OFlag::O_NONBLOCK
+            | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| format!("opening: {e}"))?;
+    let mut file = fs::File::from(fd);
     let meta = file.metadata().map_err(|e| format!("fstat: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.nlink() != 1 || meta.dev() != dir_meta.dev() {
+        return Err(format!(
+            "{} links to it (or another filesystem's)",
+            meta.nlink()
+        ));
+    }
     trusted(&meta)?;
     let max = HEADER_LEN + MAX_INSNS * INSN_SIZE;
     if meta.len() > max as u64 {

@@ -782,6 +782,81 @@ fn a_bad_cache_entry_is_rebuilt_not_trusted() {
     );
 }
 
+/// What someone who can write the cache directory (a state root shared with or made by
+/// another user) or plant a file there could do, and must not achieve: a program of
+/// their choosing under the key of the profile a container asked for (the key is
+/// computable from public facts), a FIFO (would hang every create), a symlink or a hard
+/// link to content chosen elsewhere.
+#[test]
+fn a_planted_cache_entry_is_never_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let profiles = cache_profiles();
+    let (wanted, other) = (&profiles[0], &profiles[2]);
+    let fresh = compiled(&compile(wanted).expect("compile"));
+    // A valid entry of `other`'s program under `wanted`'s key (header digest redone).
+    let forged = {
+        let a = tempfile::tempdir().expect("root");
+        let b = tempfile::tempdir().expect("root");
+        compile_cached(wanted, a.path()).expect("wanted");
+        compile_cached(other, b.path()).expect("other");
+        let wanted_bytes = std::fs::read(cache_entry(a.path()).0).expect("read");
+        let mut bytes = std::fs::read(cache_entry(b.path()).0).expect("read");
+        bytes[8..40].copy_from_slice(&wanted_bytes[8..40]);
+        (
+            bytes,
+            cache_entry(a.path())
+                .0
+                .file_name()
+                .expect("name")
+                .to_owned(),
+        )
+    };
+    let (forged_bytes, name) = forged;
+
+    // 1. In a cache directory others can write.
+    let root = tempfile::tempdir().expect("root");
+    let dir = cache_dir(root.path());
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join(&name), &forged_bytes).expect("plant");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let got = compiled(&compile_cached(wanted, root.path()).expect("compile"));
+    assert_eq!(
+        got, fresh,
+        "a program from a world-writable cache dir was used"
+    );
+
+    // 2. A hard link (two names) to the forged entry in our own directory.
+    let root = tempfile::tempdir().expect("root");
+    compile_cached(wanted, root.path()).expect("cold");
+    let dir = cache_dir(root.path());
+    let elsewhere = dir.join("elsewhere");
+    std::fs::write(&elsewhere, &forged_bytes).expect("plant");
+    std::fs::remove_file(dir.join(&name)).expect("rm");
+    std::fs::hard_link(&elsewhere, dir.join(&name)).expect("link");
+    let got = compiled(&compile_cached(wanted, root.path()).expect("compile"));
+    assert_eq!(got, fresh, "a hard-linked entry was used");
+
+    // 3. A symlink to the forged bytes.
+    let root = tempfile::tempdir().expect("root");
+    compile_cached(wanted, root.path()).expect("cold");
+    let dir = cache_dir(root.path());
+    let outside = root.path().join("forged");
+    std::fs::write(&outside, &forged_bytes).expect("plant");
+    std::fs::remove_file(dir.join(&name)).expect("rm");
+    std::os::unix::fs::symlink(&outside, dir.join(&name)).expect("symlink");
+    let got = compiled(&compile_cached(wanted, root.path()).expect("compile"));
+    assert_eq!(got, fresh, "a symlinked entry was used");
+
+    // 4. A FIFO: the compile goes on (it would block in open without O_NONBLOCK).
+    let root = tempfile::tempdir().expect("root");
+    compile_cached(wanted, root.path()).expect("cold");
+    let entry = cache_dir(root.path()).join(&name);
+    std::fs::remove_file(&entry).expect("rm");
+    nix::unistd::mkfifo(&entry, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let got = compiled(&compile_cached(wanted, root.path()).expect("compile"));
+    assert_eq!(got, fresh);
+}
+
 #[test]
 fn a_filter_from_the_cache_enforces_the_profile() {
     if !require_root() {
