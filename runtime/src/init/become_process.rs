@@ -102,8 +102,8 @@ impl Execution {
         let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
         // Rust's runtime ignores SIGPIPE in the runtime itself, and an ignored signal
         // survives execve: without this every container process (`yes | head` in it)
-        // would get EPIPE instead of dying, unlike runc's. Only the runtime's own ignore
-        // is undone; one the caller set is the caller's, as in runc.
+        // would get EPIPE instead of dying. runc's (Go's runtime handles SIGPIPE) start
+        // with the default too, whatever the caller set.
         // SAFETY: resetting one signal to its default action in a single-threaded child.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         let err = nix::unistd::execve(&self.c_exe, &self.c_args, &self.c_env)

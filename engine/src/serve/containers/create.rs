@@ -138,6 +138,14 @@ fn host_options(opts: &mut CreateOptions, h: HostConfig) -> ApiResult<()> {
             }
         }
     }
+    let mut sysctls: Vec<String> = h
+        .sysctls
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sysctls.sort();
+    opts.sysctls = sysctls;
     opts.runtime = h.runtime.filter(|r| !r.is_empty()).map(Into::into);
     Ok(())
 }
@@ -171,7 +179,8 @@ mod tests {
                 "Env":["A=1"],"Tty":true,"OpenStdin":true,"Labels":{"k":"v"},
                 "HostConfig":{"AutoRemove":true,"Memory":33554432,"NanoCpus":500000000,
                   "NetworkMode":"default","Binds":["/a:/b:ro"],
-                  "PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}}}"#,
+                  "PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]},
+                  "Sysctls":{"net.ipv4.ip_unprivileged_port_start":"1024"}}}"#,
         )
         .expect("decodes");
         let o = options(&Query::parse(Some("name=web")), body).expect("maps");
@@ -186,6 +195,7 @@ mod tests {
         assert_eq!(o.volumes, ["/a:/b:ro"]);
         assert_eq!(o.publish, ["8080:80/tcp"]);
         assert_eq!(o.labels, ["k=v"]);
+        assert_eq!(o.sysctls, ["net.ipv4.ip_unprivileged_port_start=1024"]);
     }
 
     #[test]

@@ -172,6 +172,7 @@ const APPLIED_HOST_FIELDS: &[&str] = &[
     "Devices",
     "ContainerIDFile",
     "ConsoleSize",
+    "Sysctls",
 ];
 
 /// Refuses (400) a known HostConfig setting that berth does not apply when it holds
