@@ -803,7 +803,7 @@ fn image_verb_errors_name_the_object_and_exit_1_as_docker() {
     for (args, says) in [
         (
             vec!["load", "-i", "/nonexistent/berth.tar"],
-            "loading /nonexistent/berth.tar: reading /nonexistent/berth.tar: No such file",
+            "reading /nonexistent/berth.tar: No such file",
         ),
         (
             vec!["tag", "nope", "x"],

@@ -557,7 +557,7 @@ fn push_sends_missing_blobs_and_skopeo_sees_the_image() {
     }
     berth.fails(
         &["push", &format!("{}/nothing:here", other.host())],
-        "not found",
+        "no such image",
     );
 }
 

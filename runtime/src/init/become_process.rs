@@ -100,12 +100,23 @@ impl Execution {
         // The caller's blocked signals (`run` and `exec` block the ones they forward) are
         // not the container's: it starts with an empty mask.
         let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
-        // Rust's runtime ignores SIGPIPE in the runtime itself, and an ignored signal
-        // survives execve: without this every container process (`yes | head` in it)
-        // would get EPIPE instead of dying. runc's (Go's runtime handles SIGPIPE) start
-        // with the default too, whatever the caller set.
-        // SAFETY: resetting one signal to its default action in a single-threaded child.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        // Ignored signals survive execve. Rust's runtime ignores SIGPIPE in the runtime
+        // itself (`yes | head` in the container would see EPIPE), and a caller may have
+        // ignored others (Python ignores SIGXFSZ). runc's container gets what Go's
+        // runtime leaves: every signal at its default except an inherited ignore of
+        // SIGHUP or SIGINT (nohup, a shell's background job), which Go keeps. The same
+        // here, so a container starts alike under either runtime.
+        for sig in 1..32 {
+            if matches!(
+                sig,
+                libc::SIGKILL | libc::SIGSTOP | libc::SIGHUP | libc::SIGINT
+            ) {
+                continue;
+            }
+            // SAFETY: resetting a signal to its default action in the single-threaded
+            // child about to execve (its handlers would not survive execve anyway).
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
         let err = nix::unistd::execve(&self.c_exe, &self.c_args, &self.c_env)
             .err()
             .unwrap_or(nix::errno::Errno::UnknownErrno);
