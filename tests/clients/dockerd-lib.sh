@@ -93,7 +93,8 @@ dockerd_leftovers() {
     ids=$(docker ps -aq)
     [ -z "$ids" ] || echo "containers: $(echo $ids)"
     local state
-    state=$(ls "$DOCKERD_DIR"/exec/runtime-*/moby 2>/dev/null)
+    # berth-runtime's compiled seccomp programs (@seccomp-cache) are no container's state.
+    state=$(ls "$DOCKERD_DIR"/exec/runtime-*/moby 2>/dev/null | grep -vx '@seccomp-cache')
     [ -z "$state" ] || echo "runtime state: $(echo $state)"
     local cg
     cg=$(find /sys/fs/cgroup/*/"${DOCKERD_CGROUP_PARENT#/}" -mindepth 1 -type d 2>/dev/null)
