@@ -274,23 +274,34 @@ pub fn main() -> ExitCode {
 /// if any failed.
 fn each<E: std::fmt::Display>(
     containers: &[String],
-    mut verb: impl FnMut(&str) -> Result<(), E>,
+    verb: impl FnMut(&str) -> Result<(), E>,
 ) -> anyhow::Result<ExitCode> {
+    Ok(each_printing(containers, verb, |c, ()| println!("{c}")))
+}
+
+/// Runs `verb` on every item (docker's multi-argument verbs): `print` shows what it
+/// returned, a failure is printed as `berth: <error>` and the others still run; exit 1
+/// when any failed.
+fn each_printing<T, E: std::fmt::Display>(
+    items: &[String],
+    mut verb: impl FnMut(&str) -> Result<T, E>,
+    mut print: impl FnMut(&str, T),
+) -> ExitCode {
     let mut failed = false;
-    for c in containers {
-        match verb(c) {
-            Ok(()) => println!("{c}"),
+    for item in items {
+        match verb(item) {
+            Ok(done) => print(item, done),
             Err(e) => {
                 eprintln!("berth: {e}");
                 failed = true;
             }
         }
     }
-    Ok(if failed {
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The error and its causes joined by `: `, each cause only when the text before does not

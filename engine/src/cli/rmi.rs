@@ -27,19 +27,9 @@ pub fn run(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {
 fn rmi(paths: &StorePaths, args: &RmiArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(paths.root()).context("opening the image store")?;
     let users = ContainersOf(paths);
-    let mut failed = false;
-    for name in &args.images {
-        match store.remove_unless_used(name, args.force, &users) {
-            Ok(lines) => lines.iter().for_each(|line| println!("{line}")),
-            Err(e) => {
-                eprintln!("berth: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::each_printing(
+        &args.images,
+        |name| store.remove_unless_used(name, args.force, &users),
+        |_, lines| lines.iter().for_each(|line| println!("{line}")),
+    ))
 }

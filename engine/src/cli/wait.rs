@@ -13,19 +13,9 @@ pub struct WaitArgs {
 }
 
 pub fn run(paths: &StorePaths, args: &WaitArgs) -> anyhow::Result<ExitCode> {
-    let mut failed = false;
-    for c in &args.containers {
-        match ops::wait::wait(paths, c) {
-            Ok(code) => println!("{code}"),
-            Err(e) => {
-                eprintln!("berth: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::each_printing(
+        &args.containers,
+        |c| ops::wait::wait(paths, c),
+        |_, code| println!("{code}"),
+    ))
 }
