@@ -14,33 +14,9 @@ use berth_ebpf::{EventType, EventTypes};
 use serde::Deserialize;
 use toml::Spanned;
 
-/// The privileged syscalls reported by default (the list).
-pub const DEFAULT_PRIVILEGED: &[&str] = &[
-    "mount",
-    "umount2",
-    "unshare",
-    "setns",
-    "ptrace",
-    "bpf",
-    "init_module",
-    "finit_module",
-    "kexec_load",
-    "kexec_file_load",
-    "keyctl",
-    "setuid",
-    "setgid",
-    "setreuid",
-    "setregid",
-    "setresuid",
-    "setresgid",
-    "setfsuid",
-    "setfsgid",
-    "capset",
-    "pivot_root",
-    "chroot",
-    "perf_event_open",
-    "open_by_handle_at",
-];
+/// The privileged syscalls reported by default: the ones berth's default seccomp profile
+/// logs (one list, so the exporter reports what the profile audits).
+pub use berth_spec::seccomp::AUDITED as DEFAULT_PRIVILEGED;
 
 /// The path prefixes of `sensitive_open` by default.
 pub const DEFAULT_PREFIXES: &[&str] = &["/etc/", "/root/.ssh/", "/usr/bin/", "/usr/sbin/"];
